@@ -1,0 +1,88 @@
+//! Receive [Tencent Cloud Chat](https://www.tencentcloud.com/products/im) (即时通信 IM) webhooks
+//! safely, with typed events and typed replies, from any tower-based Rust web stack.
+//!
+//! Tencent POSTs a JSON event to your URL with `SdkAppid`, `CallbackCommand`, `Sign` and
+//! `RequestTime` (and a few more) in the query string, and waits at most 2 seconds. For
+//! *before* events your reply decides what happens: allow, deny, deny with your own code, drop
+//! silently, refuse some users, or rewrite the message. *After* events are notifications.
+//!
+//! [`WebhookService`] does the whole exchange:
+//!
+//! 1. authenticates from the URL alone, before reading the body: the app id, then
+//!    `Sign = hex(sha256(token + RequestTime))` compared in constant time against one or more
+//!    tokens, with `RequestTime` within a window of now (60 s by default);
+//! 2. reads the body up to a limit (1 MiB by default) and parses it into the typed event of its
+//!    command, tolerating unknown fields (kept in `extra`), numbers sent as strings, and unknown
+//!    message element types (kept whole);
+//! 3. calls your [`Handler`], one `async fn` per command, each with a sensible default;
+//! 4. serialises the typed decision into exactly the JSON Tencent expects.
+//!
+//! Bad requests get a precise status (400, 401, 403, 405, 413) and a JSON body saying what is
+//! wrong; a handler error or panic never blocks a user's action by accident ([`FailureDecision`]).
+//!
+//! ```
+//! use tencent_chat_webhook::official_account::{BeforeSendMsg, SendMsgDecision};
+//! use tencent_chat_webhook::{Handler, HandlerResult, RequestContext, WebhookConfig, WebhookService};
+//!
+//! struct Moderation;
+//!
+//! impl Handler for Moderation {
+//!     async fn on_official_account_before_send_msg(
+//!         &self,
+//!         _ctx: &RequestContext,
+//!         msg: BeforeSendMsg,
+//!     ) -> HandlerResult<SendMsgDecision> {
+//!         Ok(if msg.texts().any(|t| t.contains("spam")) {
+//!             SendMsgDecision::Drop
+//!         } else {
+//!             SendMsgDecision::Allow
+//!         })
+//!     }
+//! }
+//!
+//! let config = WebhookConfig::builder(1400000000)
+//!     .token("the token from Tencent's console")
+//!     .build()
+//!     .unwrap();
+//! let service = WebhookService::new(config, Moderation);
+//! // axum: Router::new().route_service("/tencent/chat/webhook", service)
+//! # let _ = service;
+//! ```
+//!
+//! Feature flags: `tracing` logs rejections (debug) and handler failures (warn); `test-util`
+//! adds [`test_util`], signed-request builders and Tencent's documented samples.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod auth;
+mod config;
+mod handler;
+mod protocol;
+mod rejection;
+mod service;
+#[cfg(feature = "test-util")]
+pub mod test_util;
+
+pub use config::{
+    Clock, ConfigError, FailureDecision, SystemClock, WebhookConfig, WebhookConfigBuilder,
+};
+pub use handler::{
+    Command, CommandKind, FailureKind, Handler, HandlerError, HandlerFailure, HandlerResult,
+    RequestContext, UnknownEvent,
+};
+pub use protocol::query::OptPlatform;
+pub use protocol::reply::{ActionStatus, CodeOutOfRange, CustomErrorCode, Reply};
+pub use rejection::{Rejection, RejectionKind};
+pub use service::{
+    ReplyBody, ResponseFuture, Webhook, WebhookFuture, WebhookLayer, WebhookResponseBody,
+    WebhookService,
+};
+
+/// Message bodies: `MsgBody` elements (`TIMTextElem`, `TIMCustomElem`, ...).
+pub mod message {
+    pub use crate::protocol::message::*;
+}
+
+/// Official Account (Official Channel) events and the decisions their before-events answer with.
+pub mod official_account {
+    pub use crate::protocol::official_account::*;
+}

@@ -1,0 +1,620 @@
+//! Message bodies: `MsgBody` arrays of `TIM*Elem` elements.
+//!
+//! Source: Tencent's "Message Formats" page (1047/33527, 269/2720), summarised in
+//! `shared/spec/official-account.md` §4. Element types this crate does not know are kept whole, so
+//! a message can be read, rewritten and sent back without losing anything.
+
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
+use serde::ser::{SerializeMap, Serializer};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::wire::{Wire, wire_struct};
+
+/// One element of a message body: `{"MsgType": "...", "MsgContent": {...}}`.
+///
+/// ```
+/// use tencent_chat_webhook::message::{MsgContent, MsgElement};
+///
+/// let json = r#"{"MsgType":"TIMTextElem","MsgContent":{"Text":"hi"}}"#;
+/// let elem: MsgElement = serde_json::from_str(json).unwrap();
+/// assert_eq!(elem.as_text(), Some("hi"));
+/// assert!(matches!(elem.content, MsgContent::Text(_)));
+/// assert_eq!(serde_json::to_string(&elem).unwrap(), json);
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct MsgElement {
+    /// The element's content, typed by its `MsgType`.
+    pub content: MsgContent,
+    /// Keys beside `MsgType` and `MsgContent`, kept as sent.
+    pub extra: Map<String, Value>,
+}
+
+/// The content of a [`MsgElement`], one variant per documented `MsgType`.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum MsgContent {
+    /// `TIMTextElem`.
+    Text(TextElem),
+    /// `TIMLocationElem`.
+    Location(LocationElem),
+    /// `TIMFaceElem`.
+    Face(FaceElem),
+    /// `TIMCustomElem`.
+    Custom(CustomElem),
+    /// `TIMSoundElem`.
+    Sound(SoundElem),
+    /// `TIMImageElem`.
+    Image(ImageElem),
+    /// `TIMFileElem`.
+    File(FileElem),
+    /// `TIMVideoFileElem`.
+    VideoFile(VideoFileElem),
+    /// `TIMRelayElem` (combined, forwarded messages).
+    Relay(RelayElem),
+    /// A `MsgType` this crate does not know, kept as sent.
+    Unknown {
+        /// The `MsgType` as sent.
+        msg_type: String,
+        /// The `MsgContent` as sent, if there was one.
+        content: Option<Value>,
+    },
+}
+
+impl MsgElement {
+    /// A `TIMTextElem` with this text.
+    pub fn text(text: impl Into<String>) -> Self {
+        TextElem::new(text).into()
+    }
+
+    /// The `MsgType` string of this element.
+    pub fn msg_type(&self) -> &str {
+        match &self.content {
+            MsgContent::Text(_) => TEXT,
+            MsgContent::Location(_) => LOCATION,
+            MsgContent::Face(_) => FACE,
+            MsgContent::Custom(_) => CUSTOM,
+            MsgContent::Sound(_) => SOUND,
+            MsgContent::Image(_) => IMAGE,
+            MsgContent::File(_) => FILE,
+            MsgContent::VideoFile(_) => VIDEO_FILE,
+            MsgContent::Relay(_) => RELAY,
+            MsgContent::Unknown { msg_type, .. } => msg_type,
+        }
+    }
+
+    /// The text of a `TIMTextElem`, `None` for any other element.
+    pub fn as_text(&self) -> Option<&str> {
+        match &self.content {
+            MsgContent::Text(t) => Some(&t.text),
+            _ => None,
+        }
+    }
+}
+
+impl From<MsgContent> for MsgElement {
+    fn from(content: MsgContent) -> Self {
+        MsgElement {
+            content,
+            extra: Map::new(),
+        }
+    }
+}
+
+macro_rules! element_from {
+    ($($variant:ident($ty:ident)),*) => {$(
+        impl From<$ty> for MsgElement {
+            fn from(elem: $ty) -> Self {
+                MsgContent::$variant(elem).into()
+            }
+        }
+    )*};
+}
+element_from!(
+    Text(TextElem),
+    Location(LocationElem),
+    Face(FaceElem),
+    Custom(CustomElem),
+    Sound(SoundElem),
+    Image(ImageElem),
+    File(FileElem),
+    VideoFile(VideoFileElem),
+    Relay(RelayElem)
+);
+
+const TEXT: &str = "TIMTextElem";
+const LOCATION: &str = "TIMLocationElem";
+const FACE: &str = "TIMFaceElem";
+const CUSTOM: &str = "TIMCustomElem";
+const SOUND: &str = "TIMSoundElem";
+const IMAGE: &str = "TIMImageElem";
+const FILE: &str = "TIMFileElem";
+const VIDEO_FILE: &str = "TIMVideoFileElem";
+const RELAY: &str = "TIMRelayElem";
+const KNOWN: [&str; 9] = [
+    TEXT, LOCATION, FACE, CUSTOM, SOUND, IMAGE, FILE, VIDEO_FILE, RELAY,
+];
+
+wire_struct! {
+    /// `TIMTextElem` content.
+    pub struct TextElem {
+        /// The text; also the offline-push text.
+        pub text: String => "Text",
+    }
+}
+
+impl TextElem {
+    /// Text content with this text.
+    pub fn new(text: impl Into<String>) -> Self {
+        TextElem {
+            text: text.into(),
+            extra: Map::new(),
+        }
+    }
+}
+
+wire_struct! {
+    /// `TIMLocationElem` content.
+    pub struct LocationElem {
+        /// Description of the place.
+        pub desc: Option<String> => "Desc",
+        /// Latitude.
+        pub latitude: f64 => "Latitude",
+        /// Longitude.
+        pub longitude: f64 => "Longitude",
+    }
+}
+
+wire_struct! {
+    /// `TIMFaceElem` content (an app-defined emoji).
+    pub struct FaceElem {
+        /// Emoji index, defined by the app.
+        pub index: i64 => "Index",
+        /// Extra data.
+        pub data: Option<String> => "Data",
+    }
+}
+
+wire_struct! {
+    /// `TIMCustomElem` content. A message carries at most one.
+    ///
+    /// ```
+    /// use tencent_chat_webhook::message::{CustomElem, MsgElement};
+    ///
+    /// let mut level = CustomElem::default();
+    /// level.desc = Some("CustomElement.MemberLevel".into());
+    /// level.data = Some("LV1".into());
+    /// let json = serde_json::to_string(&MsgElement::from(level)).unwrap();
+    /// assert_eq!(
+    ///     json,
+    ///     r#"{"MsgType":"TIMCustomElem","MsgContent":{"Desc":"CustomElement.MemberLevel","Data":"LV1"}}"#
+    /// );
+    /// ```
+    pub struct CustomElem {
+        // `Desc` before `Data`, as in the before-send reply sample, so a rewrite built with this
+        // type serialises exactly like Tencent's documented reply.
+        /// Description, used as the offline-push text.
+        pub desc: Option<String> => "Desc",
+        /// The custom payload.
+        pub data: Option<String> => "Data",
+        /// Extension, delivered as the APNs `ext` key.
+        pub ext: Option<String> => "Ext",
+        /// Custom APNs sound.
+        pub sound: Option<String> => "Sound",
+    }
+}
+
+wire_struct! {
+    /// `TIMSoundElem` content (voice). Legacy 2.x/3.x senders omit `Url` and `Download_Flag`.
+    pub struct SoundElem {
+        /// Download URL.
+        pub url: Option<String> => "Url",
+        /// Unique id of the audio.
+        pub uuid: Option<String> => "UUID",
+        /// Size in bytes.
+        pub size: Option<u64> => "Size",
+        /// Duration in seconds.
+        pub second: Option<u64> => "Second",
+        /// Download method; `2` means download from `Url`.
+        pub download_flag: Option<u32> => "Download_Flag",
+    }
+}
+
+wire_struct! {
+    /// `TIMImageElem` content.
+    pub struct ImageElem {
+        /// Unique id of the image.
+        pub uuid: Option<String> => "UUID",
+        /// JPG = 1, GIF = 2, PNG = 3, BMP = 4, other = 255.
+        pub image_format: Option<u32> => "ImageFormat",
+        /// One entry per size variant.
+        pub image_info_array: Option<Vec<ImageInfo>> => "ImageInfoArray",
+    }
+}
+
+wire_struct! {
+    /// One size variant of a [`ImageElem`].
+    pub struct ImageInfo {
+        /// 1 original, 2 large, 3 thumbnail.
+        pub kind: Option<u32> => "Type",
+        /// Size in bytes.
+        pub size: Option<u64> => "Size",
+        /// Width in pixels.
+        pub width: Option<u32> => "Width",
+        /// Height in pixels.
+        pub height: Option<u32> => "Height",
+        /// Download URL (upper-case `URL` on the wire, unlike sound and file).
+        pub url: Option<String> => "URL",
+    }
+}
+
+wire_struct! {
+    /// `TIMFileElem` content.
+    pub struct FileElem {
+        /// Download URL.
+        pub url: Option<String> => "Url",
+        /// Unique id of the file.
+        pub uuid: Option<String> => "UUID",
+        /// Size in bytes.
+        pub file_size: Option<u64> => "FileSize",
+        /// File name.
+        pub file_name: Option<String> => "FileName",
+        /// Download method; `2` means download from `Url`.
+        pub download_flag: Option<u32> => "Download_Flag",
+    }
+}
+
+wire_struct! {
+    /// `TIMVideoFileElem` content.
+    pub struct VideoFileElem {
+        /// Video download URL.
+        pub video_url: Option<String> => "VideoUrl",
+        /// Unique id of the video.
+        pub video_uuid: Option<String> => "VideoUUID",
+        /// Size in bytes.
+        pub video_size: Option<u64> => "VideoSize",
+        /// Duration in seconds (0 from Web clients).
+        pub video_second: Option<u64> => "VideoSecond",
+        /// Container format, e.g. `mp4`.
+        pub video_format: Option<String> => "VideoFormat",
+        /// Download method of the video; `2` means download from the URL.
+        pub video_download_flag: Option<u32> => "VideoDownloadFlag",
+        /// Thumbnail download URL.
+        pub thumb_url: Option<String> => "ThumbUrl",
+        /// Unique id of the thumbnail.
+        pub thumb_uuid: Option<String> => "ThumbUUID",
+        /// Thumbnail size in bytes.
+        pub thumb_size: Option<u64> => "ThumbSize",
+        /// Thumbnail width in pixels.
+        pub thumb_width: Option<u32> => "ThumbWidth",
+        /// Thumbnail height in pixels.
+        pub thumb_height: Option<u32> => "ThumbHeight",
+        /// Thumbnail format, e.g. `JPG`.
+        pub thumb_format: Option<String> => "ThumbFormat",
+        /// Download method of the thumbnail; `2` means download from the URL.
+        pub thumb_download_flag: Option<u32> => "ThumbDownloadFlag",
+    }
+}
+
+wire_struct! {
+    /// `TIMRelayElem` content: several messages forwarded as one.
+    pub struct RelayElem {
+        /// Title of the combined message.
+        pub title: Option<String> => "Title",
+        /// Number of forwarded messages.
+        pub msg_num: Option<u32> => "MsgNum",
+        /// Fallback text for SDKs that cannot show combined messages.
+        pub compatible_text: Option<String> => "CompatibleText",
+        /// Summary lines.
+        pub abstract_list: Option<Vec<String>> => "AbstractList",
+        /// The forwarded messages, when they total at most 12 KB.
+        pub msg_list: Option<Vec<RelayMsg>> => "MsgList",
+        /// Key of the stored message list, when the messages total more than 12 KB.
+        pub json_msg_key: Option<String> => "JsonMsgKey",
+    }
+}
+
+wire_struct! {
+    /// One forwarded message inside a [`RelayElem`].
+    pub struct RelayMsg {
+        /// Sender.
+        pub from_account: Option<String> => "From_Account",
+        /// Receiver (one-to-one messages only).
+        pub to_account: Option<String> => "To_Account",
+        /// Group (group messages only).
+        pub group_id: Option<String> => "GroupId",
+        /// Message sequence number.
+        pub msg_seq: Option<u32> => "MsgSeq",
+        /// Message random number.
+        pub msg_random: Option<u32> => "MsgRandom",
+        /// Send time, Unix seconds.
+        pub msg_time_stamp: Option<u64> => "MsgTimeStamp",
+        /// The forwarded message's body.
+        pub msg_body: Option<Vec<MsgElement>> => "MsgBody",
+        /// The forwarded message's custom data.
+        pub cloud_custom_data: Option<String> => "CloudCustomData",
+    }
+}
+
+/// Reads `MsgContent` once its `MsgType` is known.
+struct ContentSeed<'a>(&'a str);
+
+impl<'de> DeserializeSeed<'de> for ContentSeed<'_> {
+    type Value = MsgContent;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<MsgContent, D::Error> {
+        Ok(match self.0 {
+            TEXT => MsgContent::Text(Wire::de(d)?),
+            LOCATION => MsgContent::Location(Wire::de(d)?),
+            FACE => MsgContent::Face(Wire::de(d)?),
+            CUSTOM => MsgContent::Custom(Wire::de(d)?),
+            SOUND => MsgContent::Sound(Wire::de(d)?),
+            IMAGE => MsgContent::Image(Wire::de(d)?),
+            FILE => MsgContent::File(Wire::de(d)?),
+            VIDEO_FILE => MsgContent::VideoFile(Wire::de(d)?),
+            RELAY => MsgContent::Relay(Wire::de(d)?),
+            other => MsgContent::Unknown {
+                msg_type: other.to_owned(),
+                content: Some(Value::deserialize(d)?),
+            },
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for MsgElement {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct ElemVisitor;
+
+        impl<'de> Visitor<'de> for ElemVisitor {
+            type Value = MsgElement;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a message element object with MsgType and MsgContent")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<MsgElement, A::Error> {
+                let mut msg_type: Option<String> = None;
+                let mut content: Option<MsgContent> = None;
+                // `MsgContent` may come before `MsgType` (Tencent's relay sample does that):
+                // then it is held as a value until the type is known.
+                let mut early: Option<Value> = None;
+                let mut extra = Map::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "MsgType" => {
+                            if msg_type.is_some() {
+                                return Err(de::Error::duplicate_field("MsgType"));
+                            }
+                            msg_type = Some(map.next_value()?);
+                        }
+                        "MsgContent" => {
+                            if content.is_some() || early.is_some() {
+                                return Err(de::Error::duplicate_field("MsgContent"));
+                            }
+                            match &msg_type {
+                                Some(t) => content = Some(map.next_value_seed(ContentSeed(t))?),
+                                None => early = Some(map.next_value()?),
+                            }
+                        }
+                        _ => {
+                            let v: Value = map.next_value()?;
+                            if extra.insert(key.clone(), v).is_some() {
+                                return Err(de::Error::custom(format_args!(
+                                    "duplicate field `{key}`"
+                                )));
+                            }
+                        }
+                    }
+                }
+                let msg_type = msg_type.ok_or_else(|| de::Error::missing_field("MsgType"))?;
+                let content = match (content, early) {
+                    (Some(c), _) => c,
+                    (None, Some(v)) => ContentSeed(&msg_type)
+                        .deserialize(v)
+                        .map_err(|e| de::Error::custom(format_args!("MsgContent: {e}")))?,
+                    (None, None) if KNOWN.contains(&msg_type.as_str()) => {
+                        return Err(de::Error::missing_field("MsgContent"));
+                    }
+                    (None, None) => MsgContent::Unknown {
+                        msg_type,
+                        content: None,
+                    },
+                };
+                Ok(MsgElement { content, extra })
+            }
+        }
+
+        d.deserialize_map(ElemVisitor)
+    }
+}
+
+impl Wire for MsgElement {
+    fn de<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        MsgElement::deserialize(d)
+    }
+}
+
+impl Serialize for MsgElement {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("MsgType", self.msg_type())?;
+        match &self.content {
+            MsgContent::Text(c) => m.serialize_entry("MsgContent", c)?,
+            MsgContent::Location(c) => m.serialize_entry("MsgContent", c)?,
+            MsgContent::Face(c) => m.serialize_entry("MsgContent", c)?,
+            MsgContent::Custom(c) => m.serialize_entry("MsgContent", c)?,
+            MsgContent::Sound(c) => m.serialize_entry("MsgContent", c)?,
+            MsgContent::Image(c) => m.serialize_entry("MsgContent", c)?,
+            MsgContent::File(c) => m.serialize_entry("MsgContent", c)?,
+            MsgContent::VideoFile(c) => m.serialize_entry("MsgContent", c)?,
+            MsgContent::Relay(c) => m.serialize_entry("MsgContent", c)?,
+            MsgContent::Unknown {
+                content: Some(c), ..
+            } => m.serialize_entry("MsgContent", c)?,
+            MsgContent::Unknown { content: None, .. } => {}
+        }
+        for (k, v) in &self.extra {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// The element samples of the Message Formats page (spec §4.2), one per `MsgType`.
+    fn samples() -> Vec<(&'static str, Value)> {
+        vec![
+            (
+                TEXT,
+                json!({"MsgType": "TIMTextElem", "MsgContent": {"Text": "hello world"}}),
+            ),
+            (
+                LOCATION,
+                json!({"MsgType": "TIMLocationElem", "MsgContent": {"Desc": "someinfo", "Latitude": 29.340656774469956, "Longitude": 116.77497920478824}}),
+            ),
+            (
+                FACE,
+                json!({"MsgType": "TIMFaceElem", "MsgContent": {"Index": 1, "Data": "content"}}),
+            ),
+            (
+                CUSTOM,
+                json!({"MsgType": "TIMCustomElem", "MsgContent": {"Data": "message", "Desc": "notification", "Ext": "url", "Sound": "dingdong.aiff"}}),
+            ),
+            (
+                SOUND,
+                json!({"MsgType": "TIMSoundElem", "MsgContent": {"Url": "https://1234-5678187359-1253735226.cos.ap-shanghai.myqcloud.com/abc123/c9be9d32c05bfb77b3edafa4312c6c7d", "UUID": "1053D4B3D61040894AC3DE44CDF28B3EC7EB7C0F", "Size": 62351, "Second": 1, "Download_Flag": 2}}),
+            ),
+            (
+                IMAGE,
+                json!({"MsgType": "TIMImageElem", "MsgContent": {"UUID": "1853095_D61040894AC3DE44CDFFFB3EC7EB720F", "ImageFormat": 1, "ImageInfoArray": [
+                    {"Type": 1, "Size": 1853095, "Width": 2448, "Height": 3264, "URL": "http://xxx/3200490432214177468_144115198371610486_D61040894AC3DE44CDFFFB3EC7EB720F/0"},
+                    {"Type": 2, "Size": 2565240, "Width": 0, "Height": 0, "URL": "http://xxx/3200490432214177468_144115198371610486_D61040894AC3DE44CDFFFB3EC7EB720F/720"},
+                    {"Type": 3, "Size": 12535, "Width": 0, "Height": 0, "URL": "http://xxx/3200490432214177468_144115198371610486_D61040894AC3DE44CDFFFB3EC7EB720F/198"}]}}),
+            ),
+            (
+                FILE,
+                json!({"MsgType": "TIMFileElem", "MsgContent": {"Url": "https://7492-5678539059-1253735326.cos.ap-shanghai.myqcloud.com/abc123/49be9d32c0fbfba7b31dafa4312c6c7d", "UUID": "1053D4B3D61040894AC3DE44CDF28B3EC7EB7C0F", "FileSize": 1773552, "FileName": "file:///private/var/Application/tmp/trim.B75D5F9B-1426-4913-8845-90DD46797FCD.MOV", "Download_Flag": 2}}),
+            ),
+            (
+                VIDEO_FILE,
+                json!({"MsgType": "TIMVideoFileElem", "MsgContent": {"VideoUrl": "https://0345-1400187352-1256635546.cos.ap-shanghai.myqcloud.com/abcd/f7c6ad3c50af7d83e23efe0a208b90c9", "VideoUUID": "5da38ba89d6521011e1f6f3fd6692e35", "VideoSize": 1194603, "VideoSecond": 5, "VideoFormat": "mp4", "VideoDownloadFlag": 2, "ThumbUrl": "https://0345-1400187352-1256635546.cos.ap-shanghai.myqcloud.com/abcd/a6c170c9c599280cb06e0523d7a1f37b", "ThumbUUID": "6edaffedef5150684510cf97957b7bc8", "ThumbSize": 13907, "ThumbWidth": 720, "ThumbHeight": 1280, "ThumbFormat": "JPG", "ThumbDownloadFlag": 2}}),
+            ),
+            (
+                RELAY,
+                json!({"MsgType": "TIMRelayElem", "MsgContent": {"Title": "Group chat history", "MsgNum": 2, "CompatibleText": "The SDK version does not support combined messages. Please upgrade to the latest version.", "AbstractList": ["A: What do you think of this?", "B: I think it's great."], "MsgList": [
+                    {"From_Account": "A", "GroupId": "group1", "MsgSeq": 85, "MsgRandom": 3998651049u32, "MsgTimeStamp": 1664437702, "MsgBody": [{"MsgContent": {"Text": " What do you think of this?"}, "MsgType": "TIMTextElem"}]},
+                    {"From_Account": "B", "GroupId": "group1", "MsgSeq": 86, "MsgRandom": 965790, "MsgTimeStamp": 1664437703, "MsgBody": [{"MsgContent": {"Text": "I think it's great."}, "MsgType": "TIMTextElem"}]}]}}),
+            ),
+        ]
+    }
+
+    #[test]
+    fn every_documented_element_parses_typed_and_round_trips() {
+        for (msg_type, sample) in samples() {
+            let elem: MsgElement = serde_json::from_value(sample.clone())
+                .unwrap_or_else(|e| panic!("{msg_type}: {e}"));
+            assert_eq!(elem.msg_type(), msg_type);
+            assert!(
+                !matches!(elem.content, MsgContent::Unknown { .. }),
+                "{msg_type} parsed as unknown"
+            );
+            assert_eq!(serde_json::to_value(&elem).unwrap(), sample, "{msg_type}");
+        }
+    }
+
+    #[test]
+    fn documented_field_values_land_in_typed_fields() {
+        let all: Vec<MsgElement> = samples()
+            .into_iter()
+            .map(|(_, v)| serde_json::from_value(v).unwrap())
+            .collect();
+        let MsgContent::Image(img) = &all[5].content else {
+            panic!("image")
+        };
+        let infos = img.image_info_array.as_ref().unwrap();
+        assert_eq!(infos.len(), 3);
+        assert_eq!(
+            (infos[0].kind, infos[0].width, infos[0].height),
+            (Some(1), Some(2448), Some(3264))
+        );
+        let MsgContent::Relay(relay) = &all[8].content else {
+            panic!("relay")
+        };
+        let list = relay.msg_list.as_ref().unwrap();
+        assert_eq!(list[0].msg_random, Some(3998651049));
+        assert_eq!(
+            list[1].msg_body.as_ref().unwrap()[0].as_text(),
+            Some("I think it's great.")
+        );
+        let MsgContent::Location(loc) = &all[1].content else {
+            panic!("location")
+        };
+        assert_eq!(loc.latitude, 29.340656774469956);
+    }
+
+    #[test]
+    fn unknown_types_and_keys_are_kept_losslessly() {
+        let cases = [
+            json!({"MsgType": "TIMFutureElem", "MsgContent": {"A": [1, {"b": null}]}}),
+            json!({"MsgContent": {"A": 1}, "MsgType": "TIMFutureElem"}),
+            json!({"MsgType": "TIMFutureElem"}),
+            json!({"MsgType": "TIMTextElem", "MsgContent": {"Text": "x", "TextExt": {"bold": true}}, "Priority": 3}),
+        ];
+        for sample in cases {
+            let elem: MsgElement = serde_json::from_value(sample.clone()).unwrap();
+            assert_eq!(serde_json::to_value(&elem).unwrap(), sample);
+        }
+    }
+
+    #[test]
+    fn content_before_type_is_still_typed() {
+        let elem: MsgElement =
+            serde_json::from_str(r#"{"MsgContent":{"Text":"late"},"MsgType":"TIMTextElem"}"#)
+                .unwrap();
+        assert_eq!(elem.as_text(), Some("late"));
+    }
+
+    #[test]
+    fn malformed_elements_are_errors_not_guesses() {
+        let cases = [
+            (
+                "no type",
+                r#"{"MsgContent":{"Text":"x"}}"#,
+                "missing field `MsgType`",
+            ),
+            (
+                "no content",
+                r#"{"MsgType":"TIMTextElem"}"#,
+                "missing field `MsgContent`",
+            ),
+            (
+                "wrong text type",
+                r#"{"MsgType":"TIMTextElem","MsgContent":{"Text":1}}"#,
+                "invalid type",
+            ),
+            (
+                "late wrong type",
+                r#"{"MsgContent":{"Text":1},"MsgType":"TIMTextElem"}"#,
+                "MsgContent: invalid type",
+            ),
+            (
+                "duplicate type",
+                r#"{"MsgType":"a","MsgType":"b"}"#,
+                "duplicate field `MsgType`",
+            ),
+        ];
+        for (name, input, want) in cases {
+            let err = serde_json::from_str::<MsgElement>(input)
+                .expect_err(name)
+                .to_string();
+            assert!(err.contains(want), "{name}: {err}");
+        }
+    }
+}

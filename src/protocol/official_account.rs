@@ -1,0 +1,475 @@
+//! Official Account (Official Channel, 公众号) webhooks: the 11 `OfficialAccount.*` events and the
+//! decisions their before-events answer with.
+//!
+//! Source: Tencent's pages 1047/60795–60805 (269/102315–102325), summarised with every sample in
+//! `shared/spec/official-account.md`. Wire keys kept the "Official Account" spelling when the
+//! English docs renamed the feature "Official Channel".
+//!
+//! Fields that identify the event (account ids, subscriber lists, the message body) are required;
+//! a payload without them is answered with HTTP 400 naming the missing key. Descriptive fields
+//! are `Option`, because Tencent leaves them out in some flows. `EventTime` is in milliseconds
+//! and read from a number or a numeric string; `MsgTime` is in seconds.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::Map;
+
+use super::message::MsgElement;
+use super::reply::{CustomErrorCode, Reply};
+use super::wire::wire_struct;
+
+wire_struct! {
+    /// `OfficialAccount.CallbackBeforeCreateOfficialAccount`: an admin is about to create an
+    /// official account through the REST API. Answer with a [`CreateOfficialAccountDecision`].
+    pub struct BeforeCreateOfficialAccount {
+        /// The command, repeated in the body.
+        pub callback_command: Option<String> => "CallbackCommand",
+        /// UserID of the operator who asked for the account.
+        pub operator_account: String => "Operator_Account",
+        /// The creator, who becomes the owner.
+        pub owner_account: String => "Owner_Account",
+        /// Name of the account to be created.
+        pub name: String => "Name",
+        /// Event time, Unix milliseconds.
+        pub event_time: Option<u64> => "EventTime",
+    }
+}
+
+wire_struct! {
+    /// `OfficialAccount.CallbackAfterCreateOfficialAccount`: an official account was created.
+    pub struct AfterCreateOfficialAccount {
+        /// The command, repeated in the body.
+        pub callback_command: Option<String> => "CallbackCommand",
+        /// Id of the new official account (`@TOA#_...`).
+        pub official_account: String => "Official_Account",
+        /// UserID of the operator who created it.
+        pub operator_account: String => "Operator_Account",
+        /// The creator and owner.
+        pub owner_account: String => "Owner_Account",
+        /// Name of the account.
+        pub name: Option<String> => "Name",
+        /// Event time, Unix milliseconds.
+        pub event_time: Option<u64> => "EventTime",
+    }
+}
+
+wire_struct! {
+    /// `OfficialAccount.CallbackAfterOfficialAccountInfoChanged`: the account's profile changed.
+    /// The docs do not say whether unchanged attributes are sent, so all four are optional.
+    pub struct AfterOfficialAccountInfoChanged {
+        /// The command, repeated in the body.
+        pub callback_command: Option<String> => "CallbackCommand",
+        /// Id of the official account.
+        pub official_account: String => "Official_Account",
+        /// UserID of the operator who made the change.
+        pub operator_account: String => "Operator_Account",
+        /// Introduction after the change.
+        pub introduction: Option<String> => "Introduction",
+        /// Name after the change.
+        pub name: Option<String> => "Name",
+        /// Avatar URL after the change.
+        pub face_url: Option<String> => "FaceUrl",
+        /// Organization after the change.
+        pub organization: Option<String> => "Organization",
+        /// Event time, Unix milliseconds.
+        pub event_time: Option<u64> => "EventTime",
+    }
+}
+
+wire_struct! {
+    /// `OfficialAccount.CallbackAfterOfficialAccountDestroyed`: an official account was destroyed.
+    pub struct AfterOfficialAccountDestroyed {
+        /// The command, repeated in the body.
+        pub callback_command: Option<String> => "CallbackCommand",
+        /// Id of the destroyed account.
+        pub official_account: String => "Official_Account",
+        /// The creator and owner.
+        pub owner_account: String => "Owner_Account",
+        /// Name of the account.
+        pub name: Option<String> => "Name",
+        /// Event time, Unix milliseconds.
+        pub event_time: Option<u64> => "EventTime",
+    }
+}
+
+wire_struct! {
+    /// One entry of `SubscribeAccountList`.
+    pub struct Subscriber {
+        /// The subscriber's UserID.
+        pub subscriber_account: String => "Subscriber_Account",
+    }
+}
+
+wire_struct! {
+    /// `OfficialAccount.CallbackBeforeAddSubscriber`: users are about to subscribe (from a client,
+    /// or up to 100 at once through the REST API). Answer with an [`AddSubscriberDecision`].
+    pub struct BeforeAddSubscriber {
+        /// The command, repeated in the body.
+        pub callback_command: Option<String> => "CallbackCommand",
+        /// Id of the account being subscribed to.
+        pub official_account: String => "Official_Account",
+        /// UserID of the operator who issued the request.
+        pub operator_account: String => "Operator_Account",
+        /// The users to be added.
+        pub subscribe_account_list: Vec<Subscriber> => "SubscribeAccountList",
+        /// Event time, Unix milliseconds.
+        pub event_time: Option<u64> => "EventTime",
+    }
+}
+
+wire_struct! {
+    /// `OfficialAccount.CallbackAfterAddSubscriber`: users subscribed.
+    pub struct AfterAddSubscriber {
+        /// The command, repeated in the body.
+        pub callback_command: Option<String> => "CallbackCommand",
+        /// Id of the account subscribed to.
+        pub official_account: String => "Official_Account",
+        /// UserID of the operator who issued the request.
+        pub operator_account: String => "Operator_Account",
+        /// The users added.
+        pub subscribe_account_list: Vec<Subscriber> => "SubscribeAccountList",
+        /// Event time, Unix milliseconds.
+        pub event_time: Option<u64> => "EventTime",
+    }
+}
+
+wire_struct! {
+    /// `OfficialAccount.CallbackAfterOfficialAccountFull`: the account reached its subscriber limit.
+    pub struct AfterOfficialAccountFull {
+        /// The command, repeated in the body.
+        pub callback_command: Option<String> => "CallbackCommand",
+        /// Id of the full account.
+        pub official_account: String => "Official_Account",
+        /// Event time, Unix milliseconds.
+        pub event_time: Option<u64> => "EventTime",
+    }
+}
+
+wire_struct! {
+    /// `OfficialAccount.CallbackAfterDeleteSubscriber`: users unsubscribed or were removed.
+    pub struct AfterDeleteSubscriber {
+        /// The command, repeated in the body.
+        pub callback_command: Option<String> => "CallbackCommand",
+        /// Id of the account unsubscribed from.
+        pub official_account: String => "Official_Account",
+        /// UserID of the operator who issued the request.
+        pub operator_account: String => "Operator_Account",
+        /// The users who left.
+        pub subscribe_account_list: Vec<Subscriber> => "SubscribeAccountList",
+        /// Event time, Unix milliseconds.
+        pub event_time: Option<u64> => "EventTime",
+    }
+}
+
+wire_struct! {
+    /// `OfficialAccount.CallbackBeforeSendMsg`: a message is about to go to the account's
+    /// subscribers. Answer with a [`SendMsgDecision`]: allow, deny, drop, or rewrite.
+    pub struct BeforeSendMsg {
+        /// The command, repeated in the body.
+        pub callback_command: Option<String> => "CallbackCommand",
+        /// Id of the sending account.
+        pub official_account: String => "Official_Account",
+        /// `1` for an online-only message, else `0`.
+        pub online_only_flag: Option<u32> => "OnlineOnlyFlag",
+        /// The message body.
+        pub msg_body: Vec<MsgElement> => "MsgBody",
+        /// Custom message data.
+        pub cloud_custom_data: Option<String> => "CloudCustomData",
+        /// Event time, Unix milliseconds.
+        pub event_time: Option<u64> => "EventTime",
+    }
+}
+
+wire_struct! {
+    /// `OfficialAccount.CallbackAfterSendMsg`: a message was delivered to the subscribers.
+    pub struct AfterSendMsg {
+        /// The command, repeated in the body.
+        pub callback_command: Option<String> => "CallbackCommand",
+        /// Id of the sending account.
+        pub official_account: String => "Official_Account",
+        /// Unique key of the message; recall it with this.
+        pub msg_key: String => "MsgKey",
+        /// Message time, Unix **seconds**.
+        pub msg_time: Option<u64> => "MsgTime",
+        /// `1` for an online-only message, else `0`.
+        pub online_only_flag: Option<u32> => "OnlineOnlyFlag",
+        /// The message body as delivered.
+        pub msg_body: Vec<MsgElement> => "MsgBody",
+        /// Custom message data.
+        pub cloud_custom_data: Option<String> => "CloudCustomData",
+        /// Event time, Unix milliseconds.
+        pub event_time: Option<u64> => "EventTime",
+    }
+}
+
+wire_struct! {
+    /// One entry of `WithdrawMsgList`.
+    pub struct WithdrawnMsg {
+        /// Key of the recalled message.
+        pub msg_key: String => "MsgKey",
+    }
+}
+
+wire_struct! {
+    /// `OfficialAccount.CallbackAfterMsgWithDraw`: messages were recalled.
+    pub struct AfterMsgWithDraw {
+        /// The command, repeated in the body.
+        pub callback_command: Option<String> => "CallbackCommand",
+        /// Id of the account. (Tencent's sample shows `#TOA#_123`, a typo for `@TOA#_`; any
+        /// string is accepted.)
+        pub official_account: String => "Official_Account",
+        /// The recalled messages.
+        pub withdraw_msg_list: Vec<WithdrawnMsg> => "WithdrawMsgList",
+        /// Event time, Unix milliseconds.
+        pub event_time: Option<u64> => "EventTime",
+    }
+}
+
+/// `EventTime` (milliseconds) as a [`SystemTime`].
+fn millis(ms: Option<u64>) -> Option<SystemTime> {
+    ms.and_then(|ms| UNIX_EPOCH.checked_add(Duration::from_millis(ms)))
+}
+
+macro_rules! event_time_accessor {
+    ($($ty:ident),*) => {$(
+        impl $ty {
+            /// `EventTime` as a [`SystemTime`], when present.
+            pub fn event_system_time(&self) -> Option<SystemTime> {
+                millis(self.event_time)
+            }
+        }
+    )*};
+}
+event_time_accessor!(
+    BeforeCreateOfficialAccount,
+    AfterCreateOfficialAccount,
+    AfterOfficialAccountInfoChanged,
+    AfterOfficialAccountDestroyed,
+    BeforeAddSubscriber,
+    AfterAddSubscriber,
+    AfterOfficialAccountFull,
+    AfterDeleteSubscriber,
+    BeforeSendMsg,
+    AfterSendMsg,
+    AfterMsgWithDraw
+);
+
+macro_rules! subscribers_accessor {
+    ($($ty:ident),*) => {$(
+        impl $ty {
+            /// The UserIDs in `SubscribeAccountList`.
+            pub fn subscribers(&self) -> impl Iterator<Item = &str> {
+                self.subscribe_account_list.iter().map(|s| s.subscriber_account.as_str())
+            }
+        }
+    )*};
+}
+subscribers_accessor!(
+    BeforeAddSubscriber,
+    AfterAddSubscriber,
+    AfterDeleteSubscriber
+);
+
+impl BeforeSendMsg {
+    /// The text of every `TIMTextElem` in the body, in order.
+    pub fn texts(&self) -> impl Iterator<Item = &str> {
+        self.msg_body.iter().filter_map(MsgElement::as_text)
+    }
+}
+
+impl AfterSendMsg {
+    /// The text of every `TIMTextElem` in the body, in order.
+    pub fn texts(&self) -> impl Iterator<Item = &str> {
+        self.msg_body.iter().filter_map(MsgElement::as_text)
+    }
+}
+
+impl Subscriber {
+    /// An entry for this UserID.
+    pub fn new(account: impl Into<String>) -> Self {
+        Subscriber {
+            subscriber_account: account.into(),
+            extra: Map::new(),
+        }
+    }
+}
+
+/// The answer to [`BeforeCreateOfficialAccount`].
+///
+/// ```
+/// use tencent_chat_webhook::official_account::CreateOfficialAccountDecision;
+/// use tencent_chat_webhook::{CustomErrorCode, Reply};
+///
+/// let deny = Reply::from(CreateOfficialAccountDecision::Deny);
+/// assert_eq!(deny.to_json(), r#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":1}"#);
+///
+/// let code = CustomErrorCode::new(120_001).unwrap();
+/// let custom = Reply::from(CreateOfficialAccountDecision::deny_with(code, "name not allowed"));
+/// assert_eq!(
+///     custom.to_json(),
+///     r#"{"ActionStatus":"OK","ErrorInfo":"name not allowed","ErrorCode":120001}"#
+/// );
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub enum CreateOfficialAccountDecision {
+    /// Create the account (`ErrorCode` 0).
+    #[default]
+    Allow,
+    /// Do not create it; the caller gets error 20006 (`ErrorCode` 1).
+    Deny,
+    /// Do not create it; the caller gets this code and message.
+    DenyWithCode {
+        /// The code passed to the caller.
+        code: CustomErrorCode,
+        /// The message passed to the caller.
+        message: String,
+    },
+}
+
+impl CreateOfficialAccountDecision {
+    /// [`DenyWithCode`](Self::DenyWithCode) with this code and message.
+    pub fn deny_with(code: CustomErrorCode, message: impl Into<String>) -> Self {
+        CreateOfficialAccountDecision::DenyWithCode {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<CreateOfficialAccountDecision> for Reply {
+    fn from(d: CreateOfficialAccountDecision) -> Reply {
+        match d {
+            CreateOfficialAccountDecision::Allow => Reply::ok(),
+            CreateOfficialAccountDecision::Deny => Reply::ok().with_error_code(1),
+            CreateOfficialAccountDecision::DenyWithCode { code, message } => Reply::ok()
+                .with_error_code(code.get())
+                .with_error_info(message),
+        }
+    }
+}
+
+/// The answer to [`BeforeAddSubscriber`].
+///
+/// ```
+/// use tencent_chat_webhook::official_account::AddSubscriberDecision;
+/// use tencent_chat_webhook::Reply;
+///
+/// let some = Reply::from(AddSubscriberDecision::Refuse(vec!["jared".into()]));
+/// assert_eq!(
+///     some.to_json(),
+///     r#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0,"RefusedSubscribers_Account":["jared"]}"#
+/// );
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub enum AddSubscriberDecision {
+    /// Let every user in the request subscribe (`ErrorCode` 0).
+    #[default]
+    AllowAll,
+    /// Let the request go on without these users (`ErrorCode` 0 with
+    /// `RefusedSubscribers_Account`). An empty list is the same as [`AllowAll`](Self::AllowAll).
+    ///
+    /// Tencent's prose also names the field `RefusedMembers_Account`, a leftover of the group
+    /// webhook; its JSON sample and field table say `RefusedSubscribers_Account`, which is sent.
+    Refuse(Vec<String>),
+    /// Reject the whole request (`ErrorCode` 1).
+    Reject,
+}
+
+impl From<AddSubscriberDecision> for Reply {
+    fn from(d: AddSubscriberDecision) -> Reply {
+        match d {
+            AddSubscriberDecision::AllowAll => Reply::ok(),
+            AddSubscriberDecision::Refuse(users) if users.is_empty() => Reply::ok(),
+            AddSubscriberDecision::Refuse(users) => Reply::ok().with_refused_subscribers(users),
+            AddSubscriberDecision::Reject => Reply::ok().with_error_code(1),
+        }
+    }
+}
+
+/// The answer to [`BeforeSendMsg`].
+///
+/// ```
+/// use tencent_chat_webhook::message::MsgElement;
+/// use tencent_chat_webhook::official_account::SendMsgDecision;
+/// use tencent_chat_webhook::Reply;
+///
+/// let drop = Reply::from(SendMsgDecision::Drop);
+/// assert_eq!(drop.to_json(), r#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":2}"#);
+///
+/// let rewrite = Reply::from(SendMsgDecision::rewrite_body(vec![MsgElement::text("***")]));
+/// assert_eq!(
+///     rewrite.to_json(),
+///     r#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0,"MsgBody":[{"MsgType":"TIMTextElem","MsgContent":{"Text":"***"}}]}"#
+/// );
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub enum SendMsgDecision {
+    /// Deliver the message unchanged (`ErrorCode` 0).
+    #[default]
+    Allow,
+    /// Do not deliver; the sender gets error 10016 (`ErrorCode` 1).
+    Deny,
+    /// Do not deliver, but tell the sender it was delivered (`ErrorCode` 2).
+    Drop,
+    /// Do not deliver; the sender gets this code and message.
+    DenyWithCode {
+        /// The code passed to the sender.
+        code: CustomErrorCode,
+        /// The message passed to the sender.
+        message: String,
+    },
+    /// Deliver a changed message (`ErrorCode` 0, which Tencent requires for a rewrite). A field
+    /// left `None` keeps the sender's original.
+    Rewrite {
+        /// The body to deliver instead of the sender's.
+        msg_body: Option<Vec<MsgElement>>,
+        /// The custom data to deliver instead of the sender's.
+        cloud_custom_data: Option<String>,
+    },
+}
+
+impl SendMsgDecision {
+    /// [`DenyWithCode`](Self::DenyWithCode) with this code and message.
+    pub fn deny_with(code: CustomErrorCode, message: impl Into<String>) -> Self {
+        SendMsgDecision::DenyWithCode {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// Deliver this body instead of the sender's.
+    pub fn rewrite_body(msg_body: Vec<MsgElement>) -> Self {
+        SendMsgDecision::Rewrite {
+            msg_body: Some(msg_body),
+            cloud_custom_data: None,
+        }
+    }
+
+    /// Deliver the sender's body with this custom data.
+    pub fn rewrite_cloud_custom_data(data: impl Into<String>) -> Self {
+        SendMsgDecision::Rewrite {
+            msg_body: None,
+            cloud_custom_data: Some(data.into()),
+        }
+    }
+}
+
+impl From<SendMsgDecision> for Reply {
+    fn from(d: SendMsgDecision) -> Reply {
+        match d {
+            SendMsgDecision::Allow => Reply::ok(),
+            SendMsgDecision::Deny => Reply::ok().with_error_code(1),
+            SendMsgDecision::Drop => Reply::ok().with_error_code(2),
+            SendMsgDecision::DenyWithCode { code, message } => Reply::ok()
+                .with_error_code(code.get())
+                .with_error_info(message),
+            SendMsgDecision::Rewrite {
+                msg_body,
+                cloud_custom_data,
+            } => Reply::ok().with_rewrite(msg_body, cloud_custom_data),
+        }
+    }
+}

@@ -1,0 +1,237 @@
+//! The query string Tencent appends to the webhook URL.
+//!
+//! Source: Webhook Overview (1047/34354), `shared/spec/protocol.md` §1.2–1.3. Parameters are read
+//! by name, in any order, percent-decoded. `ClientIP` and `OptPlatform` are left out by some
+//! commands; `Sign` and `RequestTime` are there only when authentication is on.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// The platform the triggering request came from (`OptPlatform`).
+///
+/// Matched case-insensitively, accepting every spelling the docs use: `iOS` and `IOS` (the online
+/// status webhook sends upper case), `Mac` and `macOS` (Chinese vs English overview), `iPad` and
+/// `IPad`. Anything else is kept as sent.
+///
+/// ```
+/// use tencent_chat_webhook::OptPlatform;
+///
+/// assert_eq!(OptPlatform::parse("IOS"), OptPlatform::Ios);
+/// assert_eq!(OptPlatform::parse("macOS"), OptPlatform::Mac);
+/// assert_eq!(OptPlatform::parse("restapi").as_str(), "RESTAPI");
+/// assert_eq!(OptPlatform::parse("HarmonyOS"), OptPlatform::Other("HarmonyOS".into()));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum OptPlatform {
+    /// `RESTAPI`: the server REST API.
+    RestApi,
+    /// `Web`: the Web SDK.
+    Web,
+    /// `Android`.
+    Android,
+    /// `iOS` (also sent as `IOS`).
+    Ios,
+    /// `Windows`.
+    Windows,
+    /// `Mac` (also documented as `macOS`).
+    Mac,
+    /// `iPad` (also seen as `IPad`).
+    IPad,
+    /// `Unknown`: Tencent did not know the device type.
+    Unknown,
+    /// A value this crate does not know, as sent.
+    Other(String),
+}
+
+impl OptPlatform {
+    /// Reads a platform value; never fails.
+    pub fn parse(value: &str) -> Self {
+        const KNOWN: [(&str, OptPlatform); 10] = [
+            ("RESTAPI", OptPlatform::RestApi),
+            ("Web", OptPlatform::Web),
+            ("Android", OptPlatform::Android),
+            ("iOS", OptPlatform::Ios),
+            ("Windows", OptPlatform::Windows),
+            ("Mac", OptPlatform::Mac),
+            ("macOS", OptPlatform::Mac),
+            ("iPad", OptPlatform::IPad),
+            ("Unknown", OptPlatform::Unknown),
+            // Some SDKs spell the REST platform this way.
+            ("REST_API", OptPlatform::RestApi),
+        ];
+        KNOWN
+            .into_iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(value))
+            .map_or_else(|| OptPlatform::Other(value.to_owned()), |(_, p)| p)
+    }
+
+    /// The documented spelling (`Other` gives back what was sent).
+    pub fn as_str(&self) -> &str {
+        match self {
+            OptPlatform::RestApi => "RESTAPI",
+            OptPlatform::Web => "Web",
+            OptPlatform::Android => "Android",
+            OptPlatform::Ios => "iOS",
+            OptPlatform::Windows => "Windows",
+            OptPlatform::Mac => "Mac",
+            OptPlatform::IPad => "iPad",
+            OptPlatform::Unknown => "Unknown",
+            OptPlatform::Other(s) => s,
+        }
+    }
+}
+
+impl FromStr for OptPlatform {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(OptPlatform::parse(s))
+    }
+}
+
+impl fmt::Display for OptPlatform {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The parsed query string.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct CallbackQuery {
+    pub(crate) sdk_app_id: Option<String>,
+    pub(crate) command: Option<String>,
+    pub(crate) content_type: Option<String>,
+    pub(crate) client_ip: Option<String>,
+    pub(crate) platform: Option<OptPlatform>,
+    pub(crate) sign: Option<String>,
+    pub(crate) request_time: Option<String>,
+}
+
+/// Why a query string was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum QueryError {
+    Duplicate(&'static str),
+}
+
+impl fmt::Display for QueryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            QueryError::Duplicate(name) => {
+                write!(f, "query parameter `{name}` is given more than once")
+            }
+        }
+    }
+}
+
+impl CallbackQuery {
+    /// Reads the parameters by name. A known parameter given twice is refused rather than
+    /// guessed at, so a signature cannot be checked against one value and acted on with another.
+    /// Empty values count as absent.
+    pub(crate) fn parse(query: &str) -> Result<Self, QueryError> {
+        let mut q = CallbackQuery::default();
+        for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+            let (name, slot): (&'static str, &mut Option<String>) = match &*key {
+                "SdkAppid" => ("SdkAppid", &mut q.sdk_app_id),
+                "CallbackCommand" => ("CallbackCommand", &mut q.command),
+                "contenttype" => ("contenttype", &mut q.content_type),
+                "ClientIP" => ("ClientIP", &mut q.client_ip),
+                "Sign" => ("Sign", &mut q.sign),
+                "RequestTime" => ("RequestTime", &mut q.request_time),
+                "OptPlatform" => {
+                    if q.platform.is_some() {
+                        return Err(QueryError::Duplicate("OptPlatform"));
+                    }
+                    if !value.is_empty() {
+                        q.platform = Some(OptPlatform::parse(&value));
+                    }
+                    continue;
+                }
+                _ => continue,
+            };
+            if slot.is_some() {
+                return Err(QueryError::Duplicate(name));
+            }
+            if !value.is_empty() {
+                *slot = Some(value.into_owned());
+            }
+        }
+        Ok(q)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_every_parameter_by_name_in_any_order() {
+        let q = CallbackQuery::parse(
+            "RequestTime=1669872112&OptPlatform=iOS&SdkAppid=888888&contenttype=json\
+             &CallbackCommand=OfficialAccount.CallbackBeforeSendMsg&ClientIP=127.0.0.1&Sign=ab&Extra=1",
+        )
+        .unwrap();
+        assert_eq!(q.sdk_app_id.as_deref(), Some("888888"));
+        assert_eq!(
+            q.command.as_deref(),
+            Some("OfficialAccount.CallbackBeforeSendMsg")
+        );
+        assert_eq!(q.content_type.as_deref(), Some("json"));
+        assert_eq!(q.client_ip.as_deref(), Some("127.0.0.1"));
+        assert_eq!(q.platform, Some(OptPlatform::Ios));
+        assert_eq!(q.sign.as_deref(), Some("ab"));
+        assert_eq!(q.request_time.as_deref(), Some("1669872112"));
+    }
+
+    #[test]
+    fn missing_and_empty_optional_parameters_are_absent() {
+        let q =
+            CallbackQuery::parse("SdkAppid=1&CallbackCommand=X&ClientIP=&OptPlatform=").unwrap();
+        assert_eq!(q.client_ip, None);
+        assert_eq!(q.platform, None);
+        assert_eq!(q.sign, None);
+    }
+
+    #[test]
+    fn percent_encoding_is_decoded() {
+        let q = CallbackQuery::parse("SdkAppid=1&CallbackCommand=A%2EB&ClientIP=%3A%3A1").unwrap();
+        assert_eq!(q.command.as_deref(), Some("A.B"));
+        assert_eq!(q.client_ip.as_deref(), Some("::1"));
+    }
+
+    #[test]
+    fn duplicates_are_refused() {
+        for name in [
+            "SdkAppid",
+            "CallbackCommand",
+            "Sign",
+            "RequestTime",
+            "OptPlatform",
+            "ClientIP",
+        ] {
+            let err = CallbackQuery::parse(&format!("{name}=a&{name}=b")).unwrap_err();
+            assert_eq!(err, QueryError::Duplicate(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn platforms_match_case_insensitively_and_keep_unknowns() {
+        let cases = [
+            ("RESTAPI", OptPlatform::RestApi),
+            ("Web", OptPlatform::Web),
+            ("android", OptPlatform::Android),
+            ("iOS", OptPlatform::Ios),
+            ("IOS", OptPlatform::Ios),
+            ("Windows", OptPlatform::Windows),
+            ("Mac", OptPlatform::Mac),
+            ("macOS", OptPlatform::Mac),
+            ("iPad", OptPlatform::IPad),
+            ("IPad", OptPlatform::IPad),
+            ("Unknown", OptPlatform::Unknown),
+            ("Tizen", OptPlatform::Other("Tizen".into())),
+        ];
+        for (input, want) in cases {
+            assert_eq!(OptPlatform::parse(input), want, "{input}");
+        }
+        assert_eq!(OptPlatform::parse("Tizen").as_str(), "Tizen");
+    }
+}

@@ -1,0 +1,118 @@
+//! Requests the service refuses, and the responses it refuses them with.
+
+use std::fmt;
+
+use http::{HeaderValue, Response, StatusCode, header};
+
+use crate::protocol::reply::Reply;
+use crate::service::ReplyBody;
+
+/// What was wrong with a refused request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RejectionKind {
+    /// Not a `POST` (405).
+    MethodNotAllowed,
+    /// A query parameter is missing, repeated or malformed (400).
+    MalformedQuery,
+    /// `SdkAppid` is not the configured app id (403).
+    AppIdMismatch,
+    /// `Sign` or `RequestTime` is missing while signature checks are on (401).
+    MissingSignature,
+    /// `Sign` matches no configured token (401).
+    InvalidSignature,
+    /// `RequestTime` is outside the freshness window (401).
+    StaleRequest,
+    /// The body is larger than the limit (413).
+    BodyTooLarge,
+    /// The body could not be read from the connection (400).
+    UnreadableBody,
+    /// The body is not valid JSON, or a field has the wrong type or is missing (400).
+    InvalidBody,
+    /// The body's `CallbackCommand` differs from the query's, or neither has one (400).
+    CommandMismatch,
+}
+
+impl RejectionKind {
+    /// The HTTP status this kind is answered with.
+    pub fn status(self) -> StatusCode {
+        match self {
+            RejectionKind::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            RejectionKind::AppIdMismatch => StatusCode::FORBIDDEN,
+            RejectionKind::MissingSignature
+            | RejectionKind::InvalidSignature
+            | RejectionKind::StaleRequest => StatusCode::UNAUTHORIZED,
+            RejectionKind::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            RejectionKind::MalformedQuery
+            | RejectionKind::UnreadableBody
+            | RejectionKind::InvalidBody
+            | RejectionKind::CommandMismatch => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+/// A refused request: its kind and a message that says what is wrong without echoing secrets.
+///
+/// The response carries it in its extensions, so outer middleware can log or count rejections.
+/// Its body is `{"ActionStatus":"FAIL","ErrorInfo":"<message>","ErrorCode":<HTTP status>}`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rejection {
+    kind: RejectionKind,
+    message: String,
+}
+
+impl Rejection {
+    pub(crate) fn new(kind: RejectionKind, message: impl fmt::Display) -> Self {
+        Rejection {
+            kind,
+            message: message.to_string(),
+        }
+    }
+
+    /// What was wrong.
+    pub fn kind(&self) -> RejectionKind {
+        self.kind
+    }
+
+    /// The HTTP status of the response.
+    pub fn status(&self) -> StatusCode {
+        self.kind.status()
+    }
+
+    /// The message put in `ErrorInfo`.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    pub(crate) fn into_response(self) -> Response<ReplyBody> {
+        crate::service::trace_debug!(kind = ?self.kind, message = %self.message, "webhook request rejected");
+        let status = self.status();
+        let reply = Reply::fail(u32::from(status.as_u16()), self.message.as_str());
+        let mut res = json_response(status, &reply);
+        if self.kind == RejectionKind::MethodNotAllowed {
+            res.headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        }
+        res.extensions_mut().insert(self);
+        res
+    }
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Rejection {}
+
+/// A JSON response with this status and reply.
+pub(crate) fn json_response(status: StatusCode, reply: &Reply) -> Response<ReplyBody> {
+    let mut res = Response::new(ReplyBody::new(reply.to_bytes()));
+    *res.status_mut() = status;
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    res
+}

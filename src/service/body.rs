@@ -1,0 +1,123 @@
+//! Response bodies.
+
+use std::convert::Infallible;
+use std::fmt;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use pin_project_lite::pin_project;
+
+/// The body of a webhook reply: one JSON buffer.
+pub struct ReplyBody {
+    data: Option<Bytes>,
+}
+
+impl ReplyBody {
+    pub(crate) fn new(data: Bytes) -> Self {
+        ReplyBody { data: Some(data) }
+    }
+}
+
+impl Body for ReplyBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        Poll::Ready(self.data.take().map(|d| Ok(Frame::data(d))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.data.is_none()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.data.as_ref().map_or(0, |d| d.len() as u64))
+    }
+}
+
+impl fmt::Debug for ReplyBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReplyBody")
+            .field("len", &self.data.as_ref().map_or(0, Bytes::len))
+            .finish()
+    }
+}
+
+pin_project! {
+    /// The body of a [`Webhook`](crate::Webhook) middleware's response: a webhook reply, or the
+    /// inner service's body untouched.
+    pub struct WebhookResponseBody<B> {
+        #[pin]
+        inner: Inner<B>,
+    }
+}
+
+pin_project! {
+    #[project = InnerProj]
+    enum Inner<B> {
+        Reply { body: ReplyBody },
+        Passthrough { #[pin] body: B },
+    }
+}
+
+impl<B> WebhookResponseBody<B> {
+    pub(crate) fn reply(body: ReplyBody) -> Self {
+        WebhookResponseBody {
+            inner: Inner::Reply { body },
+        }
+    }
+
+    pub(crate) fn passthrough(body: B) -> Self {
+        WebhookResponseBody {
+            inner: Inner::Passthrough { body },
+        }
+    }
+}
+
+impl<B: Body<Data = Bytes>> Body for WebhookResponseBody<B> {
+    type Data = Bytes;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
+        match self.project().inner.project() {
+            InnerProj::Reply { body } => Pin::new(body)
+                .poll_frame(cx)
+                .map(|f| f.map(|r| r.map_err(|never| match never {}))),
+            InnerProj::Passthrough { body } => body.poll_frame(cx),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.inner {
+            Inner::Reply { body } => body.is_end_stream(),
+            Inner::Passthrough { body } => body.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.inner {
+            Inner::Reply { body } => body.size_hint(),
+            Inner::Passthrough { body } => body.size_hint(),
+        }
+    }
+}
+
+impl<B> fmt::Debug for WebhookResponseBody<B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.inner {
+            Inner::Reply { body } => f
+                .debug_tuple("WebhookResponseBody::Reply")
+                .field(body)
+                .finish(),
+            Inner::Passthrough { .. } => f.write_str("WebhookResponseBody::Passthrough"),
+        }
+    }
+}
