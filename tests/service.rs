@@ -1,0 +1,1312 @@
+//! The whole request path through `WebhookService`, without a network: every documented sample,
+//! every documented reply, every rejection, handler failures, tolerance, and sharing.
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body::{Body, Frame, SizeHint};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tencent_chat_webhook::message::{CustomElem, MsgContent, MsgElement};
+use tencent_chat_webhook::official_account::{
+    self as oa, AddSubscriberDecision, CreateOfficialAccountDecision, SendMsgDecision,
+};
+use tencent_chat_webhook::test_util::{self, PUBLISHED_INFO_CHANGED_SAMPLE, SignedRequest};
+use tencent_chat_webhook::{
+    Command, CustomErrorCode, FailureDecision, FailureKind, Handler, HandlerError, HandlerFailure,
+    HandlerResult, OptPlatform, Rejection, RejectionKind, Reply, RequestContext, UnknownEvent,
+    WebhookConfig, WebhookConfigBuilder, WebhookLayer, WebhookService, auth,
+};
+use tower::{Layer, ServiceExt, service_fn};
+
+const APP: u64 = 1_400_000_000;
+const TOKEN: &str = "test-token-5f1c";
+const NOW: u64 = 1_700_000_000;
+
+fn builder() -> WebhookConfigBuilder {
+    WebhookConfig::builder(APP)
+        .token(TOKEN)
+        .clock(|| UNIX_EPOCH + Duration::from_secs(NOW))
+}
+
+fn signed(command: Command) -> SignedRequest {
+    SignedRequest::sample(command)
+        .app_id(APP)
+        .token(TOKEN)
+        .request_time(NOW)
+}
+
+async fn send<S>(service: S, req: Request<String>) -> (StatusCode, Value, Response<()>)
+where
+    S: tower::Service<
+            Request<String>,
+            Response = Response<tencent_chat_webhook::ReplyBody>,
+            Error = Infallible,
+        >,
+{
+    let res = service.oneshot(req).await.unwrap();
+    let (parts, body) = res.into_parts();
+    let bytes = body.collect().await.unwrap().to_bytes();
+    let json: Value = serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+        panic!(
+            "reply is not JSON ({e}): {}",
+            String::from_utf8_lossy(&bytes)
+        )
+    });
+    (parts.status, json, Response::from_parts(parts, ()))
+}
+
+async fn send_raw(service: WebhookService, req: Request<String>) -> (StatusCode, Bytes) {
+    let res = service.oneshot(req).await.unwrap();
+    assert_eq!(
+        res.headers()[http::header::CONTENT_TYPE],
+        "application/json"
+    );
+    let status = res.status();
+    (status, res.into_body().collect().await.unwrap().to_bytes())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Every documented sample reaches its typed hook with the right values.
+
+#[derive(Debug)]
+enum Seen {
+    BeforeCreate(oa::BeforeCreateOfficialAccount),
+    AfterCreate(oa::AfterCreateOfficialAccount),
+    InfoChanged(oa::AfterOfficialAccountInfoChanged),
+    Destroyed(oa::AfterOfficialAccountDestroyed),
+    BeforeAdd(oa::BeforeAddSubscriber),
+    AfterAdd(oa::AfterAddSubscriber),
+    Full(oa::AfterOfficialAccountFull),
+    Deleted(oa::AfterDeleteSubscriber),
+    BeforeSend(oa::BeforeSendMsg),
+    AfterSend(oa::AfterSendMsg),
+    Withdraw(oa::AfterMsgWithDraw),
+    Unknown(UnknownEvent),
+}
+
+#[derive(Default)]
+struct Recorder {
+    seen: Mutex<
+        Vec<(
+            Seen,
+            String,
+            Option<String>,
+            Option<OptPlatform>,
+            Option<u64>,
+        )>,
+    >,
+}
+
+impl Recorder {
+    fn record(&self, ctx: &RequestContext, seen: Seen) {
+        self.seen.lock().unwrap().push((
+            seen,
+            ctx.command().to_owned(),
+            ctx.client_ip().map(str::to_owned),
+            ctx.platform().cloned(),
+            ctx.request_time(),
+        ));
+    }
+    fn take(
+        &self,
+    ) -> Vec<(
+        Seen,
+        String,
+        Option<String>,
+        Option<OptPlatform>,
+        Option<u64>,
+    )> {
+        std::mem::take(&mut self.seen.lock().unwrap())
+    }
+}
+
+impl Handler for Recorder {
+    async fn on_official_account_before_create_official_account(
+        &self,
+        ctx: &RequestContext,
+        e: oa::BeforeCreateOfficialAccount,
+    ) -> HandlerResult<CreateOfficialAccountDecision> {
+        self.record(ctx, Seen::BeforeCreate(e));
+        Ok(CreateOfficialAccountDecision::Allow)
+    }
+    async fn on_official_account_after_create_official_account(
+        &self,
+        ctx: &RequestContext,
+        e: oa::AfterCreateOfficialAccount,
+    ) -> HandlerResult<()> {
+        self.record(ctx, Seen::AfterCreate(e));
+        Ok(())
+    }
+    async fn on_official_account_after_info_changed(
+        &self,
+        ctx: &RequestContext,
+        e: oa::AfterOfficialAccountInfoChanged,
+    ) -> HandlerResult<()> {
+        self.record(ctx, Seen::InfoChanged(e));
+        Ok(())
+    }
+    async fn on_official_account_after_destroyed(
+        &self,
+        ctx: &RequestContext,
+        e: oa::AfterOfficialAccountDestroyed,
+    ) -> HandlerResult<()> {
+        self.record(ctx, Seen::Destroyed(e));
+        Ok(())
+    }
+    async fn on_official_account_before_add_subscriber(
+        &self,
+        ctx: &RequestContext,
+        e: oa::BeforeAddSubscriber,
+    ) -> HandlerResult<AddSubscriberDecision> {
+        self.record(ctx, Seen::BeforeAdd(e));
+        Ok(AddSubscriberDecision::AllowAll)
+    }
+    async fn on_official_account_after_add_subscriber(
+        &self,
+        ctx: &RequestContext,
+        e: oa::AfterAddSubscriber,
+    ) -> HandlerResult<()> {
+        self.record(ctx, Seen::AfterAdd(e));
+        Ok(())
+    }
+    async fn on_official_account_after_full(
+        &self,
+        ctx: &RequestContext,
+        e: oa::AfterOfficialAccountFull,
+    ) -> HandlerResult<()> {
+        self.record(ctx, Seen::Full(e));
+        Ok(())
+    }
+    async fn on_official_account_after_delete_subscriber(
+        &self,
+        ctx: &RequestContext,
+        e: oa::AfterDeleteSubscriber,
+    ) -> HandlerResult<()> {
+        self.record(ctx, Seen::Deleted(e));
+        Ok(())
+    }
+    async fn on_official_account_before_send_msg(
+        &self,
+        ctx: &RequestContext,
+        e: oa::BeforeSendMsg,
+    ) -> HandlerResult<SendMsgDecision> {
+        self.record(ctx, Seen::BeforeSend(e));
+        Ok(SendMsgDecision::Allow)
+    }
+    async fn on_official_account_after_send_msg(
+        &self,
+        ctx: &RequestContext,
+        e: oa::AfterSendMsg,
+    ) -> HandlerResult<()> {
+        self.record(ctx, Seen::AfterSend(e));
+        Ok(())
+    }
+    async fn on_official_account_after_msg_withdraw(
+        &self,
+        ctx: &RequestContext,
+        e: oa::AfterMsgWithDraw,
+    ) -> HandlerResult<()> {
+        self.record(ctx, Seen::Withdraw(e));
+        Ok(())
+    }
+    async fn on_unknown(&self, ctx: &RequestContext, e: UnknownEvent) -> HandlerResult<Reply> {
+        self.record(ctx, Seen::Unknown(e));
+        Ok(Reply::ok())
+    }
+}
+
+const EVENT_TIME: Option<u64> = Some(1_670_574_414_123);
+
+fn check_sample(command: Command, seen: &Seen) {
+    match (command, seen) {
+        (Command::OfficialAccountBeforeCreateOfficialAccount, Seen::BeforeCreate(e)) => {
+            assert_eq!(
+                (
+                    e.operator_account.as_str(),
+                    e.owner_account.as_str(),
+                    e.name.as_str()
+                ),
+                ("107867", "107867", "TestOfficialAccount")
+            );
+            assert_eq!(e.event_time, EVENT_TIME);
+        }
+        (Command::OfficialAccountAfterCreateOfficialAccount, Seen::AfterCreate(e)) => {
+            assert_eq!(e.official_account, "@TOA#_test_OA_for_penn");
+            assert_eq!(
+                (e.operator_account.as_str(), e.owner_account.as_str()),
+                ("107867", "107867")
+            );
+            assert_eq!(e.name.as_deref(), Some("TestOfficialAccount"));
+            assert_eq!(e.event_time, EVENT_TIME);
+        }
+        (Command::OfficialAccountAfterOfficialAccountInfoChanged, Seen::InfoChanged(e)) => {
+            assert_eq!(e.official_account, "@TOA#_test_OA_for_penn");
+            assert_eq!(e.operator_account, "leckie");
+            assert_eq!(e.introduction.as_deref(), Some("NewNotification"));
+            assert_eq!(e.name.as_deref(), Some("NewName"));
+            assert_eq!(e.face_url.as_deref(), Some("http://this.is.newface.url"));
+            assert_eq!(e.organization.as_deref(), Some("NewOrganization"));
+            assert_eq!(e.event_time, EVENT_TIME);
+        }
+        (Command::OfficialAccountAfterOfficialAccountDestroyed, Seen::Destroyed(e)) => {
+            assert_eq!(e.official_account, "@TOA#_test_OA_for_penn");
+            assert_eq!(e.owner_account, "107867");
+            assert_eq!(e.name.as_deref(), Some("TestOfficialAccount"));
+            assert_eq!(e.event_time, EVENT_TIME);
+        }
+        (Command::OfficialAccountBeforeAddSubscriber, Seen::BeforeAdd(e)) => {
+            assert_eq!(e.official_account, "@TOA#_test_for_penn");
+            assert_eq!(e.operator_account, "107867");
+            assert_eq!(e.subscribers().collect::<Vec<_>>(), ["jared", "leckie"]);
+            assert_eq!(e.event_time, EVENT_TIME);
+        }
+        (Command::OfficialAccountAfterAddSubscriber, Seen::AfterAdd(e)) => {
+            assert_eq!(e.official_account, "@TOA#_test_for_penn");
+            assert_eq!(e.operator_account, "107867");
+            assert_eq!(e.subscribers().collect::<Vec<_>>(), ["jared", "leckie"]);
+            assert_eq!(e.event_time, EVENT_TIME);
+        }
+        (Command::OfficialAccountAfterOfficialAccountFull, Seen::Full(e)) => {
+            assert_eq!(e.official_account, "@TOA#_test_OA_for_penn");
+            assert_eq!(e.event_time, EVENT_TIME);
+        }
+        (Command::OfficialAccountAfterDeleteSubscriber, Seen::Deleted(e)) => {
+            assert_eq!(e.official_account, "@TOA#_test_OA_for_penn");
+            assert_eq!(e.operator_account, "leckie");
+            assert_eq!(e.subscribers().collect::<Vec<_>>(), ["jared", "leckie"]);
+            assert_eq!(e.event_time, EVENT_TIME);
+        }
+        (Command::OfficialAccountBeforeSendMsg, Seen::BeforeSend(e)) => {
+            assert_eq!(e.official_account, "@TOA#_2J4SZEAEL");
+            assert_eq!(e.online_only_flag, Some(1));
+            assert_eq!(e.texts().collect::<Vec<_>>(), ["red packet"]);
+            assert_eq!(
+                e.cloud_custom_data.as_deref(),
+                Some("your cloud custom data")
+            );
+            assert_eq!(e.event_time, EVENT_TIME);
+            assert_eq!(
+                e.event_system_time(),
+                Some(UNIX_EPOCH + Duration::from_millis(1_670_574_414_123))
+            );
+        }
+        (Command::OfficialAccountAfterSendMsg, Seen::AfterSend(e)) => {
+            assert_eq!(e.official_account, "@TOA#_2J4SZEAEL");
+            assert_eq!(e.msg_key, "71_1_1698741698");
+            assert_eq!(e.msg_time, Some(1_490_686_222));
+            assert_eq!(e.online_only_flag, Some(1));
+            assert_eq!(e.texts().collect::<Vec<_>>(), ["red packet"]);
+            assert_eq!(
+                e.cloud_custom_data.as_deref(),
+                Some("your cloud custom data")
+            );
+            assert_eq!(e.event_time, EVENT_TIME);
+        }
+        (Command::OfficialAccountAfterMsgWithDraw, Seen::Withdraw(e)) => {
+            assert_eq!(e.official_account, "#TOA#_123");
+            assert_eq!(e.withdraw_msg_list.len(), 1);
+            assert_eq!(e.withdraw_msg_list[0].msg_key, "71_1_1698741698");
+            assert_eq!(e.event_time, EVENT_TIME);
+        }
+        (command, seen) => panic!("{command} reached the wrong hook: {seen:?}"),
+    }
+}
+
+#[tokio::test]
+async fn every_documented_sample_reaches_its_typed_hook() {
+    let recorder = Arc::new(Recorder::default());
+    let service = WebhookService::from_arc(builder().build().unwrap(), recorder.clone());
+    for &command in Command::ALL {
+        let req = signed(command)
+            .client_ip(Some("10.1.2.3"))
+            .platform(Some("Android"))
+            .build();
+        let (status, reply, _) = send(service.clone(), req).await;
+        assert_eq!(status, 200, "{command}: {reply}");
+        assert_eq!(
+            reply,
+            json!({"ActionStatus": "OK", "ErrorInfo": "", "ErrorCode": 0}),
+            "{command}"
+        );
+        let seen = recorder.take();
+        assert_eq!(seen.len(), 1, "{command}");
+        let (event, cmd, ip, platform, time) = &seen[0];
+        check_sample(command, event);
+        assert_eq!(cmd, command.as_str());
+        assert_eq!(ip.as_deref(), Some("10.1.2.3"));
+        assert_eq!(platform, &Some(OptPlatform::Android));
+        assert_eq!(*time, Some(NOW));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Every documented reply shape, through the service, byte for byte.
+
+/// Removes the whitespace outside strings: the compact form of a published JSON sample.
+fn minify(published: &str) -> String {
+    let mut out = String::new();
+    let (mut in_string, mut escaped) = (false, false);
+    for c in published.chars() {
+        if in_string {
+            out.push(c);
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+        } else if c == '"' {
+            in_string = true;
+            out.push(c);
+        } else if !c.is_whitespace() {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Answers every before-event with the decisions it was given.
+struct Decides {
+    create: CreateOfficialAccountDecision,
+    add: AddSubscriberDecision,
+    send: SendMsgDecision,
+}
+
+impl Handler for Decides {
+    async fn on_official_account_before_create_official_account(
+        &self,
+        _: &RequestContext,
+        _: oa::BeforeCreateOfficialAccount,
+    ) -> HandlerResult<CreateOfficialAccountDecision> {
+        Ok(self.create.clone())
+    }
+    async fn on_official_account_before_add_subscriber(
+        &self,
+        _: &RequestContext,
+        _: oa::BeforeAddSubscriber,
+    ) -> HandlerResult<AddSubscriberDecision> {
+        Ok(self.add.clone())
+    }
+    async fn on_official_account_before_send_msg(
+        &self,
+        _: &RequestContext,
+        _: oa::BeforeSendMsg,
+    ) -> HandlerResult<SendMsgDecision> {
+        Ok(self.send.clone())
+    }
+}
+
+fn fixture(name: &str) -> String {
+    let path = format!(
+        "{}/fixtures/replies/{name}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+#[tokio::test]
+async fn documented_replies_serialise_byte_for_byte() {
+    let rewrite = {
+        let mut level = CustomElem::default();
+        level.desc = Some("CustomElement.MemberLevel".into());
+        level.data = Some("LV1".into());
+        SendMsgDecision::Rewrite {
+            msg_body: Some(vec![MsgElement::text("red packet"), level.into()]),
+            cloud_custom_data: Some("your cloud custom data".into()),
+        }
+    };
+    let code = CustomErrorCode::new(120_001).unwrap();
+    let cases: Vec<(&str, Command, Decides, String)> = vec![
+        (
+            "create: allow",
+            Command::OfficialAccountBeforeCreateOfficialAccount,
+            decides(CreateOfficialAccountDecision::Allow, None, None),
+            minify(&fixture("ok")),
+        ),
+        (
+            "create: deny",
+            Command::OfficialAccountBeforeCreateOfficialAccount,
+            decides(CreateOfficialAccountDecision::Deny, None, None),
+            minify(&fixture("deny")),
+        ),
+        (
+            "create: custom code",
+            Command::OfficialAccountBeforeCreateOfficialAccount,
+            decides(
+                CreateOfficialAccountDecision::deny_with(code, "no"),
+                None,
+                None,
+            ),
+            r#"{"ActionStatus":"OK","ErrorInfo":"no","ErrorCode":120001}"#.into(),
+        ),
+        (
+            "subscribe: allow all",
+            Command::OfficialAccountBeforeAddSubscriber,
+            decides(
+                Default::default(),
+                Some(AddSubscriberDecision::AllowAll),
+                None,
+            ),
+            minify(&fixture("ok")),
+        ),
+        (
+            "subscribe: refuse some",
+            Command::OfficialAccountBeforeAddSubscriber,
+            decides(
+                Default::default(),
+                Some(AddSubscriberDecision::Refuse(vec!["jared".into()])),
+                None,
+            ),
+            minify(&fixture("refuse_subscribers")),
+        ),
+        (
+            "subscribe: reject",
+            Command::OfficialAccountBeforeAddSubscriber,
+            decides(
+                Default::default(),
+                Some(AddSubscriberDecision::Reject),
+                None,
+            ),
+            minify(&fixture("deny")),
+        ),
+        (
+            "send: allow",
+            Command::OfficialAccountBeforeSendMsg,
+            decides(Default::default(), None, Some(SendMsgDecision::Allow)),
+            minify(&fixture("ok")),
+        ),
+        (
+            "send: deny",
+            Command::OfficialAccountBeforeSendMsg,
+            decides(Default::default(), None, Some(SendMsgDecision::Deny)),
+            minify(&fixture("deny")),
+        ),
+        (
+            "send: drop",
+            Command::OfficialAccountBeforeSendMsg,
+            decides(Default::default(), None, Some(SendMsgDecision::Drop)),
+            minify(&fixture("drop")),
+        ),
+        (
+            "send: custom code",
+            Command::OfficialAccountBeforeSendMsg,
+            decides(
+                Default::default(),
+                None,
+                Some(SendMsgDecision::deny_with(
+                    CustomErrorCode::new(130_000).unwrap(),
+                    "blocked",
+                )),
+            ),
+            r#"{"ActionStatus":"OK","ErrorInfo":"blocked","ErrorCode":130000}"#.into(),
+        ),
+        (
+            "send: rewrite",
+            Command::OfficialAccountBeforeSendMsg,
+            decides(Default::default(), None, Some(rewrite)),
+            minify(&fixture("rewrite_msg")),
+        ),
+        (
+            "send: rewrite custom data only",
+            Command::OfficialAccountBeforeSendMsg,
+            decides(
+                Default::default(),
+                None,
+                Some(SendMsgDecision::rewrite_cloud_custom_data("x")),
+            ),
+            r#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0,"CloudCustomData":"x"}"#.into(),
+        ),
+        (
+            "after-event",
+            Command::OfficialAccountAfterSendMsg,
+            decides(Default::default(), None, None),
+            minify(&fixture("ok")),
+        ),
+    ];
+    for (name, command, handler, want) in cases {
+        let service = WebhookService::new(builder().build().unwrap(), handler);
+        let (status, body) = send_raw(service, signed(command).build()).await;
+        assert_eq!(status, 200, "{name}");
+        assert_eq!(String::from_utf8_lossy(&body), want, "{name}");
+    }
+}
+
+fn decides(
+    create: CreateOfficialAccountDecision,
+    add: Option<AddSubscriberDecision>,
+    send: Option<SendMsgDecision>,
+) -> Decides {
+    Decides {
+        create,
+        add: add.unwrap_or_default(),
+        send: send.unwrap_or_default(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rejections: one case per kind of bad input.
+
+/// A body that yields `chunk` forever, and counts how many chunks were taken.
+struct Endless {
+    chunk: Bytes,
+    polled: Arc<AtomicUsize>,
+}
+
+impl Body for Endless {
+    type Data = Bytes;
+    type Error = Infallible;
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        self.polled.fetch_add(1, Ordering::SeqCst);
+        Poll::Ready(Some(Ok(Frame::data(self.chunk.clone()))))
+    }
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::default()
+    }
+}
+
+/// A body whose connection breaks after the first chunk.
+struct Broken(VecDeque<Result<Bytes, std::io::Error>>);
+
+impl Body for Broken {
+    type Data = Bytes;
+    type Error = std::io::Error;
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+        Poll::Ready(self.0.pop_front().map(|r| r.map(Frame::data)))
+    }
+}
+
+#[tokio::test]
+async fn every_bad_input_gets_a_precise_status_and_json_reason() {
+    let sample = || signed(Command::OfficialAccountBeforeSendMsg);
+    let bad_type = r#"{"CallbackCommand":"OfficialAccount.CallbackBeforeSendMsg","Official_Account":"a","MsgBody":[{"MsgType":"TIMTextElem","MsgContent":{"Text":42}}]}"#;
+    let expected_sign = auth::sign(TOKEN, NOW);
+    let with_method = |method: http::Method| {
+        let mut req = sample().build();
+        *req.method_mut() = method;
+        req
+    };
+    let with_len = |len: &str| {
+        let mut req = sample().build();
+        req.headers_mut()
+            .insert(http::header::CONTENT_LENGTH, len.parse().unwrap());
+        req
+    };
+    let mut duplicated = sample().build();
+    *duplicated.uri_mut() = format!("{}&Sign=00", sample().path_and_query())
+        .parse()
+        .unwrap();
+    let mut no_query = sample().build();
+    *no_query.uri_mut() = "/tencent/chat/webhook".parse().unwrap();
+
+    let cases: Vec<(&str, Request<String>, StatusCode, RejectionKind, &str)> = vec![
+        (
+            "GET",
+            with_method(http::Method::GET),
+            StatusCode::METHOD_NOT_ALLOWED,
+            RejectionKind::MethodNotAllowed,
+            "method GET",
+        ),
+        (
+            "PUT",
+            with_method(http::Method::PUT),
+            StatusCode::METHOD_NOT_ALLOWED,
+            RejectionKind::MethodNotAllowed,
+            "POST",
+        ),
+        (
+            "no query",
+            no_query,
+            StatusCode::BAD_REQUEST,
+            RejectionKind::MalformedQuery,
+            "`SdkAppid` is missing",
+        ),
+        (
+            "duplicate Sign",
+            duplicated,
+            StatusCode::BAD_REQUEST,
+            RejectionKind::MalformedQuery,
+            "`Sign` is given more than once",
+        ),
+        (
+            "app id not a number",
+            sample().raw_app_id("abc").build(),
+            StatusCode::BAD_REQUEST,
+            RejectionKind::MalformedQuery,
+            "not a decimal app id",
+        ),
+        (
+            "other app",
+            sample().app_id(1_400_000_001).build(),
+            StatusCode::FORBIDDEN,
+            RejectionKind::AppIdMismatch,
+            "SdkAppid 1400000001",
+        ),
+        (
+            "unsigned",
+            SignedRequest::sample(Command::OfficialAccountBeforeSendMsg)
+                .app_id(APP)
+                .build(),
+            StatusCode::UNAUTHORIZED,
+            RejectionKind::MissingSignature,
+            "`Sign` is missing",
+        ),
+        (
+            "sign without time",
+            SignedRequest::sample(Command::OfficialAccountBeforeSendMsg)
+                .app_id(APP)
+                .sign(expected_sign.clone())
+                .build(),
+            StatusCode::UNAUTHORIZED,
+            RejectionKind::MissingSignature,
+            "`RequestTime` is missing",
+        ),
+        (
+            "wrong token",
+            signed(Command::OfficialAccountBeforeSendMsg)
+                .token("other-token")
+                .build(),
+            StatusCode::UNAUTHORIZED,
+            RejectionKind::InvalidSignature,
+            "signature does not match",
+        ),
+        (
+            "garbage sign",
+            sample().sign("not-hex").build(),
+            StatusCode::UNAUTHORIZED,
+            RejectionKind::InvalidSignature,
+            "signature does not match",
+        ),
+        (
+            "stale",
+            sample().request_time(NOW - 61).build(),
+            StatusCode::UNAUTHORIZED,
+            RejectionKind::StaleRequest,
+            "61 s away",
+        ),
+        (
+            "from the future",
+            sample().request_time(NOW + 3600).build(),
+            StatusCode::UNAUTHORIZED,
+            RejectionKind::StaleRequest,
+            "3600 s away",
+        ),
+        (
+            "declared too large",
+            with_len("1048577"),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            RejectionKind::BodyTooLarge,
+            "limit of 1048576 bytes",
+        ),
+        (
+            "published sample with missing commas",
+            signed(Command::OfficialAccountAfterOfficialAccountInfoChanged)
+                .body(PUBLISHED_INFO_CHANGED_SAMPLE)
+                .build(),
+            StatusCode::BAD_REQUEST,
+            RejectionKind::InvalidBody,
+            "expected `,` or `}` at line 8",
+        ),
+        (
+            "field of the wrong type",
+            sample().body(bad_type).build(),
+            StatusCode::BAD_REQUEST,
+            RejectionKind::InvalidBody,
+            "at `MsgBody[0].MsgContent.Text`: invalid type: integer `42`, expected a string",
+        ),
+        (
+            "required field missing",
+            sample().body(r#"{"MsgBody":[]}"#).build(),
+            StatusCode::BAD_REQUEST,
+            RejectionKind::InvalidBody,
+            "missing field `Official_Account`",
+        ),
+        (
+            "empty body",
+            sample().body("").build(),
+            StatusCode::BAD_REQUEST,
+            RejectionKind::InvalidBody,
+            "EOF while parsing",
+        ),
+        (
+            "command mismatch",
+            sample()
+                .body(test_util::sample(Command::OfficialAccountAfterSendMsg))
+                .build(),
+            StatusCode::BAD_REQUEST,
+            RejectionKind::CommandMismatch,
+            "differs from the query",
+        ),
+    ];
+    for (name, req, status, kind, reason) in cases {
+        let service = WebhookService::new(builder().build().unwrap(), Recorder::default());
+        let res = service.oneshot(req).await.unwrap();
+        assert_rejected(name, res, status, kind, reason, &expected_sign).await;
+    }
+}
+
+async fn assert_rejected(
+    name: &str,
+    res: Response<tencent_chat_webhook::ReplyBody>,
+    status: StatusCode,
+    kind: RejectionKind,
+    reason: &str,
+    secret_sign: &str,
+) {
+    assert_eq!(res.status(), status, "{name}");
+    assert_eq!(
+        res.headers()[http::header::CONTENT_TYPE],
+        "application/json",
+        "{name}"
+    );
+    if status == StatusCode::METHOD_NOT_ALLOWED {
+        assert_eq!(res.headers()[http::header::ALLOW], "POST", "{name}");
+    }
+    let rejection = res
+        .extensions()
+        .get::<Rejection>()
+        .cloned()
+        .unwrap_or_else(|| panic!("{name}: no Rejection"));
+    assert_eq!(rejection.kind(), kind, "{name}");
+    let text =
+        String::from_utf8(res.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    let body: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(body["ActionStatus"], "FAIL", "{name}");
+    assert_eq!(body["ErrorCode"], status.as_u16(), "{name}");
+    let info = body["ErrorInfo"].as_str().unwrap();
+    assert!(info.contains(reason), "{name}: {info}");
+    assert_eq!(info, rejection.message(), "{name}");
+    assert!(!text.contains(TOKEN), "{name} echoes the token: {text}");
+    assert!(
+        !text.contains(secret_sign),
+        "{name} echoes the signature: {text}"
+    );
+}
+
+#[tokio::test]
+async fn malformed_request_time_is_a_bad_query() {
+    let service = WebhookService::new(builder().build().unwrap(), Recorder::default());
+    let mut req = signed(Command::OfficialAccountBeforeSendMsg).build();
+    let uri = req
+        .uri()
+        .to_string()
+        .replace(&format!("RequestTime={NOW}"), "RequestTime=soon");
+    *req.uri_mut() = uri.parse().unwrap();
+    let res = service.oneshot(req).await.unwrap();
+    assert_rejected(
+        "time",
+        res,
+        StatusCode::BAD_REQUEST,
+        RejectionKind::MalformedQuery,
+        "`RequestTime` is not a decimal unix time",
+        &auth::sign(TOKEN, NOW),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_streamed_body_is_cut_off_at_the_limit() {
+    let service = WebhookService::new(
+        builder().body_limit(64 * 1024).build().unwrap(),
+        Recorder::default(),
+    );
+    let polled = Arc::new(AtomicUsize::new(0));
+    let endless = Endless {
+        chunk: Bytes::from(vec![b' '; 8 * 1024]),
+        polled: polled.clone(),
+    };
+    let req = signed(Command::OfficialAccountBeforeSendMsg)
+        .build()
+        .map(|_| endless);
+    let res = service.oneshot(req).await.unwrap();
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        res.extensions().get::<Rejection>().unwrap().kind(),
+        RejectionKind::BodyTooLarge
+    );
+    // 64 KiB is 8 chunks; the 9th crosses the limit, and nothing more is read.
+    assert_eq!(polled.load(Ordering::SeqCst), 9);
+}
+
+#[tokio::test]
+async fn a_body_at_the_limit_is_accepted_and_one_byte_more_is_not() {
+    let body = test_util::sample(Command::OfficialAccountBeforeSendMsg);
+    let service = |limit| {
+        WebhookService::new(
+            builder().body_limit(limit).build().unwrap(),
+            Recorder::default(),
+        )
+    };
+    let req = || signed(Command::OfficialAccountBeforeSendMsg).build();
+    assert_eq!(
+        service(body.len()).oneshot(req()).await.unwrap().status(),
+        200
+    );
+    assert_eq!(
+        service(body.len() - 1)
+            .oneshot(req())
+            .await
+            .unwrap()
+            .status(),
+        413
+    );
+}
+
+#[tokio::test]
+async fn an_unreadable_body_is_a_bad_request() {
+    let service = WebhookService::new(builder().build().unwrap(), Recorder::default());
+    let broken = Broken(VecDeque::from([
+        Ok(Bytes::from_static(b"{\"Official")),
+        Err(std::io::Error::other("connection reset")),
+    ]));
+    let req = signed(Command::OfficialAccountBeforeSendMsg)
+        .build()
+        .map(|_| broken);
+    let res = service.oneshot(req).await.unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        res.extensions().get::<Rejection>().unwrap().kind(),
+        RejectionKind::UnreadableBody
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Handler failures never block a user's action by accident.
+
+struct Faulty {
+    panic: bool,
+}
+
+impl Handler for Faulty {
+    async fn on_official_account_before_send_msg(
+        &self,
+        _: &RequestContext,
+        _: oa::BeforeSendMsg,
+    ) -> HandlerResult<SendMsgDecision> {
+        if self.panic {
+            panic!("moderation backend exploded");
+        }
+        Err(HandlerError::msg("moderation backend unreachable"))
+    }
+    async fn on_official_account_after_send_msg(
+        &self,
+        _: &RequestContext,
+        _: oa::AfterSendMsg,
+    ) -> HandlerResult<()> {
+        Err(HandlerError::msg("archive unreachable"))
+    }
+}
+
+#[tokio::test]
+async fn handler_failures_answer_with_the_failure_decision_and_are_reported() {
+    let cases = [
+        (
+            "error, default",
+            false,
+            None,
+            Command::OfficialAccountBeforeSendMsg,
+            200,
+            Some(0),
+            FailureKind::Error,
+            "moderation backend unreachable",
+        ),
+        (
+            "panic, default",
+            true,
+            None,
+            Command::OfficialAccountBeforeSendMsg,
+            200,
+            Some(0),
+            FailureKind::Panic,
+            "moderation backend exploded",
+        ),
+        (
+            "error, deny",
+            false,
+            Some(FailureDecision::Deny),
+            Command::OfficialAccountBeforeSendMsg,
+            200,
+            Some(1),
+            FailureKind::Error,
+            "unreachable",
+        ),
+        (
+            "panic, defer",
+            true,
+            Some(FailureDecision::DeferToTencent),
+            Command::OfficialAccountBeforeSendMsg,
+            500,
+            None,
+            FailureKind::Panic,
+            "exploded",
+        ),
+        (
+            "after-event error",
+            false,
+            Some(FailureDecision::Allow),
+            Command::OfficialAccountAfterSendMsg,
+            500,
+            None,
+            FailureKind::Error,
+            "archive unreachable",
+        ),
+    ];
+    for (name, panic, decision, command, status, code, kind, message) in cases {
+        let reported: Arc<Mutex<Vec<HandlerFailure>>> = Arc::default();
+        let sink = reported.clone();
+        let mut b = builder().report_failures(move |f| sink.lock().unwrap().push(f.clone()));
+        if let Some(d) = decision {
+            b = b.on_handler_failure(d);
+        }
+        let service = WebhookService::new(b.build().unwrap(), Faulty { panic });
+        let (got, reply, res) = send(service.clone(), signed(command).build()).await;
+        assert_eq!(got, status, "{name}: {reply}");
+        match code {
+            Some(code) => assert_eq!(
+                reply,
+                json!({"ActionStatus": "OK", "ErrorInfo": "", "ErrorCode": code}),
+                "{name}"
+            ),
+            None => assert_eq!(
+                reply,
+                json!({"ActionStatus": "FAIL", "ErrorInfo": "webhook handler failed", "ErrorCode": 500}),
+                "{name}"
+            ),
+        }
+        let failure = res
+            .extensions()
+            .get::<HandlerFailure>()
+            .unwrap_or_else(|| panic!("{name}: no HandlerFailure"));
+        assert_eq!(failure.kind(), kind, "{name}");
+        assert_eq!(failure.command(), command.as_str(), "{name}");
+        assert!(failure.message().contains(message), "{name}: {failure}");
+        assert_eq!(
+            reported.lock().unwrap().as_slice(),
+            [failure.clone()],
+            "{name}"
+        );
+        // The service keeps serving after the failure.
+        let (again, _, _) = send(
+            service,
+            signed(Command::OfficialAccountAfterOfficialAccountFull).build(),
+        )
+        .await;
+        assert_eq!(again, 200, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn a_panicking_reporter_does_not_take_the_reply_down() {
+    let config = builder()
+        .report_failures(|_| panic!("reporter bug"))
+        .build()
+        .unwrap();
+    let service = WebhookService::new(config, Faulty { panic: false });
+    let (status, reply, _) = send(
+        service,
+        signed(Command::OfficialAccountBeforeSendMsg).build(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(reply["ErrorCode"], 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tolerance of what real traffic does.
+
+#[tokio::test]
+async fn unknown_commands_reach_on_unknown_with_their_body_and_default_to_ok() {
+    let body =
+        r#"{"CallbackCommand":"C2C.CallbackBeforeSendMsg","From_Account":"jared","MsgBody":[]}"#;
+    let req = || {
+        SignedRequest::new("C2C.CallbackBeforeSendMsg", body)
+            .app_id(APP)
+            .token(TOKEN)
+            .request_time(NOW)
+            .build()
+    };
+
+    struct Default;
+    impl Handler for Default {}
+    let service = WebhookService::new(builder().build().unwrap(), Default);
+    let (status, reply, _) = send(service, req()).await;
+    assert_eq!(
+        (status.as_u16(), reply),
+        (
+            200,
+            json!({"ActionStatus": "OK", "ErrorInfo": "", "ErrorCode": 0})
+        )
+    );
+
+    let recorder = Arc::new(Recorder::default());
+    let service = WebhookService::from_arc(builder().build().unwrap(), recorder.clone());
+    send(service, req()).await;
+    let seen = recorder.take();
+    let Seen::Unknown(e) = &seen[0].0 else {
+        panic!("{:?}", seen[0].0)
+    };
+    assert_eq!(e.command, "C2C.CallbackBeforeSendMsg");
+    assert_eq!(e.body["From_Account"], "jared");
+}
+
+#[tokio::test]
+async fn real_traffic_quirks_are_tolerated_and_unknown_data_kept() {
+    // Numbers as strings, unknown fields, an unknown element type, no ClientIP or OptPlatform,
+    // and an unknown OptPlatform.
+    let body = json!({
+        "CallbackCommand": "OfficialAccount.CallbackBeforeSendMsg",
+        "Official_Account": "@TOA#_x",
+        "OnlineOnlyFlag": "0",
+        "EventTime": "1670574414123",
+        "MsgBody": [
+            {"MsgType": "TIMTextElem", "MsgContent": {"Text": "hi", "Style": "bold"}},
+            {"MsgType": "TIMHologramElem", "MsgContent": {"Frames": [1, 2]}}
+        ],
+        "FutureField": {"a": 1}
+    });
+    let recorder = Arc::new(Recorder::default());
+    let service = WebhookService::from_arc(builder().build().unwrap(), recorder.clone());
+    for (ip, platform, want_platform) in [
+        (None, None, None),
+        (
+            Some("::1"),
+            Some("Harmony"),
+            Some(OptPlatform::Other("Harmony".into())),
+        ),
+    ] {
+        let req = signed(Command::OfficialAccountBeforeSendMsg)
+            .body(body.to_string())
+            .client_ip(ip)
+            .platform(platform)
+            .build();
+        let (status, reply, _) = send(service.clone(), req).await;
+        assert_eq!(status, 200, "{reply}");
+        let seen = recorder.take();
+        let (Seen::BeforeSend(e), _, got_ip, got_platform, _) = &seen[0] else {
+            panic!()
+        };
+        assert_eq!(got_ip.as_deref(), ip);
+        assert_eq!(got_platform, &want_platform);
+        assert_eq!(e.online_only_flag, Some(0));
+        assert_eq!(e.event_time, Some(1_670_574_414_123));
+        assert_eq!(e.extra["FutureField"], json!({"a": 1}));
+        let MsgContent::Unknown { msg_type, content } = &e.msg_body[1].content else {
+            panic!()
+        };
+        assert_eq!(msg_type, "TIMHologramElem");
+        assert_eq!(content, &Some(json!({"Frames": [1, 2]})));
+        // Echoing the body back as a rewrite keeps what the crate does not know.
+        let echoed = serde_json::to_value(&e.msg_body).unwrap();
+        assert_eq!(echoed, body["MsgBody"]);
+    }
+}
+
+#[tokio::test]
+async fn the_command_may_come_from_the_body_alone() {
+    let recorder = Arc::new(Recorder::default());
+    let service = WebhookService::from_arc(builder().build().unwrap(), recorder.clone());
+    let mut req = signed(Command::OfficialAccountAfterOfficialAccountFull).build();
+    let uri = req.uri().to_string().replace(
+        "&CallbackCommand=OfficialAccount.CallbackAfterOfficialAccountFull",
+        "",
+    );
+    *req.uri_mut() = uri.parse().unwrap();
+    let (status, _, _) = send(service.clone(), req).await;
+    assert_eq!(status, 200);
+    assert!(matches!(recorder.take()[0].0, Seen::Full(_)));
+
+    // Neither has one: refused.
+    let mut req = SignedRequest::new("X", r#"{"Official_Account":"a"}"#)
+        .app_id(APP)
+        .token(TOKEN)
+        .request_time(NOW)
+        .build();
+    let uri = req.uri().to_string().replace("&CallbackCommand=X", "");
+    *req.uri_mut() = uri.parse().unwrap();
+    let res = service.oneshot(req).await.unwrap();
+    assert_rejected(
+        "no command",
+        res,
+        StatusCode::BAD_REQUEST,
+        RejectionKind::CommandMismatch,
+        "neither the query nor the body",
+        &auth::sign(TOKEN, NOW),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn signature_checks_can_be_turned_off_only_explicitly() {
+    let config = WebhookConfig::builder(APP)
+        .without_signature_check()
+        .build()
+        .unwrap();
+    let service = WebhookService::new(config, Recorder::default());
+    let unsigned = SignedRequest::sample(Command::OfficialAccountAfterOfficialAccountFull)
+        .app_id(APP)
+        .build();
+    assert_eq!(
+        service.clone().oneshot(unsigned).await.unwrap().status(),
+        200
+    );
+    // The app id is still checked.
+    let other = SignedRequest::sample(Command::OfficialAccountAfterOfficialAccountFull)
+        .app_id(1)
+        .build();
+    assert_eq!(service.oneshot(other).await.unwrap().status(), 403);
+}
+
+#[tokio::test]
+async fn token_rotation_accepts_old_and_new() {
+    let config = builder().token("next-token").build().unwrap();
+    let service = WebhookService::new(config, Recorder::default());
+    for token in [TOKEN, "next-token"] {
+        let req = signed(Command::OfficialAccountAfterOfficialAccountFull)
+            .token(token)
+            .build();
+        assert_eq!(
+            service.clone().oneshot(req).await.unwrap().status(),
+            200,
+            "{token}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// One handler object, shared by every request.
+
+struct Gate {
+    calls: AtomicUsize,
+    addresses: Mutex<Vec<usize>>,
+    all_in: tokio::sync::Barrier,
+}
+
+impl Handler for Gate {
+    async fn on_official_account_before_send_msg(
+        &self,
+        _: &RequestContext,
+        _: oa::BeforeSendMsg,
+    ) -> HandlerResult<SendMsgDecision> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.addresses
+            .lock()
+            .unwrap()
+            .push(self as *const Gate as usize);
+        // Every request waits here until all 100 are inside the handler at once.
+        self.all_in.wait().await;
+        Ok(SendMsgDecision::Drop)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_hundred_concurrent_requests_share_one_handler() {
+    const N: usize = 100;
+    let gate = Arc::new(Gate {
+        calls: AtomicUsize::new(0),
+        addresses: Mutex::default(),
+        all_in: tokio::sync::Barrier::new(N),
+    });
+    let service = WebhookService::from_arc(builder().build().unwrap(), gate.clone());
+    let tasks: Vec<_> = (0..N)
+        .map(|_| {
+            let service = service.clone();
+            tokio::spawn(async move {
+                send(
+                    service,
+                    signed(Command::OfficialAccountBeforeSendMsg).build(),
+                )
+                .await
+                .1
+            })
+        })
+        .collect();
+    for task in tasks {
+        let reply = tokio::time::timeout(Duration::from_secs(10), task)
+            .await
+            .expect("requests did not run concurrently")
+            .unwrap();
+        assert_eq!(reply["ErrorCode"], 2);
+    }
+    assert_eq!(gate.calls.load(Ordering::SeqCst), N);
+    let addresses = gate.addresses.lock().unwrap();
+    assert_eq!(addresses.len(), N);
+    assert!(addresses.iter().all(|&a| a == Arc::as_ptr(&gate) as usize));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The layer routes by path.
+
+#[tokio::test]
+async fn the_layer_answers_its_path_and_passes_everything_else_through() {
+    let inner_calls = Arc::new(AtomicUsize::new(0));
+    let counter = inner_calls.clone();
+    let inner = service_fn(move |req: Request<String>| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        async move { Ok::<_, Infallible>(Response::new(format!("inner saw {}", req.uri().path()))) }
+    });
+    let service = WebhookService::new(builder().build().unwrap(), Recorder::default());
+    let app = WebhookLayer::new("/tencent/chat/webhook", service).layer(inner);
+
+    let res = app
+        .clone()
+        .oneshot(Request::get("/health").body(String::new()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        res.into_body().collect().await.unwrap().to_bytes(),
+        "inner saw /health"
+    );
+    // A sibling path is not the webhook either.
+    let res = app
+        .clone()
+        .oneshot(
+            Request::post("/tencent/chat/webhook/")
+                .body(String::new())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        res.into_body().collect().await.unwrap().to_bytes(),
+        "inner saw /tencent/chat/webhook/"
+    );
+    assert_eq!(inner_calls.load(Ordering::SeqCst), 2);
+
+    let res = app
+        .clone()
+        .oneshot(signed(Command::OfficialAccountBeforeSendMsg).build())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.into_body().collect().await.unwrap().to_bytes(),
+        r#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0}"#
+    );
+    let res = app
+        .oneshot(
+            signed(Command::OfficialAccountBeforeSendMsg)
+                .token("bad")
+                .build(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    assert_eq!(
+        inner_calls.load(Ordering::SeqCst),
+        2,
+        "webhook requests must not reach the inner service"
+    );
+}
