@@ -10,6 +10,7 @@
 //! produce valid requests.
 
 use std::fmt;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sha2::{Digest, Sha256};
@@ -49,23 +50,34 @@ fn hex(bytes: &[u8]) -> String {
 /// Decodes 64 hex digits, either case. The input is the caller's, not a secret, so branching on
 /// it leaks nothing.
 fn unhex(s: &str) -> Option<[u8; 32]> {
-    fn nibble(c: u8) -> Option<u8> {
-        match c {
-            b'0'..=b'9' => Some(c - b'0'),
-            b'a'..=b'f' => Some(c - b'a' + 10),
-            b'A'..=b'F' => Some(c - b'A' + 10),
-            _ => None,
+    /// Nibble values of ASCII hex digits; 0xff marks anything else.
+    const NIBBLE: [u8; 256] = {
+        let mut t = [0xffu8; 256];
+        let mut i = 0;
+        while i < 10 {
+            t[b'0' as usize + i] = i as u8;
+            i += 1;
         }
-    }
+        let mut i = 0;
+        while i < 6 {
+            t[b'a' as usize + i] = 10 + i as u8;
+            t[b'A' as usize + i] = 10 + i as u8;
+            i += 1;
+        }
+        t
+    };
     let s = s.as_bytes();
     if s.len() != 64 {
         return None;
     }
     let mut out = [0u8; 32];
-    for (i, pair) in s.chunks_exact(2).enumerate() {
-        out[i] = (nibble(pair[0])? << 4) | nibble(pair[1])?;
+    let mut bad = 0u8;
+    for (o, pair) in out.iter_mut().zip(s.chunks_exact(2)) {
+        let (hi, lo) = (NIBBLE[usize::from(pair[0])], NIBBLE[usize::from(pair[1])]);
+        bad |= (hi | lo) & 0xf0;
+        *o = (hi << 4) | (lo & 0x0f);
     }
-    Some(out)
+    (bad == 0).then_some(out)
 }
 
 /// Checks `Sign` and `RequestTime` against one or more tokens.
@@ -93,6 +105,16 @@ fn unhex(s: &str) -> Option<[u8; 32]> {
 pub struct Verifier {
     tokens: Vec<Box<[u8]>>,
     max_skew: Duration,
+    /// The expected digests for the last `RequestTime` seen. Tencent signs with a time in whole
+    /// seconds, so every request of a burst carries the same time and the same signature: they
+    /// are compared against digests computed once. A hit or miss depends only on the public
+    /// `RequestTime`, and the comparison stays constant-time either way.
+    recent: Arc<Mutex<Option<Recent>>>,
+}
+
+struct Recent {
+    request_time: Box<str>,
+    digests: Vec<[u8; 32]>,
 }
 
 impl Verifier {
@@ -118,6 +140,7 @@ impl Verifier {
         Ok(Verifier {
             tokens,
             max_skew: Self::DEFAULT_MAX_SKEW,
+            recent: Arc::default(),
         })
     }
 
@@ -149,12 +172,11 @@ impl Verifier {
             .parse()
             .map_err(|_| SignatureError::MalformedRequestTime)?;
         let given = unhex(sign).ok_or(SignatureError::Mismatch)?;
-        // Tencent signs the time as it puts it in the URL, so hash those exact digits.
-        let matched = self
-            .tokens
-            .iter()
-            .map(|t| digest(t, raw_time.as_bytes()).ct_eq(&given))
-            .fold(subtle::Choice::from(0), |acc, c| acc | c);
+        let matched = self.with_expected(raw_time, |digests| {
+            digests
+                .iter()
+                .fold(subtle::Choice::from(0), |acc, d| acc | d.ct_eq(&given))
+        });
         if !bool::from(matched) {
             return Err(SignatureError::Mismatch);
         }
@@ -165,6 +187,36 @@ impl Verifier {
             });
         }
         Ok(time)
+    }
+}
+
+impl Verifier {
+    /// Runs `f` on the expected digest of every token for `raw_time`, reusing the last ones
+    /// computed when the time is the same. The cache is never waited for: if another request
+    /// holds it, the digests are computed afresh.
+    fn with_expected<R>(&self, raw_time: &str, f: impl FnOnce(&[[u8; 32]]) -> R) -> R {
+        // Tencent signs the time as it puts it in the URL, so hash those exact digits.
+        let compute = || -> Vec<[u8; 32]> {
+            self.tokens
+                .iter()
+                .map(|t| digest(t, raw_time.as_bytes()))
+                .collect()
+        };
+        let Ok(mut recent) = self.recent.try_lock() else {
+            return f(&compute());
+        };
+        match &*recent {
+            Some(r) if &*r.request_time == raw_time => f(&r.digests),
+            _ => {
+                let digests = compute();
+                let out = f(&digests);
+                *recent = Some(Recent {
+                    request_time: raw_time.into(),
+                    digests,
+                });
+                out
+            }
+        }
     }
 }
 
@@ -265,18 +317,21 @@ mod tests {
         );
     }
 
+    /// Name, `Sign`, `RequestTime`, now, expected verdict.
+    type Case<'a> = (
+        &'a str,
+        Option<&'a str>,
+        Option<&'a str>,
+        SystemTime,
+        Result<u64, SignatureError>,
+    );
+
     #[test]
     fn verify_table() {
         let v = Verifier::new(["xxxxyyyy"]).unwrap();
         let t = 1669872112;
         let upper = KNOWN.to_ascii_uppercase();
-        let cases: [(
-            &str,
-            Option<&str>,
-            Option<&str>,
-            SystemTime,
-            Result<u64, SignatureError>,
-        ); 12] = [
+        let cases: [Case<'_>; 12] = [
             ("exact", Some(KNOWN), Some("1669872112"), at(t), Ok(t)),
             (
                 "upper-case hex",
@@ -390,6 +445,27 @@ mod tests {
             v.verify(Some(&sign("other", 5)), Some("5"), at(5)),
             Err(SignatureError::Mismatch)
         );
+    }
+
+    #[test]
+    fn the_digest_cache_never_changes_a_verdict() {
+        // Same time, alternating right and wrong signatures, then a new time: every answer is
+        // what a fresh computation gives.
+        let v = Verifier::new(["a", "b"]).unwrap();
+        let cases = [
+            (sign("a", 7), "7", Ok(7)),
+            (sign("x", 7), "7", Err(SignatureError::Mismatch)),
+            (sign("b", 7), "7", Ok(7)),
+            (sign("a", 7), "07", Err(SignatureError::Mismatch)),
+            (sign("a", 8), "8", Ok(8)),
+            (sign("a", 7), "7", Ok(7)),
+        ];
+        for (i, (sig, time, want)) in cases.into_iter().enumerate() {
+            assert_eq!(v.verify(Some(&sig), Some(time), at(7)), want, "case {i}");
+        }
+        // A clone shares the tokens, and its own answers are right too.
+        let clone = v.clone();
+        assert_eq!(clone.verify(Some(&sign("b", 7)), Some("7"), at(7)), Ok(7));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! method and decision type. It generates the [`Command`] enum, the [`Handler`] methods with their
 //! defaults, the body parser and the dispatch `match`, so they cannot drift apart.
 
+use std::borrow::Cow;
 use std::error::Error as StdError;
 use std::fmt;
 use std::future::Future;
@@ -320,11 +321,11 @@ pub(crate) fn command_from_body(body: &[u8]) -> Result<Option<String>, BodyError
 /// HTTP request parts (headers, extensions such as axum's `ConnectInfo`).
 pub struct RequestContext {
     pub(crate) app_id: u64,
-    pub(crate) command: String,
+    pub(crate) command: Cow<'static, str>,
     pub(crate) client_ip: Option<String>,
     pub(crate) platform: Option<OptPlatform>,
     pub(crate) request_time: Option<u64>,
-    pub(crate) content_type: Option<String>,
+    pub(crate) content_type: Option<Cow<'static, str>>,
     pub(crate) parts: http::request::Parts,
 }
 

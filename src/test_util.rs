@@ -267,7 +267,8 @@ mod tests {
     #[test]
     fn every_command_has_a_sample_that_names_it() {
         for &cmd in Command::ALL {
-            let v: serde_json::Value = serde_json::from_str(sample(cmd)).expect(cmd.as_str());
+            let v: serde_json::Value =
+                serde_json::from_str(sample(cmd)).unwrap_or_else(|e| panic!("{cmd}: {e}"));
             assert_eq!(v["CallbackCommand"], cmd.as_str());
         }
         assert!(serde_json::from_str::<serde_json::Value>(PUBLISHED_INFO_CHANGED_SAMPLE).is_err());

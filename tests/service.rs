@@ -92,17 +92,18 @@ enum Seen {
     Unknown(UnknownEvent),
 }
 
+/// One recorded call: the event and what the context said.
+type Record = (
+    Seen,
+    String,
+    Option<String>,
+    Option<OptPlatform>,
+    Option<u64>,
+);
+
 #[derive(Default)]
 struct Recorder {
-    seen: Mutex<
-        Vec<(
-            Seen,
-            String,
-            Option<String>,
-            Option<OptPlatform>,
-            Option<u64>,
-        )>,
-    >,
+    seen: Mutex<Vec<Record>>,
 }
 
 impl Recorder {
@@ -115,15 +116,7 @@ impl Recorder {
             ctx.request_time(),
         ));
     }
-    fn take(
-        &self,
-    ) -> Vec<(
-        Seen,
-        String,
-        Option<String>,
-        Option<OptPlatform>,
-        Option<u64>,
-    )> {
+    fn take(&self) -> Vec<Record> {
         std::mem::take(&mut self.seen.lock().unwrap())
     }
 }
@@ -995,7 +988,7 @@ async fn handler_failures_answer_with_the_failure_decision_and_are_reported() {
         assert!(failure.message().contains(message), "{name}: {failure}");
         assert_eq!(
             reported.lock().unwrap().as_slice(),
-            [failure.clone()],
+            std::slice::from_ref(failure),
             "{name}"
         );
         // The service keeps serving after the failure.

@@ -4,6 +4,7 @@
 //! `shared/spec/official-account.md` §4. Element types this crate does not know are kept whole, so
 //! a message can be read, rewritten and sent back without losing anything.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
@@ -364,6 +365,55 @@ impl<'de> DeserializeSeed<'de> for ContentSeed<'_> {
     }
 }
 
+/// The keys of an element envelope, read without allocating for the two known ones.
+enum ElemKey {
+    MsgType,
+    MsgContent,
+    Other(String),
+}
+
+impl<'de> Deserialize<'de> for ElemKey {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl Visitor<'_> for KeyVisitor {
+            type Value = ElemKey;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<ElemKey, E> {
+                Ok(match v {
+                    "MsgType" => ElemKey::MsgType,
+                    "MsgContent" => ElemKey::MsgContent,
+                    other => ElemKey::Other(other.to_owned()),
+                })
+            }
+        }
+        d.deserialize_identifier(KeyVisitor)
+    }
+}
+
+/// A `MsgType` value: a known type is the table's `&'static str`, so no allocation.
+struct TypeName(Cow<'static, str>);
+
+impl<'de> Deserialize<'de> for TypeName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct NameVisitor;
+        impl Visitor<'_> for NameVisitor {
+            type Value = TypeName;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a MsgType string")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<TypeName, E> {
+                Ok(TypeName(match KNOWN.iter().find(|k| **k == v) {
+                    Some(known) => Cow::Borrowed(*known),
+                    None => Cow::Owned(v.to_owned()),
+                }))
+            }
+        }
+        d.deserialize_str(NameVisitor)
+    }
+}
+
 impl<'de> Deserialize<'de> for MsgElement {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct ElemVisitor;
@@ -376,21 +426,21 @@ impl<'de> Deserialize<'de> for MsgElement {
             }
 
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<MsgElement, A::Error> {
-                let mut msg_type: Option<String> = None;
+                let mut msg_type: Option<Cow<'static, str>> = None;
                 let mut content: Option<MsgContent> = None;
                 // `MsgContent` may come before `MsgType` (Tencent's relay sample does that):
                 // then it is held as a value until the type is known.
                 let mut early: Option<Value> = None;
                 let mut extra = Map::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "MsgType" => {
+                while let Some(key) = map.next_key::<ElemKey>()? {
+                    match key {
+                        ElemKey::MsgType => {
                             if msg_type.is_some() {
                                 return Err(de::Error::duplicate_field("MsgType"));
                             }
-                            msg_type = Some(map.next_value()?);
+                            msg_type = Some(map.next_value::<TypeName>()?.0);
                         }
-                        "MsgContent" => {
+                        ElemKey::MsgContent => {
                             if content.is_some() || early.is_some() {
                                 return Err(de::Error::duplicate_field("MsgContent"));
                             }
@@ -399,13 +449,14 @@ impl<'de> Deserialize<'de> for MsgElement {
                                 None => early = Some(map.next_value()?),
                             }
                         }
-                        _ => {
+                        ElemKey::Other(key) => {
                             let v: Value = map.next_value()?;
-                            if extra.insert(key.clone(), v).is_some() {
+                            if extra.contains_key(&key) {
                                 return Err(de::Error::custom(format_args!(
                                     "duplicate field `{key}`"
                                 )));
                             }
+                            extra.insert(key, v);
                         }
                     }
                 }
@@ -415,11 +466,11 @@ impl<'de> Deserialize<'de> for MsgElement {
                     (None, Some(v)) => ContentSeed(&msg_type)
                         .deserialize(v)
                         .map_err(|e| de::Error::custom(format_args!("MsgContent: {e}")))?,
-                    (None, None) if KNOWN.contains(&msg_type.as_str()) => {
+                    (None, None) if KNOWN.contains(&&*msg_type) => {
                         return Err(de::Error::missing_field("MsgContent"));
                     }
                     (None, None) => MsgContent::Unknown {
-                        msg_type,
+                        msg_type: msg_type.into_owned(),
                         content: None,
                     },
                 };

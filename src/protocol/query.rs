@@ -4,6 +4,7 @@
 //! by name, in any order, percent-decoded. `ClientIP` and `OptPlatform` are left out by some
 //! commands; `Sign` and `RequestTime` are there only when authentication is on.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
@@ -95,16 +96,17 @@ impl fmt::Display for OptPlatform {
     }
 }
 
-/// The parsed query string.
+/// The parsed query string, borrowing from the URI; values are percent-decoded only when they
+/// hold an escape.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub(crate) struct CallbackQuery {
-    pub(crate) sdk_app_id: Option<String>,
-    pub(crate) command: Option<String>,
-    pub(crate) content_type: Option<String>,
-    pub(crate) client_ip: Option<String>,
-    pub(crate) platform: Option<OptPlatform>,
-    pub(crate) sign: Option<String>,
-    pub(crate) request_time: Option<String>,
+pub(crate) struct CallbackQuery<'a> {
+    pub(crate) sdk_app_id: Option<Cow<'a, str>>,
+    pub(crate) command: Option<Cow<'a, str>>,
+    pub(crate) content_type: Option<Cow<'a, str>>,
+    pub(crate) client_ip: Option<Cow<'a, str>>,
+    pub(crate) platform: Option<Cow<'a, str>>,
+    pub(crate) sign: Option<Cow<'a, str>>,
+    pub(crate) request_time: Option<Cow<'a, str>>,
 }
 
 /// Why a query string was refused.
@@ -123,39 +125,98 @@ impl fmt::Display for QueryError {
     }
 }
 
-impl CallbackQuery {
+impl<'a> CallbackQuery<'a> {
     /// Reads the parameters by name. A known parameter given twice is refused rather than
     /// guessed at, so a signature cannot be checked against one value and acted on with another.
     /// Empty values count as absent.
-    pub(crate) fn parse(query: &str) -> Result<Self, QueryError> {
+    pub(crate) fn parse(query: &'a str) -> Result<Self, QueryError> {
         let mut q = CallbackQuery::default();
-        for (key, value) in form_urlencoded::parse(query.as_bytes()) {
-            let (name, slot): (&'static str, &mut Option<String>) = match &*key {
+        let bytes = query.as_bytes();
+        // One pass over the bytes finds each pair's `=` and whether it holds an escape; `&`,
+        // `=`, `%` and `+` are ASCII, so every split lands on a character boundary.
+        let (mut start, mut eq, mut escaped) = (0, None, false);
+        for i in 0..=bytes.len() {
+            match bytes.get(i).copied().unwrap_or(b'&') {
+                b'&' => {}
+                b'=' if eq.is_none() => {
+                    eq = Some(i);
+                    continue;
+                }
+                b'%' | b'+' => {
+                    escaped = true;
+                    continue;
+                }
+                _ => continue,
+            }
+            let (key, value) = match eq {
+                Some(e) => (&query[start..e], &query[e + 1..i]),
+                None => (&query[start..i], ""),
+            };
+            let pair_escaped = escaped;
+            let unescape = |raw| {
+                if pair_escaped {
+                    decode(raw)
+                } else {
+                    Cow::Borrowed(raw)
+                }
+            };
+            (start, eq, escaped) = (i + 1, None, false);
+            let key = unescape(key);
+            let (name, slot): (&'static str, &mut Option<Cow<'a, str>>) = match &*key {
                 "SdkAppid" => ("SdkAppid", &mut q.sdk_app_id),
                 "CallbackCommand" => ("CallbackCommand", &mut q.command),
                 "contenttype" => ("contenttype", &mut q.content_type),
                 "ClientIP" => ("ClientIP", &mut q.client_ip),
+                "OptPlatform" => ("OptPlatform", &mut q.platform),
                 "Sign" => ("Sign", &mut q.sign),
                 "RequestTime" => ("RequestTime", &mut q.request_time),
-                "OptPlatform" => {
-                    if q.platform.is_some() {
-                        return Err(QueryError::Duplicate("OptPlatform"));
-                    }
-                    if !value.is_empty() {
-                        q.platform = Some(OptPlatform::parse(&value));
-                    }
-                    continue;
-                }
                 _ => continue,
             };
             if slot.is_some() {
                 return Err(QueryError::Duplicate(name));
             }
             if !value.is_empty() {
-                *slot = Some(value.into_owned());
+                *slot = Some(unescape(value));
             }
         }
         Ok(q)
+    }
+}
+
+/// `application/x-www-form-urlencoded` decoding: `+` is a space, `%XX` a byte; invalid UTF-8
+/// is replaced, as browsers and `form_urlencoded` do. Borrows when there is nothing to decode.
+fn decode(raw: &str) -> Cow<'_, str> {
+    if !raw.as_bytes().iter().any(|&b| b == b'%' || b == b'+') {
+        return Cow::Borrowed(raw);
+    }
+    fn hex(b: u8) -> Option<u8> {
+        char::from(b)
+            .to_digit(16)
+            .and_then(|d| u8::try_from(d).ok())
+    }
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => match (
+                bytes.get(i + 1).and_then(|&b| hex(b)),
+                bytes.get(i + 2).and_then(|&b| hex(b)),
+            ) {
+                (Some(hi), Some(lo)) => {
+                    out.push(hi << 4 | lo);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    match String::from_utf8(out) {
+        Ok(s) => Cow::Owned(s),
+        Err(e) => Cow::Owned(String::from_utf8_lossy(e.as_bytes()).into_owned()),
     }
 }
 
@@ -177,7 +238,7 @@ mod tests {
         );
         assert_eq!(q.content_type.as_deref(), Some("json"));
         assert_eq!(q.client_ip.as_deref(), Some("127.0.0.1"));
-        assert_eq!(q.platform, Some(OptPlatform::Ios));
+        assert_eq!(q.platform.as_deref(), Some("iOS"));
         assert_eq!(q.sign.as_deref(), Some("ab"));
         assert_eq!(q.request_time.as_deref(), Some("1669872112"));
     }
@@ -196,6 +257,30 @@ mod tests {
         let q = CallbackQuery::parse("SdkAppid=1&CallbackCommand=A%2EB&ClientIP=%3A%3A1").unwrap();
         assert_eq!(q.command.as_deref(), Some("A.B"));
         assert_eq!(q.client_ip.as_deref(), Some("::1"));
+    }
+
+    #[test]
+    fn decoding_matches_form_urlencoded() {
+        let cases = [
+            "a+b",
+            "%41%42",
+            "%zz",
+            "%4",
+            "100%",
+            "%E4%BD%A0",
+            "%FF",
+            "plain",
+            "a%2Bb+c",
+        ];
+        for raw in cases {
+            let ours = decode(raw);
+            let theirs: String = form_urlencoded::parse(format!("k={raw}").as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default();
+            assert_eq!(ours, theirs, "{raw}");
+        }
+        assert!(matches!(decode("plain"), Cow::Borrowed(_)));
     }
 
     #[test]

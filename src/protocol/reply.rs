@@ -170,11 +170,17 @@ impl Reply {
     }
 
     pub(crate) fn to_bytes(&self) -> Bytes {
+        // The most common reply by far; served from a static, without serialising.
+        if *self == Reply::ok() {
+            return Bytes::from_static(OK_JSON.as_bytes());
+        }
         serde_json::to_vec(self)
             .map(Bytes::from)
             .unwrap_or_else(|_| Bytes::from_static(FALLBACK.as_bytes()))
     }
 }
+
+const OK_JSON: &str = r#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0}"#;
 
 /// Written only if serialisation ever failed, which the types above rule out.
 const FALLBACK: &str =
@@ -293,6 +299,17 @@ mod tests {
         assert_eq!(
             reply.to_json(),
             r#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0,"Other":true}"#
+        );
+    }
+
+    #[test]
+    fn the_static_ok_reply_is_what_serialisation_gives() {
+        assert_eq!(OK_JSON, serde_json::to_string(&Reply::ok()).unwrap());
+        assert_eq!(Reply::ok().to_bytes(), OK_JSON.as_bytes());
+        // Anything else is serialised.
+        assert_ne!(
+            Reply::ok().with_error_code(2).to_bytes(),
+            OK_JSON.as_bytes()
         );
     }
 

@@ -1,19 +1,19 @@
 //! The webhook endpoint as a leaf service.
 
 use std::any::Any;
+use std::borrow::Cow;
 use std::convert::Infallible;
 use std::error::Error as StdError;
 use std::fmt;
-use std::future::Future;
+use std::future::{Future, poll_fn};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::pin::Pin;
+use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes, BytesMut};
 use http::{Method, Request, Response, StatusCode, header};
 use http_body::Body;
-use http_body_util::{BodyExt, LengthLimitError, Limited};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
@@ -23,10 +23,10 @@ use super::{trace_debug, trace_warn};
 use crate::auth::SignatureError;
 use crate::config::{FailureDecision, WebhookConfig};
 use crate::handler::{
-    BodyError, CommandKind, ErasedHandler, Event, FailureKind, Handler, HandlerFailure,
+    BodyError, Command, CommandKind, ErasedHandler, Event, FailureKind, Handler, HandlerFailure,
     RequestContext, command_from_body,
 };
-use crate::protocol::query::CallbackQuery;
+use crate::protocol::query::{CallbackQuery, OptPlatform};
 use crate::protocol::reply::Reply;
 use crate::rejection::{Rejection, RejectionKind, json_response};
 use crate::service::WebhookLayer;
@@ -140,10 +140,21 @@ where
     }
 }
 
-/// What the URL told us, once it passed the checks.
+/// What the URL told us, once it passed the checks: only what later steps need, owned.
 struct Authenticated {
-    query: CallbackQuery,
+    command: Option<Cow<'static, str>>,
+    client_ip: Option<String>,
+    platform: Option<OptPlatform>,
+    content_type: Option<Cow<'static, str>>,
     request_time: Option<u64>,
+}
+
+/// A known command's name is a `&'static str` from the table: no allocation per request.
+fn intern(command: Cow<'_, str>) -> Cow<'static, str> {
+    match Command::from_wire(&command) {
+        Some(known) => Cow::Borrowed(known.as_str()),
+        None => Cow::Owned(command.into_owned()),
+    }
 }
 
 impl Shared {
@@ -197,7 +208,13 @@ impl Shared {
             }
         };
         Ok(Authenticated {
-            query,
+            command: query.command.map(intern),
+            client_ip: query.client_ip.map(Cow::into_owned),
+            platform: query.platform.as_deref().map(OptPlatform::parse),
+            content_type: query.content_type.map(|t| match &*t {
+                "json" => Cow::Borrowed("json"),
+                _ => Cow::Owned(t.into_owned()),
+            }),
             request_time,
         })
     }
@@ -218,14 +235,10 @@ impl Shared {
             Ok(bytes) => bytes,
             Err(rejection) => return rejection.into_response(),
         };
-        let Authenticated {
-            query,
-            request_time,
-        } = auth;
-        let command = match query.command {
+        let command = match auth.command {
             Some(command) => command,
             None => match command_from_body(&bytes) {
-                Ok(Some(command)) => command,
+                Ok(Some(command)) => intern(Cow::Owned(command)),
                 Ok(None) => {
                     return Rejection::new(
                         RejectionKind::CommandMismatch,
@@ -243,10 +256,10 @@ impl Shared {
         let ctx = RequestContext {
             app_id: self.config.inner.app_id,
             command,
-            client_ip: query.client_ip,
-            platform: query.platform,
-            request_time,
-            content_type: query.content_type,
+            client_ip: auth.client_ip,
+            platform: auth.platform,
+            request_time: auth.request_time,
+            content_type: auth.content_type,
             parts,
         };
         let outcome = CatchUnwind {
@@ -268,7 +281,7 @@ impl Shared {
         message: String,
     ) -> Response<ReplyBody> {
         let failure = HandlerFailure {
-            command: ctx.command.clone(),
+            command: ctx.command.to_string(),
             kind,
             message,
         };
@@ -329,24 +342,48 @@ fn check_declared_length<B: Body>(
     Ok(())
 }
 
-/// Reads the whole body, stopping with 413 as soon as it passes the limit.
+/// Reads the whole body, stopping with 413 as soon as it passes the limit. A body that arrives
+/// in one frame (the usual case) is kept as is, without copying.
 async fn read_body<B>(body: B, limit: usize) -> Result<Bytes, Rejection>
 where
     B: Body,
     B::Error: Into<Box<dyn StdError + Send + Sync>>,
 {
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.is::<LengthLimitError>() => Err(too_large(limit)),
-        Err(e) => {
+    let mut body = pin!(body);
+    let mut first: Option<Bytes> = None;
+    let mut joined: Option<BytesMut> = None;
+    let mut total: usize = 0;
+    while let Some(frame) = poll_fn(|cx| body.as_mut().poll_frame(cx)).await {
+        let frame = frame.map_err(|e| {
+            let e: Box<dyn StdError + Send + Sync> = e.into();
             trace_debug!(error = %e, "webhook body could not be read");
             let _ = e;
-            Err(Rejection::new(
-                RejectionKind::UnreadableBody,
-                "body could not be read",
-            ))
+            Rejection::new(RejectionKind::UnreadableBody, "body could not be read")
+        })?;
+        // Trailers carry nothing Tencent sends; they are skipped.
+        let Ok(mut data) = frame.into_data() else {
+            continue;
+        };
+        total = total.saturating_add(data.remaining());
+        if total > limit {
+            return Err(too_large(limit));
+        }
+        let chunk = data.copy_to_bytes(data.remaining());
+        match (&mut first, &mut joined) {
+            (None, None) => first = Some(chunk),
+            (Some(_), None) => {
+                let mut buf = BytesMut::with_capacity(total);
+                buf.extend_from_slice(&first.take().unwrap_or_default());
+                buf.extend_from_slice(&chunk);
+                joined = Some(buf);
+            }
+            (_, Some(buf)) => buf.extend_from_slice(&chunk),
         }
     }
+    Ok(match joined {
+        Some(buf) => buf.freeze(),
+        None => first.unwrap_or_default(),
+    })
 }
 
 fn panic_message(payload: &(dyn Any + Send)) -> String {
