@@ -27,7 +27,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use tencent_chat_webhook::{WebhookLayer, WebhookResponseBody, WebhookService};
-use tokio::net::TcpListener;
 use tower::{Layer, Service, ServiceBuilder, ServiceExt};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -92,12 +91,9 @@ pub fn app_with_layer(
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    demo::init_logging();
-    let settings = demo::Settings::from_env()?;
-    let webhook = WebhookService::new(settings.config()?, demo::DemoHandler);
-
-    let listener = TcpListener::bind(settings.addr).await?;
-    settings.announce(listener.local_addr()?, "axum example");
+    // Logging, settings from the environment, the demo handler, the bound listener: as in
+    // the quickstart.
+    let (listener, webhook) = demo::listen("axum example").await?;
     axum::serve(listener, app(webhook))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

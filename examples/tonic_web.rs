@@ -48,15 +48,9 @@ pub async fn serve(
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    demo::init_logging();
-    let settings = demo::Settings::from_env()?;
-    let webhook = WebhookService::new(settings.config()?, demo::DemoHandler);
-
-    let listener = TcpListener::bind(settings.addr).await?;
-    settings.announce(
-        listener.local_addr()?,
-        "tonic example (gRPC + gRPC-web + webhook)",
-    );
+    // Logging, settings from the environment, the demo handler, the bound listener: as in
+    // the quickstart.
+    let (listener, webhook) = demo::listen("tonic example (gRPC + gRPC-web + webhook)").await?;
     serve(listener, webhook, async {
         let _ = tokio::signal::ctrl_c().await;
     })

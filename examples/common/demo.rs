@@ -15,6 +15,7 @@ use tencent_chat_webhook::official_account::{
 };
 use tencent_chat_webhook::{
     CustomErrorCode, Handler, HandlerResult, Reply, RequestContext, UnknownEvent, WebhookConfig,
+    WebhookService,
 };
 
 /// Where every example serves webhooks.
@@ -82,6 +83,19 @@ impl Settings {
             "  try: cargo run --example send -- --url http://{bound}{WEBHOOK_PATH} --command OfficialAccount.CallbackBeforeSendMsg"
         );
     }
+}
+
+/// What every stack example does first: logging, settings, the service with the demo handler,
+/// and a bound listener, announced on stdout.
+pub async fn listen(
+    what: &str,
+) -> Result<(tokio::net::TcpListener, WebhookService), Box<dyn std::error::Error>> {
+    init_logging();
+    let settings = Settings::from_env()?;
+    let webhook = WebhookService::new(settings.config()?, DemoHandler);
+    let listener = tokio::net::TcpListener::bind(settings.addr).await?;
+    settings.announce(listener.local_addr()?, what);
+    Ok((listener, webhook))
 }
 
 /// Logs at info by default; `RUST_LOG` overrides.
