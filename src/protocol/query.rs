@@ -48,7 +48,7 @@ pub enum OptPlatform {
 impl OptPlatform {
     /// Reads a platform value; never fails.
     pub fn parse(value: &str) -> Self {
-        const KNOWN: [(&str, OptPlatform); 10] = [
+        const KNOWN: [(&str, OptPlatform); 9] = [
             ("RESTAPI", OptPlatform::RestApi),
             ("Web", OptPlatform::Web),
             ("Android", OptPlatform::Android),
@@ -58,8 +58,6 @@ impl OptPlatform {
             ("macOS", OptPlatform::Mac),
             ("iPad", OptPlatform::IPad),
             ("Unknown", OptPlatform::Unknown),
-            // Some SDKs spell the REST platform this way.
-            ("REST_API", OptPlatform::RestApi),
         ];
         KNOWN
             .into_iter()
