@@ -129,36 +129,22 @@ impl<'a> CallbackQuery<'a> {
     /// Empty values count as absent.
     pub(crate) fn parse(query: &'a str) -> Result<Self, QueryError> {
         let mut q = CallbackQuery::default();
-        let bytes = query.as_bytes();
-        // One pass over the bytes finds each pair's `=` and whether it holds an escape; `&`,
-        // `=`, `%` and `+` are ASCII, so every split lands on a character boundary.
-        let (mut start, mut eq, mut escaped) = (0, None, false);
-        for i in 0..=bytes.len() {
-            match bytes.get(i).copied().unwrap_or(b'&') {
-                b'&' => {}
-                b'=' if eq.is_none() => {
-                    eq = Some(i);
-                    continue;
-                }
-                b'%' | b'+' => {
-                    escaped = true;
-                    continue;
-                }
-                _ => continue,
-            }
-            let (key, value) = match eq {
-                Some(e) => (&query[start..e], &query[e + 1..i]),
-                None => (&query[start..i], ""),
-            };
-            let pair_escaped = escaped;
+        // `split` finds `&` with a vectorised byte search; the escape check below is a
+        // branch-free fold the compiler vectorises too. Most values need no decoding and are
+        // borrowed as they are.
+        for pair in query.split('&') {
+            let escaped = pair
+                .as_bytes()
+                .iter()
+                .fold(false, |acc, &b| acc | (b == b'%') | (b == b'+'));
             let unescape = |raw| {
-                if pair_escaped {
+                if escaped {
                     decode(raw)
                 } else {
                     Cow::Borrowed(raw)
                 }
             };
-            (start, eq, escaped) = (i + 1, None, false);
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
             let key = unescape(key);
             let (name, slot): (&'static str, &mut Option<Cow<'a, str>>) = match &*key {
                 "SdkAppid" => ("SdkAppid", &mut q.sdk_app_id),
