@@ -69,20 +69,60 @@ pub use handler::{
     Command, CommandKind, FailureKind, Handler, HandlerError, HandlerFailure, HandlerResult,
     RequestContext, UnknownEvent,
 };
+pub use protocol::common::{GroupType, Platform};
+pub use protocol::decision::{
+    CodeOutOfRange, CustomCode, CustomErrorCode, FriendErrorCode, GateDecision, GroupErrorCode,
+    SendDecision,
+};
 pub use protocol::query::OptPlatform;
-pub use protocol::reply::{ActionStatus, CodeOutOfRange, CustomErrorCode, Reply};
+pub use protocol::reply::{ActionStatus, Reply};
 pub use rejection::{Rejection, RejectionKind};
 pub use service::{
     ReplyBody, ResponseFuture, Webhook, WebhookFuture, WebhookLayer, WebhookResponseBody,
     WebhookService,
 };
 
-/// Message bodies: `MsgBody` elements (`TIMTextElem`, `TIMCustomElem`, ...).
+/// Message bodies (`MsgBody` elements: `TIMTextElem`, `TIMCustomElem`, ...) and the
+/// [`MessageEvent`](message::MessageEvent) view that every family's message events share.
 pub mod message {
     pub use crate::protocol::message::*;
 }
 
-/// Official Account (Official Channel) events and the decisions their before-events answer with.
-pub mod official_account {
-    pub use crate::protocol::official_account::*;
+/// Shapes several families share: member lists, custom key/values, message extensions.
+pub mod common {
+    pub use crate::protocol::common::{ExtensionItem, ExtensionOperation, KeyValue, Member};
+}
+
+macro_rules! family {
+    ($($(#[$doc:meta])* $name:ident => $path:path;)*) => {$(
+        $(#[$doc])*
+        pub mod $name {
+            pub use $path::*;
+        }
+    )*};
+}
+
+family! {
+    /// Official Account (Official Channel) events and the decisions their before-events take.
+    official_account => crate::protocol::official_account;
+    /// One-to-one (C2C) message events and the before-send decision.
+    c2c => crate::protocol::c2c;
+    /// Group, community and topic events and the decisions their before-events take.
+    group => crate::protocol::group;
+    /// Friend and blocklist events (`Sns.*`) and the per-target friend decision.
+    sns => crate::protocol::sns;
+    /// Online status (`State.StateChange`).
+    state => crate::protocol::state;
+    /// Profile changes (`Profile.CallbackPortraitSet`).
+    profile => crate::protocol::profile;
+    /// Follows and unfollows (`Follow.*`).
+    follow => crate::protocol::follow;
+    /// Messages to chatbots (`Bot.*`) and chatbot pass-through signals (`Chatbot.*`).
+    bot => crate::protocol::bot;
+    /// Cloud moderation results (`ContentCallback.ResultNotify`).
+    moderation => crate::protocol::moderation;
+    /// Operations alarms (`Alert.*`).
+    alert => crate::protocol::alert;
+    /// Push-service delivery reports (`Push.*`), batches of 1 to 100 events.
+    push => crate::protocol::push;
 }

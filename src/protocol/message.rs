@@ -327,10 +327,10 @@ wire_struct! {
         pub to_account: Option<String> => "To_Account",
         /// Group (group messages only).
         pub group_id: Option<String> => "GroupId",
-        /// Message sequence number.
-        pub msg_seq: Option<u32> => "MsgSeq",
-        /// Message random number.
-        pub msg_random: Option<u32> => "MsgRandom",
+        /// Message sequence number (64 bits: values above 2^32 occur).
+        pub msg_seq: Option<u64> => "MsgSeq",
+        /// Message random number (64 bits, like `MsgSeq`).
+        pub msg_random: Option<u64> => "MsgRandom" | "Random",
         /// Send time, Unix seconds.
         pub msg_time_stamp: Option<u64> => "MsgTimeStamp",
         /// The forwarded message's body.
@@ -486,6 +486,30 @@ impl Wire for MsgElement {
     fn de<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         MsgElement::deserialize(d)
     }
+
+    fn unknown_keys(&self, path: &str, out: &mut Vec<String>) {
+        let content = super::wire::join_key(path, "MsgContent");
+        match &self.content {
+            MsgContent::Text(c) => c.unknown_keys(&content, out),
+            MsgContent::Location(c) => c.unknown_keys(&content, out),
+            MsgContent::Face(c) => c.unknown_keys(&content, out),
+            MsgContent::Custom(c) => c.unknown_keys(&content, out),
+            MsgContent::Sound(c) => c.unknown_keys(&content, out),
+            MsgContent::Image(c) => c.unknown_keys(&content, out),
+            MsgContent::File(c) => c.unknown_keys(&content, out),
+            MsgContent::VideoFile(c) => c.unknown_keys(&content, out),
+            MsgContent::Relay(c) => c.unknown_keys(&content, out),
+            MsgContent::Unknown { msg_type, .. } => {
+                out.push(format!(
+                    "{}={msg_type}",
+                    super::wire::join_key(path, "MsgType")
+                ));
+            }
+        }
+        for k in self.extra.keys() {
+            out.push(super::wire::join_key(path, k));
+        }
+    }
 }
 
 impl Serialize for MsgElement {
@@ -513,6 +537,136 @@ impl Serialize for MsgElement {
         m.end()
     }
 }
+
+/// Where a message goes: the part of a [`MessageEvent`] that differs between families.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Conversation<'a> {
+    /// A one-to-one message to this UserID.
+    OneToOne {
+        /// The recipient (`To_Account`).
+        to: &'a str,
+    },
+    /// A group message.
+    Group {
+        /// The group (`GroupId`).
+        group_id: &'a str,
+        /// The topic, for topic-enabled communities (`TopicId`).
+        topic_id: Option<&'a str>,
+    },
+    /// A message of an official account to its subscribers.
+    OfficialAccount {
+        /// The account (`Official_Account`).
+        account: &'a str,
+    },
+}
+
+/// What every message event has, whatever its family: one-to-one, group, Official Account and
+/// chatbot messages, before or after sending. Write moderation once against this trait and it
+/// serves every family; pair it with [`SendDecision`](crate::SendDecision), generic over the
+/// family's code range, for the answer.
+///
+/// ```
+/// use tencent_chat_webhook::message::MessageEvent;
+/// use tencent_chat_webhook::{c2c, group, CustomCode, SendDecision};
+///
+/// fn moderate<C: CustomCode>(msg: &impl MessageEvent) -> SendDecision<C> {
+///     if msg.texts().any(|t| t.to_lowercase().contains("spam")) {
+///         return SendDecision::Drop;
+///     }
+///     match msg.rewrite_texts(|t| t.replace("badword", "***")) {
+///         Some(body) => SendDecision::rewrite_body(body),
+///         None => SendDecision::Allow,
+///     }
+/// }
+///
+/// let one: c2c::BeforeSendMsg = serde_json::from_str(
+///     r#"{"From_Account":"a","To_Account":"b","MsgBody":[{"MsgType":"TIMTextElem","MsgContent":{"Text":"SPAM"}}]}"#,
+/// ).unwrap();
+/// assert_eq!(moderate(&one), c2c::SendMsgDecision::Drop);
+///
+/// let many: group::BeforeSendMsg = serde_json::from_str(
+///     r#"{"GroupId":"@TGS#1","From_Account":"a","MsgBody":[{"MsgType":"TIMTextElem","MsgContent":{"Text":"a badword"}}]}"#,
+/// ).unwrap();
+/// let group::SendMsgDecision::Rewrite { msg_body: Some(body), .. } = moderate(&many) else { panic!() };
+/// assert_eq!(body[0].as_text(), Some("a ***"));
+/// assert_eq!(many.sender(), "a");
+/// ```
+pub trait MessageEvent {
+    /// Who sent it: `From_Account`, or the account's id for an Official Account message.
+    fn sender(&self) -> &str;
+
+    /// Where it goes.
+    fn conversation(&self) -> Conversation<'_>;
+
+    /// The message body.
+    fn msg_body(&self) -> &[MsgElement];
+
+    /// The message's custom data (`CloudCustomData`), when present.
+    fn cloud_custom_data(&self) -> Option<&str>;
+
+    /// The text of every `TIMTextElem` in the body, in order.
+    fn texts(&self) -> impl Iterator<Item = &str> {
+        self.msg_body().iter().filter_map(MsgElement::as_text)
+    }
+
+    /// The body with every text element passed through `f`, if that changed any of them; `None`
+    /// when every text came back the same. Other elements are kept as they are.
+    fn rewrite_texts(&self, mut f: impl FnMut(&str) -> String) -> Option<Vec<MsgElement>> {
+        let mut changed = false;
+        let body = self
+            .msg_body()
+            .iter()
+            .map(|elem| match &elem.content {
+                MsgContent::Text(t) => {
+                    let new = f(&t.text);
+                    if new == t.text {
+                        return elem.clone();
+                    }
+                    changed = true;
+                    let mut elem = elem.clone();
+                    if let MsgContent::Text(t) = &mut elem.content {
+                        t.text = new;
+                    }
+                    elem
+                }
+                _ => elem.clone(),
+            })
+            .collect();
+        changed.then_some(body)
+    }
+}
+
+/// Implements [`MessageEvent`] for event types with `msg_body` and `cloud_custom_data` fields,
+/// and an inherent `texts()` so the common case needs no trait import.
+macro_rules! message_event {
+    ($($ty:ident { sender: |$s:ident| $sender:expr, conversation: |$c:ident| $conv:expr }),* $(,)?) => {$(
+        impl $crate::message::MessageEvent for $ty {
+            fn sender(&self) -> &str {
+                let $s = self;
+                $sender
+            }
+            fn conversation(&self) -> $crate::message::Conversation<'_> {
+                let $c = self;
+                $conv
+            }
+            fn msg_body(&self) -> &[$crate::message::MsgElement] {
+                &self.msg_body
+            }
+            fn cloud_custom_data(&self) -> Option<&str> {
+                self.cloud_custom_data.as_deref()
+            }
+        }
+
+        impl $ty {
+            /// The text of every `TIMTextElem` in the body, in order.
+            pub fn texts(&self) -> impl Iterator<Item = &str> {
+                $crate::message::MessageEvent::texts(self)
+            }
+        }
+    )*};
+}
+pub(crate) use message_event;
 
 #[cfg(test)]
 mod tests {

@@ -1,7 +1,20 @@
-//! Wire formats: the query string, message bodies, events by Tencent family, and replies.
+//! Wire formats: the query string, message bodies, events by Tencent family, decisions, and
+//! replies.
 
+pub(crate) mod alert;
+pub(crate) mod bot;
+pub(crate) mod c2c;
+pub(crate) mod common;
+pub(crate) mod decision;
+pub(crate) mod follow;
+pub(crate) mod group;
 pub(crate) mod message;
+pub(crate) mod moderation;
 pub(crate) mod official_account;
+pub(crate) mod profile;
+pub(crate) mod push;
 pub(crate) mod query;
 pub(crate) mod reply;
+pub(crate) mod sns;
+pub(crate) mod state;
 pub(crate) mod wire;

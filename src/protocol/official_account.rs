@@ -1,21 +1,20 @@
 //! Official Account (Official Channel, 公众号) webhooks: the 11 `OfficialAccount.*` events and the
 //! decisions their before-events answer with.
 //!
-//! Source: Tencent's pages 1047/60795–60805 (269/102315–102325), summarised with every sample in
-//! `shared/spec/official-account.md`. Wire keys kept the "Official Account" spelling when the
-//! English docs renamed the feature "Official Channel".
+//! Source: Tencent's pages 1047/60795–60805 (269/102315–102325). Wire keys kept the "Official
+//! Account" spelling when the English docs renamed the feature "Official Channel".
 //!
 //! Fields that identify the event (account ids, subscriber lists, the message body) are required;
 //! a payload without them is answered with HTTP 400 naming the missing key. Descriptive fields
 //! are `Option`, because Tencent leaves them out in some flows. `EventTime` is in milliseconds
 //! and read from a number or a numeric string; `MsgTime` is in seconds.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
 use serde_json::Map;
 
-use super::message::MsgElement;
-use super::reply::{CustomErrorCode, Reply};
+use super::common::event_time;
+use super::decision::{CustomErrorCode, GateDecision, SendDecision};
+use super::message::{Conversation, MsgElement, message_event};
+use super::reply::Reply;
 use super::wire::wire_struct;
 
 wire_struct! {
@@ -225,22 +224,7 @@ wire_struct! {
     }
 }
 
-/// `EventTime` (milliseconds) as a [`SystemTime`].
-fn millis(ms: Option<u64>) -> Option<SystemTime> {
-    ms.and_then(|ms| UNIX_EPOCH.checked_add(Duration::from_millis(ms)))
-}
-
-macro_rules! event_time_accessor {
-    ($($ty:ident),*) => {$(
-        impl $ty {
-            /// `EventTime` as a [`SystemTime`], when present.
-            pub fn event_system_time(&self) -> Option<SystemTime> {
-                millis(self.event_time)
-            }
-        }
-    )*};
-}
-event_time_accessor!(
+event_time!(ms:
     BeforeCreateOfficialAccount,
     AfterCreateOfficialAccount,
     AfterOfficialAccountInfoChanged,
@@ -251,7 +235,7 @@ event_time_accessor!(
     AfterDeleteSubscriber,
     BeforeSendMsg,
     AfterSendMsg,
-    AfterMsgWithDraw
+    AfterMsgWithDraw,
 );
 
 macro_rules! subscribers_accessor {
@@ -270,19 +254,20 @@ subscribers_accessor!(
     AfterDeleteSubscriber
 );
 
-impl BeforeSendMsg {
-    /// The text of every `TIMTextElem` in the body, in order.
-    pub fn texts(&self) -> impl Iterator<Item = &str> {
-        self.msg_body.iter().filter_map(MsgElement::as_text)
-    }
-}
-
-impl AfterSendMsg {
-    /// The text of every `TIMTextElem` in the body, in order.
-    pub fn texts(&self) -> impl Iterator<Item = &str> {
-        self.msg_body.iter().filter_map(MsgElement::as_text)
-    }
-}
+message_event!(
+    BeforeSendMsg {
+        sender: |e| &e.official_account,
+        conversation: |e| Conversation::OfficialAccount {
+            account: &e.official_account
+        }
+    },
+    AfterSendMsg {
+        sender: |e| &e.official_account,
+        conversation: |e| Conversation::OfficialAccount {
+            account: &e.official_account
+        }
+    },
+);
 
 impl Subscriber {
     /// An entry for this UserID.
@@ -294,7 +279,8 @@ impl Subscriber {
     }
 }
 
-/// The answer to [`BeforeCreateOfficialAccount`].
+/// The answer to [`BeforeCreateOfficialAccount`]: allow, deny (the caller gets 20006), or deny
+/// with a code in [120001, 130000].
 ///
 /// ```
 /// use tencent_chat_webhook::official_account::CreateOfficialAccountDecision;
@@ -310,44 +296,7 @@ impl Subscriber {
 ///     r#"{"ActionStatus":"OK","ErrorInfo":"name not allowed","ErrorCode":120001}"#
 /// );
 /// ```
-#[derive(Clone, Debug, Default, PartialEq)]
-#[non_exhaustive]
-pub enum CreateOfficialAccountDecision {
-    /// Create the account (`ErrorCode` 0).
-    #[default]
-    Allow,
-    /// Do not create it; the caller gets error 20006 (`ErrorCode` 1).
-    Deny,
-    /// Do not create it; the caller gets this code and message.
-    DenyWithCode {
-        /// The code passed to the caller.
-        code: CustomErrorCode,
-        /// The message passed to the caller.
-        message: String,
-    },
-}
-
-impl CreateOfficialAccountDecision {
-    /// [`DenyWithCode`](Self::DenyWithCode) with this code and message.
-    pub fn deny_with(code: CustomErrorCode, message: impl Into<String>) -> Self {
-        CreateOfficialAccountDecision::DenyWithCode {
-            code,
-            message: message.into(),
-        }
-    }
-}
-
-impl From<CreateOfficialAccountDecision> for Reply {
-    fn from(d: CreateOfficialAccountDecision) -> Reply {
-        match d {
-            CreateOfficialAccountDecision::Allow => Reply::ok(),
-            CreateOfficialAccountDecision::Deny => Reply::ok().with_error_code(1),
-            CreateOfficialAccountDecision::DenyWithCode { code, message } => Reply::ok()
-                .with_error_code(code.get())
-                .with_error_info(message),
-        }
-    }
-}
+pub type CreateOfficialAccountDecision = GateDecision<CustomErrorCode>;
 
 /// The answer to [`BeforeAddSubscriber`].
 ///
@@ -388,7 +337,8 @@ impl From<AddSubscriberDecision> for Reply {
     }
 }
 
-/// The answer to [`BeforeSendMsg`].
+/// The answer to [`BeforeSendMsg`]: allow, deny, drop silently, deny with a code in
+/// [120001, 130000], or rewrite the body and custom data.
 ///
 /// ```
 /// use tencent_chat_webhook::message::MsgElement;
@@ -404,72 +354,4 @@ impl From<AddSubscriberDecision> for Reply {
 ///     r#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0,"MsgBody":[{"MsgType":"TIMTextElem","MsgContent":{"Text":"***"}}]}"#
 /// );
 /// ```
-#[derive(Clone, Debug, Default, PartialEq)]
-#[non_exhaustive]
-pub enum SendMsgDecision {
-    /// Deliver the message unchanged (`ErrorCode` 0).
-    #[default]
-    Allow,
-    /// Do not deliver; the sender gets error 10016 (`ErrorCode` 1).
-    Deny,
-    /// Do not deliver, but tell the sender it was delivered (`ErrorCode` 2).
-    Drop,
-    /// Do not deliver; the sender gets this code and message.
-    DenyWithCode {
-        /// The code passed to the sender.
-        code: CustomErrorCode,
-        /// The message passed to the sender.
-        message: String,
-    },
-    /// Deliver a changed message (`ErrorCode` 0, which Tencent requires for a rewrite). A field
-    /// left `None` keeps the sender's original.
-    Rewrite {
-        /// The body to deliver instead of the sender's.
-        msg_body: Option<Vec<MsgElement>>,
-        /// The custom data to deliver instead of the sender's.
-        cloud_custom_data: Option<String>,
-    },
-}
-
-impl SendMsgDecision {
-    /// [`DenyWithCode`](Self::DenyWithCode) with this code and message.
-    pub fn deny_with(code: CustomErrorCode, message: impl Into<String>) -> Self {
-        SendMsgDecision::DenyWithCode {
-            code,
-            message: message.into(),
-        }
-    }
-
-    /// Deliver this body instead of the sender's.
-    pub fn rewrite_body(msg_body: Vec<MsgElement>) -> Self {
-        SendMsgDecision::Rewrite {
-            msg_body: Some(msg_body),
-            cloud_custom_data: None,
-        }
-    }
-
-    /// Deliver the sender's body with this custom data.
-    pub fn rewrite_cloud_custom_data(data: impl Into<String>) -> Self {
-        SendMsgDecision::Rewrite {
-            msg_body: None,
-            cloud_custom_data: Some(data.into()),
-        }
-    }
-}
-
-impl From<SendMsgDecision> for Reply {
-    fn from(d: SendMsgDecision) -> Reply {
-        match d {
-            SendMsgDecision::Allow => Reply::ok(),
-            SendMsgDecision::Deny => Reply::ok().with_error_code(1),
-            SendMsgDecision::Drop => Reply::ok().with_error_code(2),
-            SendMsgDecision::DenyWithCode { code, message } => Reply::ok()
-                .with_error_code(code.get())
-                .with_error_info(message),
-            SendMsgDecision::Rewrite {
-                msg_body,
-                cloud_custom_data,
-            } => Reply::ok().with_rewrite(msg_body, cloud_custom_data),
-        }
-    }
-}
+pub type SendMsgDecision = SendDecision<CustomErrorCode>;

@@ -1,12 +1,11 @@
 //! The JSON reply Tencent reads: `ActionStatus`, `ErrorInfo`, `ErrorCode`, plus per-command fields.
 
-use std::fmt;
-
 use bytes::Bytes;
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 use serde_json::{Map, Value};
 
+use super::decision::FriendResult;
 use super::message::MsgElement;
 
 /// `ActionStatus` of a reply.
@@ -54,16 +53,20 @@ pub struct Reply {
     error_code: u32,
     error_info: String,
     refused_subscribers: Option<Vec<String>>,
+    refused_members: Option<Vec<String>>,
+    result_items: Option<Vec<FriendResult>>,
     msg_body: Option<Vec<MsgElement>>,
     cloud_custom_data: Option<String>,
     extra: Map<String, Value>,
 }
 
-const RESERVED: [&str; 6] = [
+const RESERVED: [&str; 8] = [
     "ActionStatus",
     "ErrorInfo",
     "ErrorCode",
     "RefusedSubscribers_Account",
+    "RefusedMembers_Account",
+    "ResultItem",
     "MsgBody",
     "CloudCustomData",
 ];
@@ -76,6 +79,8 @@ impl Reply {
             error_code: 0,
             error_info: String::new(),
             refused_subscribers: None,
+            refused_members: None,
+            result_items: None,
             msg_body: None,
             cloud_custom_data: None,
             extra: Map::new(),
@@ -105,8 +110,9 @@ impl Reply {
     }
 
     /// Adds a command-specific field. The keys this type writes itself (`ActionStatus`,
-    /// `ErrorInfo`, `ErrorCode`, `RefusedSubscribers_Account`, `MsgBody`, `CloudCustomData`) are
-    /// set only through typed decisions, so a field with one of those names is not written.
+    /// `ErrorInfo`, `ErrorCode`, `RefusedSubscribers_Account`, `RefusedMembers_Account`,
+    /// `ResultItem`, `MsgBody`, `CloudCustomData`) are set only through typed decisions, so a
+    /// field with one of those names is not written.
     pub fn with_field(mut self, key: impl Into<String>, value: Value) -> Self {
         self.extra.insert(key.into(), value);
         self
@@ -114,6 +120,16 @@ impl Reply {
 
     pub(crate) fn with_refused_subscribers(mut self, users: Vec<String>) -> Self {
         self.refused_subscribers = Some(users);
+        self
+    }
+
+    pub(crate) fn with_refused_members(mut self, users: Vec<String>) -> Self {
+        self.refused_members = Some(users);
+        self
+    }
+
+    pub(crate) fn with_result_items(mut self, items: Vec<FriendResult>) -> Self {
+        self.result_items = Some(items);
         self
     }
 
@@ -145,6 +161,16 @@ impl Reply {
     /// `RefusedSubscribers_Account`, when set.
     pub fn refused_subscribers(&self) -> Option<&[String]> {
         self.refused_subscribers.as_deref()
+    }
+
+    /// `RefusedMembers_Account` (group invitations), when set.
+    pub fn refused_members(&self) -> Option<&[String]> {
+        self.refused_members.as_deref()
+    }
+
+    /// `ResultItem` (friend requests and responses), when set.
+    pub fn result_items(&self) -> Option<&[FriendResult]> {
+        self.result_items.as_deref()
     }
 
     /// The rewritten `MsgBody`, when set.
@@ -180,6 +206,63 @@ impl Reply {
     }
 }
 
+impl Reply {
+    /// Reads a reply back from its JSON, as a test reads what the service answered. Keys other
+    /// than the typed ones land in [`extra`](Reply::extra).
+    ///
+    /// ```
+    /// use tencent_chat_webhook::{ActionStatus, Reply};
+    ///
+    /// let reply = Reply::from_json(br#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":2}"#).unwrap();
+    /// assert_eq!((reply.action_status(), reply.error_code()), (ActionStatus::Ok, 2));
+    /// assert_eq!(Reply::from_json(reply.to_json().as_bytes()).unwrap(), reply);
+    /// ```
+    pub fn from_json(json: &[u8]) -> Result<Reply, serde_json::Error> {
+        #[derive(serde::Deserialize)]
+        struct Wire {
+            #[serde(rename = "ActionStatus")]
+            action_status: String,
+            #[serde(rename = "ErrorInfo", default)]
+            error_info: String,
+            #[serde(rename = "ErrorCode")]
+            error_code: u32,
+            #[serde(rename = "RefusedSubscribers_Account")]
+            refused_subscribers: Option<Vec<String>>,
+            #[serde(rename = "RefusedMembers_Account")]
+            refused_members: Option<Vec<String>>,
+            #[serde(rename = "ResultItem")]
+            result_items: Option<Vec<FriendResult>>,
+            #[serde(rename = "MsgBody")]
+            msg_body: Option<Vec<MsgElement>>,
+            #[serde(rename = "CloudCustomData")]
+            cloud_custom_data: Option<String>,
+            #[serde(flatten)]
+            extra: Map<String, Value>,
+        }
+        let w: Wire = serde_json::from_slice(json)?;
+        let action_status = match w.action_status.as_str() {
+            "OK" => ActionStatus::Ok,
+            "FAIL" | "FAILURE" => ActionStatus::Fail,
+            other => {
+                return Err(serde::de::Error::custom(format_args!(
+                    "unknown ActionStatus `{other}`"
+                )));
+            }
+        };
+        Ok(Reply {
+            action_status,
+            error_code: w.error_code,
+            error_info: w.error_info,
+            refused_subscribers: w.refused_subscribers,
+            refused_members: w.refused_members,
+            result_items: w.result_items,
+            msg_body: w.msg_body,
+            cloud_custom_data: w.cloud_custom_data,
+            extra: w.extra,
+        })
+    }
+}
+
 const OK_JSON: &str = r#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0}"#;
 
 /// Written only if serialisation ever failed, which the types above rule out.
@@ -202,10 +285,24 @@ impl Serialize for Reply {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("ActionStatus", self.action_status.as_str())?;
-        m.serialize_entry("ErrorInfo", &self.error_info)?;
-        m.serialize_entry("ErrorCode", &self.error_code)?;
+        // Keys in the order of Tencent's samples, so documented replies match byte for byte: the
+        // friend pages (1047/43468, 43467) put `ErrorCode` before `ErrorInfo`, every other page
+        // after it. JSON readers do not care; the order only makes the bytes comparable.
+        if self.result_items.is_some() {
+            m.serialize_entry("ErrorCode", &self.error_code)?;
+            m.serialize_entry("ErrorInfo", &self.error_info)?;
+        } else {
+            m.serialize_entry("ErrorInfo", &self.error_info)?;
+            m.serialize_entry("ErrorCode", &self.error_code)?;
+        }
         if let Some(v) = &self.refused_subscribers {
             m.serialize_entry("RefusedSubscribers_Account", v)?;
+        }
+        if let Some(v) = &self.refused_members {
+            m.serialize_entry("RefusedMembers_Account", v)?;
+        }
+        if let Some(v) = &self.result_items {
+            m.serialize_entry("ResultItem", v)?;
         }
         if let Some(v) = &self.msg_body {
             m.serialize_entry("MsgBody", v)?;
@@ -221,70 +318,6 @@ impl Serialize for Reply {
         m.end()
     }
 }
-
-/// An `ErrorCode` in [120001, 130000]: the range whose code and `ErrorInfo` Tencent passes through
-/// to the client for Official Account (and one-to-one message) before-events.
-///
-/// A code outside the range cannot be built:
-///
-/// ```
-/// use tencent_chat_webhook::CustomErrorCode;
-///
-/// assert_eq!(CustomErrorCode::new(120_001).map(CustomErrorCode::get), Some(120_001));
-/// assert!(CustomErrorCode::new(130_000).is_some());
-/// assert!(CustomErrorCode::new(120_000).is_none());
-/// assert!(CustomErrorCode::new(130_001).is_none());
-/// assert!(CustomErrorCode::try_from(1).is_err());
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct CustomErrorCode(u32);
-
-impl CustomErrorCode {
-    /// The smallest code Tencent passes through.
-    pub const MIN: u32 = 120_001;
-    /// The largest code Tencent passes through.
-    pub const MAX: u32 = 130_000;
-
-    /// The code, if it is in [`MIN`](Self::MIN)..=[`MAX`](Self::MAX).
-    pub const fn new(code: u32) -> Option<Self> {
-        if code >= Self::MIN && code <= Self::MAX {
-            Some(CustomErrorCode(code))
-        } else {
-            None
-        }
-    }
-
-    /// The numeric code.
-    pub const fn get(self) -> u32 {
-        self.0
-    }
-}
-
-impl TryFrom<u32> for CustomErrorCode {
-    type Error = CodeOutOfRange;
-
-    fn try_from(code: u32) -> Result<Self, CodeOutOfRange> {
-        CustomErrorCode::new(code).ok_or(CodeOutOfRange(code))
-    }
-}
-
-/// A custom error code outside [120001, 130000].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct CodeOutOfRange(pub u32);
-
-impl fmt::Display for CodeOutOfRange {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "custom error code {} is outside [{}, {}]",
-            self.0,
-            CustomErrorCode::MIN,
-            CustomErrorCode::MAX
-        )
-    }
-}
-
-impl std::error::Error for CodeOutOfRange {}
 
 #[cfg(test)]
 mod tests {

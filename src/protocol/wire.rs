@@ -29,6 +29,22 @@ pub(crate) trait Wire: Sized {
     fn is_absent(&self) -> bool {
         false
     }
+
+    /// Appends the path of every key this crate did not type (kept in an `extra` map, or an
+    /// unknown message element), under `path`. Used to check that documented samples are fully
+    /// typed, and by [`Event::unknown_keys`](crate::Event::unknown_keys).
+    fn unknown_keys(&self, path: &str, out: &mut Vec<String>) {
+        let _ = (path, out);
+    }
+}
+
+/// The path of `key` under `path`, as `serde_path_to_error` prints it.
+pub(crate) fn join_key(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{path}.{key}")
+    }
 }
 
 /// A [`DeserializeSeed`] that reads a `T` through its [`Wire`] impl.
@@ -87,6 +103,12 @@ impl<T: Wire> Wire for Option<T> {
     fn is_absent(&self) -> bool {
         self.is_none()
     }
+
+    fn unknown_keys(&self, path: &str, out: &mut Vec<String>) {
+        if let Some(v) = self {
+            v.unknown_keys(path, out);
+        }
+    }
 }
 
 impl<T: Wire> Wire for Vec<T> {
@@ -107,6 +129,12 @@ impl<T: Wire> Wire for Vec<T> {
             }
         }
         d.deserialize_seq(SeqVisitor(PhantomData))
+    }
+
+    fn unknown_keys(&self, path: &str, out: &mut Vec<String>) {
+        for (i, item) in self.iter().enumerate() {
+            item.unknown_keys(&format!("{path}[{i}]"), out);
+        }
     }
 }
 
@@ -137,7 +165,7 @@ macro_rules! lenient_int {
         }
     )*};
 }
-lenient_int!(u32, u64, i64);
+lenient_int!(u32, u64, i32, i64);
 
 impl Wire for f64 {
     fn de<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -171,15 +199,17 @@ impl Wire for f64 {
 
 /// Declares a wire struct: public snake_case fields mapped to Tencent's keys, plus `extra`.
 ///
-/// `Option<T>` fields may be absent; every other field is required. Generates `Debug`, `Clone`,
-/// `PartialEq`, `Default`, `Deserialize`, `Serialize` and the crate's `Wire`.
+/// `Option<T>` fields may be absent; every other field is required. A field may list other
+/// spellings after its key (`=> "Random" | "MsgRandom"`): any of them fills the field, which is
+/// written back under the first; two spellings in one object are a duplicate. Generates `Debug`,
+/// `Clone`, `PartialEq`, `Default`, `Deserialize`, `Serialize` and the crate's `Wire`.
 macro_rules! wire_struct {
     (
         $(#[$meta:meta])*
         pub struct $name:ident {
             $(
                 $(#[$fmeta:meta])*
-                pub $field:ident : $ty:ty => $key:literal,
+                pub $field:ident : $ty:ty => $key:literal $(| $alias:literal)*,
             )*
         }
     ) => {
@@ -189,7 +219,7 @@ macro_rules! wire_struct {
         pub struct $name {
             $(
                 $(#[$fmeta])*
-                #[doc = concat!("\n\nWire key: `", $key, "`.")]
+                #[doc = concat!("\n\nWire key: `", $key, "`", $(", also read as `", $alias, "`",)* ".")]
                 pub $field: $ty,
             )*
             /// Keys this crate does not know, kept as sent and written back when serialised.
@@ -217,7 +247,7 @@ macro_rules! wire_struct {
                         }
                         fn visit_str<E: de::Error>(self, v: &str) -> Result<__Key, E> {
                             Ok(match v {
-                                $($key => __Key::$field,)*
+                                $($key $(| $alias)* => __Key::$field,)*
                                 _ => __Key::__other(v.to_owned()),
                             })
                         }
@@ -237,8 +267,8 @@ macro_rules! wire_struct {
                         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<$name, A::Error> {
                             $(let mut $field: Option<$ty> = None;)*
                             let mut extra = ::serde_json::Map::new();
-                            while let Some(key) = map.next_key::<__Key>()? {
-                                match key {
+                            while let Some(__k) = map.next_key::<__Key>()? {
+                                match __k {
                                     $(__Key::$field => {
                                         if $field.is_some() {
                                             return Err(de::Error::duplicate_field($key));
@@ -284,11 +314,178 @@ macro_rules! wire_struct {
                 fn de<'de, D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
                     <$name as ::serde::Deserialize>::deserialize(d)
                 }
+
+                fn unknown_keys(&self, path: &str, out: &mut Vec<String>) {
+                    $(Wire::unknown_keys(&self.$field, &$crate::protocol::wire::join_key(path, $key), out);)*
+                    for k in self.extra.keys() {
+                        out.push($crate::protocol::wire::join_key(path, k));
+                    }
+                }
             }
         };
     };
 }
 pub(crate) use wire_struct;
+
+/// Declares an open enum of string values: one variant per documented value, plus `Other`
+/// holding any value this crate does not know, so nothing is lost and a new value never breaks
+/// parsing. Values are matched exactly; list other documented spellings after the first
+/// (`Mac = "Mac" | "macOS"`), which are read as the variant and written back as the first.
+macro_rules! open_str_enum {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            $(
+                $(#[$vmeta:meta])*
+                $variant:ident = $wire:literal $(| $alias:literal)*,
+            )*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum $name {
+            $(
+                $(#[$vmeta])*
+                #[doc = concat!("\n\nWire value: `", $wire, "`", $(", also read from `", $alias, "`",)* ".")]
+                $variant,
+            )*
+            /// A value this crate does not know, kept as sent.
+            Other(String),
+        }
+
+        impl $name {
+            /// Reads a value; never fails.
+            pub fn parse(value: &str) -> Self {
+                match value {
+                    $($wire $(| $alias)* => $name::$variant,)*
+                    other => $name::Other(other.to_owned()),
+                }
+            }
+
+            /// The documented spelling (`Other` gives back what was sent).
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $($name::$variant => $wire,)*
+                    $name::Other(s) => s,
+                }
+            }
+        }
+
+        impl Default for $name {
+            /// `Other("")`: no value.
+            fn default() -> Self {
+                $name::Other(String::new())
+            }
+        }
+
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl ::serde::Serialize for $name {
+            fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> ::serde::Deserialize<'de> for $name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V;
+                impl ::serde::de::Visitor<'_> for V {
+                    type Value = $name;
+                    fn expecting(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str("a string")
+                    }
+                    fn visit_str<E: ::serde::de::Error>(self, v: &str) -> Result<$name, E> {
+                        Ok($name::parse(v))
+                    }
+                }
+                d.deserialize_str(V)
+            }
+        }
+
+        impl $crate::protocol::wire::Wire for $name {
+            fn de<'de, D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                <$name as ::serde::Deserialize>::deserialize(d)
+            }
+        }
+    };
+}
+pub(crate) use open_str_enum;
+
+/// Declares an open enum of integer codes (read from numbers or numeric strings, as every
+/// integer here): one variant per documented code, plus `Other` keeping any other code.
+macro_rules! open_int_enum {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            $(
+                $(#[$vmeta:meta])*
+                $variant:ident = $code:literal,
+            )*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum $name {
+            $(
+                $(#[$vmeta])*
+                #[doc = concat!("\n\nWire value: `", stringify!($code), "`.")]
+                $variant,
+            )*
+            /// A code this crate does not know, kept as sent.
+            Other(i64),
+        }
+
+        impl $name {
+            /// Reads a code; never fails.
+            pub fn from_code(code: i64) -> Self {
+                match code {
+                    $($code => $name::$variant,)*
+                    other => $name::Other(other),
+                }
+            }
+
+            /// The numeric code.
+            pub fn code(self) -> i64 {
+                match self {
+                    $($name::$variant => $code,)*
+                    $name::Other(c) => c,
+                }
+            }
+        }
+
+        impl Default for $name {
+            /// The variant of code 0 (or `Other(0)`).
+            fn default() -> Self {
+                $name::from_code(0)
+            }
+        }
+
+        impl ::serde::Serialize for $name {
+            fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_i64(self.code())
+            }
+        }
+
+        impl<'de> ::serde::Deserialize<'de> for $name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                <i64 as $crate::protocol::wire::Wire>::de(d).map($name::from_code)
+            }
+        }
+
+        impl $crate::protocol::wire::Wire for $name {
+            fn de<'de, D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                <$name as ::serde::Deserialize>::deserialize(d)
+            }
+        }
+    };
+}
+pub(crate) use open_int_enum;
 
 #[cfg(test)]
 #[allow(unreachable_pub)]

@@ -1,0 +1,1 @@
+//! Operations alarms: `Alert.RequestOverLimit` (1047/60256).

@@ -1,0 +1,1 @@
+//! Profile webhooks: `Profile.CallbackPortraitSet` (1047/48733).

@@ -1,0 +1,1 @@
+//! Online status: `State.StateChange` (1047/34357).
