@@ -1,12 +1,13 @@
-//! One signed `OfficialAccount.CallbackBeforeSendMsg` through the whole service (authenticate,
-//! read, parse, dispatch, serialise the reply) against an untyped `serde_json::Value` parse of
-//! the same body, measured in the same run. Target: pipeline / untyped <= 1.0.
+//! Signed before-send webhooks of the three message families (Official Account, one-to-one,
+//! group) through the whole service (authenticate, read, parse, dispatch, serialise the reply),
+//! each against an untyped `serde_json::Value` parse of the same body, measured in the same run.
+//! Target: pipeline / untyped <= 1.0.
 //!
 //! ```sh
 //! cargo bench --bench pipeline
 //! ```
 //!
-//! The ratio of the two means is printed at the end.
+//! The ratio of the two means is printed for each command at the end.
 
 use std::future::Future;
 use std::hint::black_box;
@@ -16,27 +17,48 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use criterion::{BatchSize, Criterion};
 use http_body::Body;
-use tencent_chat_webhook::official_account::{BeforeSendMsg, SendMsgDecision};
+use tencent_chat_webhook::message::MessageEvent;
 use tencent_chat_webhook::test_util::{self, SignedRequest};
 use tencent_chat_webhook::{
-    Command, Handler, HandlerResult, RequestContext, WebhookConfig, WebhookService,
+    Command, CustomCode, Handler, HandlerResult, RequestContext, SendDecision, WebhookConfig,
+    WebhookService, c2c, group, official_account,
 };
 use tower::Service;
 
-/// A realistic handler: looks at every text element, then allows.
+/// A realistic moderation: looks at every text element, then allows.
+fn moderate<C: CustomCode>(msg: &impl MessageEvent) -> SendDecision<C> {
+    if msg.texts().any(|t| t.contains("spam")) {
+        SendDecision::Drop
+    } else {
+        SendDecision::Allow
+    }
+}
+
 struct Moderation;
 
 impl Handler for Moderation {
     async fn on_official_account_before_send_msg(
         &self,
         _ctx: &RequestContext,
-        msg: BeforeSendMsg,
-    ) -> HandlerResult<SendMsgDecision> {
-        Ok(if msg.texts().any(|t| t.contains("spam")) {
-            SendMsgDecision::Drop
-        } else {
-            SendMsgDecision::Allow
-        })
+        msg: official_account::BeforeSendMsg,
+    ) -> HandlerResult<official_account::SendMsgDecision> {
+        Ok(moderate(&msg))
+    }
+
+    async fn on_c2c_before_send_msg(
+        &self,
+        _ctx: &RequestContext,
+        msg: c2c::BeforeSendMsg,
+    ) -> HandlerResult<c2c::SendMsgDecision> {
+        Ok(moderate(&msg))
+    }
+
+    async fn on_group_before_send_msg(
+        &self,
+        _ctx: &RequestContext,
+        msg: group::BeforeSendMsg,
+    ) -> HandlerResult<group::SendMsgDecision> {
+        Ok(moderate(&msg))
     }
 }
 
@@ -53,68 +75,78 @@ fn run<F: Future>(fut: F) -> F::Output {
 
 const NOW: u64 = 1_700_000_000;
 
+const COMMANDS: [(&str, Command); 3] = [
+    ("official_account", Command::OfficialAccountBeforeSendMsg),
+    ("c2c", Command::C2cBeforeSendMsg),
+    ("group", Command::GroupBeforeSendMsg),
+];
+
 fn main() {
-    let body = test_util::sample(Command::OfficialAccountBeforeSendMsg);
     let config = WebhookConfig::builder(1_400_000_000)
         .token("bench-token")
         .clock(|| UNIX_EPOCH + Duration::from_secs(NOW))
         .build()
         .expect("config");
     let mut service = WebhookService::new(config, Moderation);
-    let request = SignedRequest::sample(Command::OfficialAccountBeforeSendMsg)
-        .token("bench-token")
-        .request_time(NOW);
-
-    // Sanity: the pipeline really answers 200 with the allow reply.
-    let res = run(service.call(request.build())).expect("infallible");
-    assert_eq!(res.status(), 200);
-
     let mut c = Criterion::default().configure_from_args();
-    let mut group = c.benchmark_group("pipeline");
-    group.bench_function("untyped_value_parse", |b| {
-        b.iter(|| serde_json::from_slice::<serde_json::Value>(black_box(body.as_bytes())).unwrap())
-    });
-    // For reference: the typed parse alone, which the whole pipeline contains.
-    group.bench_function("typed_parse_only", |b| {
-        b.iter(|| serde_json::from_slice::<BeforeSendMsg>(black_box(body.as_bytes())).unwrap())
-    });
-    group.bench_function("whole_service", |b| {
-        b.iter_batched(
-            || request.build(),
-            |req| {
-                let res = run(service.call(req)).expect("infallible");
-                let mut body = pin!(res.into_body());
-                let frame = run(std::future::poll_fn(|cx| body.as_mut().poll_frame(cx)));
-                black_box(frame)
-            },
-            BatchSize::SmallInput,
-        )
-    });
-    group.finish();
+    for (name, command) in COMMANDS {
+        let body = test_util::sample(command);
+        let request = SignedRequest::sample(command)
+            .token("bench-token")
+            .request_time(NOW);
+
+        // Sanity: the pipeline really answers 200 with the allow reply.
+        let res = run(service.call(request.build())).expect("infallible");
+        assert_eq!(res.status(), 200, "{command}");
+        assert_eq!(test_util::reply_of(&res).1.error_code(), 0, "{command}");
+
+        let mut group = c.benchmark_group(format!("pipeline_{name}"));
+        group.bench_function("untyped_value_parse", |b| {
+            b.iter(|| {
+                serde_json::from_slice::<serde_json::Value>(black_box(body.as_bytes())).unwrap()
+            })
+        });
+        group.bench_function("whole_service", |b| {
+            b.iter_batched(
+                || request.build(),
+                |req| {
+                    let res = run(service.call(req)).expect("infallible");
+                    let mut body = pin!(res.into_body());
+                    let frame = run(std::future::poll_fn(|cx| body.as_mut().poll_frame(cx)));
+                    black_box(frame)
+                },
+                BatchSize::SmallInput,
+            )
+        });
+        group.finish();
+    }
     c.final_summary();
 
-    report_ratio();
+    report_ratios();
 }
 
-/// Reads criterion's estimates for both benchmarks and prints their ratio.
-fn report_ratio() {
+/// Reads criterion's estimates and prints, per command, whole service / untyped parse.
+fn report_ratios() {
     let dir = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".to_owned());
-    let mean = |name: &str| -> Option<f64> {
-        let path = format!("{dir}/criterion/pipeline/{name}/new/estimates.json");
+    let mean = |group: &str, name: &str| -> Option<f64> {
+        let path = format!("{dir}/criterion/{group}/{name}/new/estimates.json");
         let text = std::fs::read_to_string(path).ok()?;
         let v: serde_json::Value = serde_json::from_str(&text).ok()?;
         v["mean"]["point_estimate"].as_f64()
     };
-    let Some(baseline) = mean("untyped_value_parse") else {
-        println!("ratio: estimates not found under {dir}/criterion (run without --test)");
-        return;
-    };
-    for name in ["whole_service", "typed_parse_only"] {
-        if let Some(t) = mean(name) {
-            println!(
-                "ratio {name} / untyped_value_parse = {:.3} ({t:.0} ns / {baseline:.0} ns)",
+    for (name, _) in COMMANDS {
+        let group = format!("pipeline_{name}");
+        match (
+            mean(&group, "whole_service"),
+            mean(&group, "untyped_value_parse"),
+        ) {
+            (Some(t), Some(baseline)) => println!(
+                "ratio {name}: whole_service / untyped_value_parse = {:.3} ({t:.0} ns / {baseline:.0} ns)",
                 t / baseline
-            );
+            ),
+            _ => println!(
+                "ratio {name}: estimates not found under {dir}/criterion (run without --test)"
+            ),
         }
     }
 }

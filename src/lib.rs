@@ -61,13 +61,14 @@ mod rejection;
 mod service;
 #[cfg(feature = "test-util")]
 pub mod test_util;
+mod verify;
 
 pub use config::{
     Clock, ConfigError, FailureDecision, SystemClock, WebhookConfig, WebhookConfigBuilder,
 };
 pub use handler::{
-    Command, CommandKind, FailureKind, Handler, HandlerError, HandlerFailure, HandlerResult,
-    RequestContext, UnknownEvent,
+    Command, CommandKind, Event, FailureKind, Handler, HandlerError, HandlerFailure, HandlerResult,
+    ParseError, ParseErrorKind, RequestContext, RequestContextBuilder, UnknownEvent, UnparsedEvent,
 };
 pub use protocol::common::{GroupType, Platform};
 pub use protocol::decision::{
@@ -81,6 +82,7 @@ pub use service::{
     ReplyBody, ResponseFuture, Webhook, WebhookFuture, WebhookLayer, WebhookResponseBody,
     WebhookService,
 };
+pub use verify::construct_event;
 
 /// Message bodies (`MsgBody` elements: `TIMTextElem`, `TIMCustomElem`, ...) and the
 /// [`MessageEvent`](message::MessageEvent) view that every family's message events share.
@@ -117,8 +119,10 @@ family! {
     profile => crate::protocol::profile;
     /// Follows and unfollows (`Follow.*`).
     follow => crate::protocol::follow;
-    /// Messages to chatbots (`Bot.*`) and chatbot pass-through signals (`Chatbot.*`).
+    /// Messages to chatbots (`Bot.*`).
     bot => crate::protocol::bot;
+    /// Chatbot pass-through signals (`Chatbot.*`).
+    chatbot => crate::protocol::chatbot;
     /// Cloud moderation results (`ContentCallback.ResultNotify`).
     moderation => crate::protocol::moderation;
     /// Operations alarms (`Alert.*`).

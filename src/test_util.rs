@@ -2,7 +2,7 @@
 //! handler can be tested without a network.
 //!
 //! ```
-//! use tencent_chat_webhook::test_util::SignedRequest;
+//! use tencent_chat_webhook::test_util::{self, SignedRequest};
 //! use tencent_chat_webhook::{Command, Handler, WebhookConfig, WebhookService};
 //! use tower::ServiceExt;
 //!
@@ -14,70 +14,68 @@
 //! let config = WebhookConfig::builder(1400000000).token("s3cret").build().unwrap();
 //! let service = WebhookService::new(config, MyHandler);
 //!
-//! let request = SignedRequest::sample(Command::OfficialAccountBeforeSendMsg)
-//!     .app_id(1400000000)
-//!     .token("s3cret")
-//!     .build();
+//! let request = SignedRequest::sample(Command::GroupBeforeSendMsg).token("s3cret").build();
 //! let response = service.oneshot(request).await.unwrap();
-//! assert_eq!(response.status(), 200);
+//! let (status, reply) = test_util::reply_of(&response);
+//! assert_eq!((status.as_u16(), reply.error_code()), (200, 0));
 //! # }
 //! ```
 
 use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use http::{Response, StatusCode};
+
 use crate::auth;
 use crate::handler::Command;
+use crate::protocol::reply::Reply;
+use crate::service::ReplyBody;
 
-/// The app id the examples and [`SignedRequest`] use unless told otherwise.
+/// The status and the reply of a response from the service, read back as a typed [`Reply`].
+///
+/// # Panics
+///
+/// If the body is not a reply's JSON (which the service never answers with), or was already read.
+pub fn reply_of(response: &Response<ReplyBody>) -> (StatusCode, Reply) {
+    let body = response.body().as_bytes();
+    match Reply::from_json(body) {
+        Ok(reply) => (response.status(), reply),
+        Err(e) => panic!(
+            "response body is not a webhook reply ({e}): {}",
+            String::from_utf8_lossy(body)
+        ),
+    }
+}
+
+/// The app id [`SignedRequest`] uses unless told otherwise (the examples' default too).
 pub const DEMO_APP_ID: u64 = 1_400_000_000;
 
-/// Tencent's documented request sample for `command`, as published (whitespace included).
+/// The token [`SignedRequest`] signs with unless told otherwise (the examples' default too). It is
+/// public: use it in tests, never in production.
+pub const DEMO_TOKEN: &str = "demo-token-change-me";
+
+/// Tencent's documented request sample for `command`: one fixture per command, fixed up to valid
+/// JSON where the published sample is not (a missing comma, comments), quirks kept (numbers as
+/// strings, odd ids).
 ///
-/// The modify-profile sample is published with two commas missing; this returns it corrected.
-/// The original is [`PUBLISHED_INFO_CHANGED_SAMPLE`].
+/// The Official Account modify-profile sample is published with two commas missing; the original
+/// is [`PUBLISHED_INFO_CHANGED_SAMPLE`].
 pub fn sample(command: Command) -> &'static str {
-    macro_rules! fixture {
-        ($name:literal) => {
-            include_str!(concat!("../fixtures/official_account/", $name, ".json"))
-        };
-    }
-    match command {
-        Command::OfficialAccountBeforeCreateOfficialAccount => {
-            fixture!("CallbackBeforeCreateOfficialAccount")
-        }
-        Command::OfficialAccountAfterCreateOfficialAccount => {
-            fixture!("CallbackAfterCreateOfficialAccount")
-        }
-        Command::OfficialAccountAfterOfficialAccountInfoChanged => {
-            fixture!("CallbackAfterOfficialAccountInfoChanged")
-        }
-        Command::OfficialAccountAfterOfficialAccountDestroyed => {
-            fixture!("CallbackAfterOfficialAccountDestroyed")
-        }
-        Command::OfficialAccountBeforeAddSubscriber => fixture!("CallbackBeforeAddSubscriber"),
-        Command::OfficialAccountAfterAddSubscriber => fixture!("CallbackAfterAddSubscriber"),
-        Command::OfficialAccountAfterOfficialAccountFull => {
-            fixture!("CallbackAfterOfficialAccountFull")
-        }
-        Command::OfficialAccountAfterDeleteSubscriber => fixture!("CallbackAfterDeleteSubscriber"),
-        Command::OfficialAccountBeforeSendMsg => fixture!("CallbackBeforeSendMsg"),
-        Command::OfficialAccountAfterSendMsg => fixture!("CallbackAfterSendMsg"),
-        Command::OfficialAccountAfterMsgWithDraw => fixture!("CallbackAfterMsgWithDraw"),
-    }
+    command.sample()
 }
 
 /// The modify-profile sample exactly as Tencent publishes it: not valid JSON (two commas are
 /// missing), useful to check how a server answers a broken body.
 pub const PUBLISHED_INFO_CHANGED_SAMPLE: &str = include_str!(
-    "../fixtures/official_account/CallbackAfterOfficialAccountInfoChanged.published.txt"
+    "../fixtures/events/OfficialAccount.CallbackAfterOfficialAccountInfoChanged.published.txt"
 );
 
 /// Builds a webhook request as Tencent sends it: `POST` to a path with the query parameters,
-/// signed when a token is given.
+/// signed.
 ///
-/// Defaults: app id [`DEMO_APP_ID`], path `/tencent/chat/webhook`, `ClientIP` `127.0.0.1`,
-/// `OptPlatform` `RESTAPI`, `RequestTime` now, no token (so no `Sign` and no `RequestTime`).
+/// Defaults: app id [`DEMO_APP_ID`], signed with [`DEMO_TOKEN`] at `RequestTime` now, path
+/// `/tencent/chat/webhook`, `ClientIP` `127.0.0.1`, `OptPlatform` `RESTAPI`. Call
+/// [`unsigned`](Self::unsigned) for a request without `Sign` and `RequestTime`.
 ///
 /// ```
 /// use tencent_chat_webhook::test_util::SignedRequest;
@@ -117,10 +115,16 @@ impl SignedRequest {
             path: "/tencent/chat/webhook".to_owned(),
             client_ip: Some("127.0.0.1".to_owned()),
             platform: Some("RESTAPI".to_owned()),
-            token: None,
+            token: Some(DEMO_TOKEN.to_owned()),
             request_time: None,
             sign: None,
         }
+    }
+
+    /// Leaves `Sign` and `RequestTime` out, as Tencent does with authentication off.
+    pub fn unsigned(mut self) -> Self {
+        self.token = None;
+        self
     }
 
     /// A request for `command` carrying Tencent's documented sample body.
@@ -140,7 +144,7 @@ impl SignedRequest {
         self
     }
 
-    /// Signs with this token (adds `Sign` and `RequestTime`).
+    /// Signs with this token instead of [`DEMO_TOKEN`].
     pub fn token(mut self, token: impl Into<String>) -> Self {
         self.token = Some(token.into());
         self
@@ -152,7 +156,8 @@ impl SignedRequest {
         self
     }
 
-    /// Sends this `Sign` instead of the computed one, for testing rejections.
+    /// Sends this `Sign` instead of the computed one, for testing rejections (with
+    /// [`unsigned`](Self::unsigned): this `Sign`, and `RequestTime` only if set).
     pub fn sign(mut self, sign: impl Into<String>) -> Self {
         self.sign = Some(sign.into());
         self
@@ -269,14 +274,42 @@ mod tests {
         for &cmd in Command::ALL {
             let v: serde_json::Value =
                 serde_json::from_str(sample(cmd)).unwrap_or_else(|e| panic!("{cmd}: {e}"));
-            assert_eq!(v["CallbackCommand"], cmd.as_str());
+            // The push batches name the command in each event, the moderation result nowhere.
+            let named: Vec<&serde_json::Value> = match v.get("Events") {
+                Some(serde_json::Value::Array(events)) => {
+                    events.iter().map(|e| &e["CallbackCommand"]).collect()
+                }
+                _ => vec![&v["CallbackCommand"]],
+            };
+            for name in named {
+                if cmd == Command::ContentCallbackResultNotify {
+                    assert!(name.is_null(), "{cmd}");
+                } else {
+                    assert_eq!(name, cmd.as_str(), "{cmd}");
+                }
+            }
         }
         assert!(serde_json::from_str::<serde_json::Value>(PUBLISHED_INFO_CHANGED_SAMPLE).is_err());
     }
 
     #[test]
+    fn requests_are_signed_with_the_demo_token_by_default() {
+        let q = SignedRequest::new("A.B", "{}")
+            .request_time(7)
+            .query_string();
+        assert!(
+            q.ends_with(&format!(
+                "&Sign={}&RequestTime=7",
+                auth::sign(DEMO_TOKEN, 7)
+            )),
+            "{q}"
+        );
+    }
+
+    #[test]
     fn unsigned_requests_carry_no_signature() {
         let q = SignedRequest::new("A.B", "{}")
+            .unsigned()
             .client_ip(None)
             .platform(None)
             .query_string();

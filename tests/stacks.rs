@@ -155,6 +155,7 @@ async fn webhook_checks(stack: &str, client: &HttpClient, opened: &AtomicUsize, 
 
     let unsigned = SignedRequest::sample(Command::OfficialAccountBeforeSendMsg)
         .app_id(APP)
+        .unsigned()
         .build();
     let wrong = SignedRequest::sample(Command::OfficialAccountBeforeSendMsg)
         .app_id(APP)

@@ -6,16 +6,12 @@
 
 use std::net::SocketAddr;
 
-use tencent_chat_webhook::message::{MsgContent, MsgElement, TextElem};
-use tencent_chat_webhook::official_account::{
-    AddSubscriberDecision, AfterAddSubscriber, AfterCreateOfficialAccount, AfterDeleteSubscriber,
-    AfterMsgWithDraw, AfterOfficialAccountDestroyed, AfterOfficialAccountFull,
-    AfterOfficialAccountInfoChanged, AfterSendMsg, BeforeAddSubscriber,
-    BeforeCreateOfficialAccount, BeforeSendMsg, CreateOfficialAccountDecision, SendMsgDecision,
-};
+use tencent_chat_webhook::message::MessageEvent;
+use tencent_chat_webhook::sns::FriendDecision;
 use tencent_chat_webhook::{
-    CustomErrorCode, Handler, HandlerResult, Reply, RequestContext, UnknownEvent, WebhookConfig,
-    WebhookService,
+    CustomCode, CustomErrorCode, Event, FriendErrorCode, GateDecision, GroupErrorCode, Handler,
+    HandlerResult, Reply, RequestContext, SendDecision, UnknownEvent, UnparsedEvent, WebhookConfig,
+    WebhookService, c2c, chatbot, group, official_account, sns,
 };
 
 /// Where every example serves webhooks.
@@ -27,9 +23,6 @@ pub const DEFAULT_APP_ID: u64 = 1_400_000_000;
 pub const DEMO_TOKEN: &str = "demo-token-change-me";
 /// The address used when `LISTEN_ADDR` is not set.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
-
-/// The code the demo denies forbidden account names with.
-const NAME_DENIED: Option<CustomErrorCode> = CustomErrorCode::new(120_001);
 
 /// Settings read from the environment.
 pub struct Settings {
@@ -105,153 +98,259 @@ pub fn init_logging() {
     let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
 }
 
-/// A handler that shows each kind of decision. Every event logs one line with its key ids
-/// (never the body: message text is user content).
+/// A handler that shows each kind of decision, for every family:
+///
+/// - messages (Official Account, one-to-one, group), through one [`moderate`] function: a text
+///   containing "spam" (any case) is dropped silently; "badword" is replaced by `***`;
+/// - group invites, official account subscriptions and friend requests: users whose id starts with
+///   `banned_` are refused (friend requests with code 38000), the rest allowed;
+/// - creating a group, a topic or an official account whose name contains "forbidden" (any case)
+///   is denied with the family's code (group 10100, official account 120001).
+///
+/// Every event logs one line with its command, key ids and the decision taken; never a message
+/// text, which is user content.
 pub struct DemoHandler;
 
+const OA_DENIED: Option<CustomErrorCode> = CustomErrorCode::new(120_001);
+const GROUP_DENIED: Option<GroupErrorCode> = GroupErrorCode::new(10_100);
+const FRIEND_REFUSED: Option<FriendErrorCode> = FriendErrorCode::new(38_000);
+
+fn is_banned(user: &str) -> bool {
+    user.starts_with("banned_")
+}
+
+fn is_forbidden(name: &str) -> bool {
+    name.to_lowercase().contains("forbidden")
+}
+
+/// Drop spam; mask "badword"; otherwise allow. One function for every message family: it sees a
+/// message through [`MessageEvent`] and answers in the family's own code range `C`.
+pub fn moderate<C: CustomCode>(msg: &impl MessageEvent) -> SendDecision<C> {
+    if msg.texts().any(|t| t.to_lowercase().contains("spam")) {
+        return SendDecision::Drop;
+    }
+    match msg.rewrite_texts(|t| t.replace("badword", "***")) {
+        Some(body) => SendDecision::rewrite_body(body),
+        None => SendDecision::Allow,
+    }
+}
+
+/// Moderates a message event and logs it.
+fn moderated<C: CustomCode>(ctx: &RequestContext, msg: &impl MessageEvent) -> SendDecision<C> {
+    let decision = moderate(msg);
+    let outcome = match &decision {
+        SendDecision::Drop => "drop",
+        SendDecision::Rewrite { .. } => "rewrite",
+        _ => "allow",
+    };
+    tracing::info!(command = ctx.command(), sender = msg.sender(), conversation = ?msg.conversation(), decision = outcome, "event");
+    decision
+}
+
+/// Denies a forbidden name with `code`, else allows; logs it.
+fn gate<C: CustomCode>(ctx: &RequestContext, name: &str, code: Option<C>) -> GateDecision<C> {
+    match code {
+        Some(code) if is_forbidden(name) => {
+            tracing::info!(command = ctx.command(), decision = "deny", "event");
+            GateDecision::deny_with(code, "this name is not allowed")
+        }
+        _ => {
+            tracing::info!(command = ctx.command(), decision = "allow", "event");
+            GateDecision::Allow
+        }
+    }
+}
+
+/// The users to refuse among `users`; logs how many.
+fn banned<'a>(ctx: &RequestContext, users: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let refused: Vec<String> = users.filter(|u| is_banned(u)).map(str::to_owned).collect();
+    tracing::info!(
+        command = ctx.command(),
+        refused = refused.len(),
+        decision = if refused.is_empty() {
+            "allow"
+        } else {
+            "refuse some"
+        },
+        "event"
+    );
+    refused
+}
+
+fn friend_decision<'a>(
+    ctx: &RequestContext,
+    targets: impl Iterator<Item = &'a str>,
+) -> FriendDecision {
+    let refused = banned(ctx, targets);
+    match FRIEND_REFUSED {
+        Some(code) => refused
+            .into_iter()
+            .fold(FriendDecision::allow_all(), |d, u| {
+                d.refuse(u, code, "this user cannot be added")
+            }),
+        None => FriendDecision::allow_all(),
+    }
+}
+
+/// The ids an event is about, for a log line: the top-level id fields of its JSON (never text).
+fn key_ids(event: &Event) -> String {
+    const IDS: [&str; 10] = [
+        "GroupId",
+        "GroupID",
+        "TopicId",
+        "Official_Account",
+        "From_Account",
+        "To_Account",
+        "Operator_Account",
+        "Owner_Account",
+        "Report_Account",
+        "MsgKey",
+    ];
+    let json = serde_json::to_value(event).unwrap_or_default();
+    let mut ids: Vec<String> = IDS
+        .iter()
+        .filter_map(|k| {
+            json.get(*k)
+                .and_then(|v| v.as_str())
+                .map(|v| format!("{k}={v}"))
+        })
+        .collect();
+    if let Some(events) = json.get("Events").and_then(|e| e.as_array()) {
+        ids.push(format!("events={}", events.len()));
+    }
+    ids.join(" ")
+}
+
 impl Handler for DemoHandler {
+    async fn on_official_account_before_send_msg(
+        &self,
+        ctx: &RequestContext,
+        e: official_account::BeforeSendMsg,
+    ) -> HandlerResult<official_account::SendMsgDecision> {
+        Ok(moderated(ctx, &e))
+    }
+
+    async fn on_c2c_before_send_msg(
+        &self,
+        ctx: &RequestContext,
+        e: c2c::BeforeSendMsg,
+    ) -> HandlerResult<c2c::SendMsgDecision> {
+        Ok(moderated(ctx, &e))
+    }
+
+    async fn on_group_before_send_msg(
+        &self,
+        ctx: &RequestContext,
+        e: group::BeforeSendMsg,
+    ) -> HandlerResult<group::SendMsgDecision> {
+        Ok(moderated(ctx, &e))
+    }
+
     async fn on_official_account_before_create_official_account(
         &self,
         ctx: &RequestContext,
-        e: BeforeCreateOfficialAccount,
-    ) -> HandlerResult<CreateOfficialAccountDecision> {
-        tracing::info!(command = ctx.command(), owner = %e.owner_account, operator = %e.operator_account, "event");
-        match NAME_DENIED {
-            Some(code) if e.name.to_lowercase().contains("forbidden") => Ok(
-                CreateOfficialAccountDecision::deny_with(code, "this account name is not allowed"),
-            ),
-            _ => Ok(CreateOfficialAccountDecision::Allow),
-        }
+        e: official_account::BeforeCreateOfficialAccount,
+    ) -> HandlerResult<official_account::CreateOfficialAccountDecision> {
+        Ok(gate(ctx, &e.name, OA_DENIED))
     }
 
-    async fn on_official_account_after_create_official_account(
+    async fn on_group_before_create_group(
         &self,
         ctx: &RequestContext,
-        e: AfterCreateOfficialAccount,
-    ) -> HandlerResult<()> {
-        tracing::info!(command = ctx.command(), official_account = %e.official_account, owner = %e.owner_account, "event");
-        Ok(())
+        e: group::BeforeCreateGroup,
+    ) -> HandlerResult<group::CreateGroupDecision> {
+        Ok(gate(
+            ctx,
+            e.name.as_deref().unwrap_or_default(),
+            GROUP_DENIED,
+        ))
     }
 
-    async fn on_official_account_after_info_changed(
+    async fn on_group_before_create_topic(
         &self,
         ctx: &RequestContext,
-        e: AfterOfficialAccountInfoChanged,
-    ) -> HandlerResult<()> {
-        tracing::info!(command = ctx.command(), official_account = %e.official_account, operator = %e.operator_account, "event");
-        Ok(())
+        e: group::BeforeCreateTopic,
+    ) -> HandlerResult<group::CreateTopicDecision> {
+        Ok(gate(
+            ctx,
+            e.name.as_deref().unwrap_or_default(),
+            GROUP_DENIED,
+        ))
     }
 
-    async fn on_official_account_after_destroyed(
+    async fn on_group_before_apply_join_group(
         &self,
         ctx: &RequestContext,
-        e: AfterOfficialAccountDestroyed,
-    ) -> HandlerResult<()> {
-        tracing::info!(command = ctx.command(), official_account = %e.official_account, owner = %e.owner_account, "event");
-        Ok(())
+        e: group::BeforeApplyJoinGroup,
+    ) -> HandlerResult<group::ApplyJoinGroupDecision> {
+        tracing::info!(command = ctx.command(), group = %e.group_id, decision = "allow", "event");
+        Ok(group::ApplyJoinGroupDecision::Allow)
     }
 
     async fn on_official_account_before_add_subscriber(
         &self,
         ctx: &RequestContext,
-        e: BeforeAddSubscriber,
-    ) -> HandlerResult<AddSubscriberDecision> {
-        tracing::info!(command = ctx.command(), official_account = %e.official_account, subscribers = e.subscribe_account_list.len(), "event");
-        let banned: Vec<String> = e
-            .subscribers()
-            .filter(|id| id.starts_with("banned_"))
-            .map(str::to_owned)
-            .collect();
-        Ok(AddSubscriberDecision::Refuse(banned))
+        e: official_account::BeforeAddSubscriber,
+    ) -> HandlerResult<official_account::AddSubscriberDecision> {
+        Ok(official_account::AddSubscriberDecision::Refuse(banned(
+            ctx,
+            e.subscribers(),
+        )))
     }
 
-    async fn on_official_account_after_add_subscriber(
+    async fn on_group_before_invite_join_group(
         &self,
         ctx: &RequestContext,
-        e: AfterAddSubscriber,
-    ) -> HandlerResult<()> {
-        tracing::info!(command = ctx.command(), official_account = %e.official_account, subscribers = e.subscribe_account_list.len(), "event");
-        Ok(())
+        e: group::BeforeInviteJoinGroup,
+    ) -> HandlerResult<group::InviteDecision> {
+        Ok(group::InviteDecision::Refuse(banned(ctx, e.invited())))
     }
 
-    async fn on_official_account_after_full(
+    async fn on_sns_prev_friend_add(
         &self,
         ctx: &RequestContext,
-        e: AfterOfficialAccountFull,
-    ) -> HandlerResult<()> {
-        tracing::info!(command = ctx.command(), official_account = %e.official_account, "event");
-        Ok(())
+        e: sns::PrevFriendAdd,
+    ) -> HandlerResult<sns::FriendDecision> {
+        Ok(friend_decision(ctx, e.targets()))
     }
 
-    async fn on_official_account_after_delete_subscriber(
+    async fn on_sns_prev_friend_response(
         &self,
         ctx: &RequestContext,
-        e: AfterDeleteSubscriber,
-    ) -> HandlerResult<()> {
-        tracing::info!(command = ctx.command(), official_account = %e.official_account, subscribers = e.subscribe_account_list.len(), "event");
-        Ok(())
+        e: sns::PrevFriendResponse,
+    ) -> HandlerResult<sns::FriendDecision> {
+        Ok(friend_decision(ctx, e.targets()))
     }
 
-    async fn on_official_account_before_send_msg(
+    async fn on_chatbot_on_c2c_signal_message(
         &self,
         ctx: &RequestContext,
-        e: BeforeSendMsg,
-    ) -> HandlerResult<SendMsgDecision> {
-        tracing::info!(command = ctx.command(), official_account = %e.official_account, elements = e.msg_body.len(), "event");
-        Ok(moderate(e.msg_body))
+        e: chatbot::OnC2cSignalMessage,
+    ) -> HandlerResult<Reply> {
+        tracing::info!(command = ctx.command(), from = %e.from_account, to = %e.to_account, decision = "ok", "event");
+        Ok(Reply::ok())
     }
 
-    async fn on_official_account_after_send_msg(
-        &self,
-        ctx: &RequestContext,
-        e: AfterSendMsg,
-    ) -> HandlerResult<()> {
-        tracing::info!(command = ctx.command(), official_account = %e.official_account, msg_key = %e.msg_key, "event");
-        Ok(())
-    }
-
-    async fn on_official_account_after_msg_withdraw(
-        &self,
-        ctx: &RequestContext,
-        e: AfterMsgWithDraw,
-    ) -> HandlerResult<()> {
-        tracing::info!(command = ctx.command(), official_account = %e.official_account, recalled = e.withdraw_msg_list.len(), "event");
+    async fn on_after_event(&self, ctx: &RequestContext, e: Event) -> HandlerResult<()> {
+        tracing::info!(command = ctx.command(), ids = %key_ids(&e), decision = "ok", "event");
         Ok(())
     }
 
     async fn on_unknown(&self, ctx: &RequestContext, _e: UnknownEvent) -> HandlerResult<Reply> {
         tracing::info!(
             command = ctx.command(),
-            "event not known to this crate; answered OK"
+            decision = "ok",
+            "event not known to this crate"
         );
         Ok(Reply::ok())
     }
-}
 
-/// Drop spam; mask "badword"; otherwise allow. Non-text elements pass through untouched.
-pub fn moderate(body: Vec<MsgElement>) -> SendMsgDecision {
-    if body
-        .iter()
-        .filter_map(MsgElement::as_text)
-        .any(|t| t.contains("spam"))
-    {
-        return SendMsgDecision::Drop;
+    async fn on_unparsed(
+        &self,
+        ctx: &RequestContext,
+        e: UnparsedEvent,
+    ) -> HandlerResult<Option<Reply>> {
+        tracing::warn!(command = ctx.command(), path = %e.path, "event body does not fit its type; default answer");
+        Ok(None)
     }
-    if !body
-        .iter()
-        .filter_map(MsgElement::as_text)
-        .any(|t| t.contains("badword"))
-    {
-        return SendMsgDecision::Allow;
-    }
-    let rewritten = body
-        .into_iter()
-        .map(|mut elem| {
-            if let MsgContent::Text(TextElem { text, .. }) = &mut elem.content {
-                *text = text.replace("badword", "***");
-            }
-            elem
-        })
-        .collect();
-    SendMsgDecision::rewrite_body(rewritten)
 }

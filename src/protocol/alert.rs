@@ -1,1 +1,89 @@
 //! Operations alarms: `Alert.RequestOverLimit` (1047/60256).
+//!
+//! Sent automatically, once a webhook URL is configured, when a REST API's request rate passes
+//! 80 % of its limit. Its query string has no `ClientIP`.
+//!
+//! `ServiceName` and `Command` identify the API and are required; the two rates are optional
+//! and read from numbers or numeric strings. The body has no `EventTime`.
+
+use super::wire::wire_struct;
+
+wire_struct! {
+    /// `Alert.RequestOverLimit`: a REST API's request rate passed 80 % of its QPS limit
+    /// (1047/60256). Answered OK.
+    pub struct RequestOverLimit {
+        /// The command, repeated in the body.
+        pub callback_command: Option<String> => "CallbackCommand",
+        /// Internal service name of the API (e.g. `openim`).
+        pub service_name: String => "ServiceName",
+        /// The API's command word (e.g. `batchsendmsg`); with `ServiceName` it names the API.
+        pub command: String => "Command",
+        /// The observed request rate, in requests per second.
+        pub request: Option<u64> => "Request",
+        /// The API's limit, in requests per second.
+        pub limit: Option<u64> => "Limit",
+    }
+}
+
+impl RequestOverLimit {
+    /// The API as `ServiceName/Command` (`openim/batchsendmsg`), as in the REST URL path
+    /// `v4/<ServiceName>/<Command>`.
+    pub fn api(&self) -> String {
+        format!("{}/{}", self.service_name, self.command)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::type_complexity)] // tables of (name, input, check) rows
+mod tests {
+    use super::*;
+    use crate::protocol::wire::Wire;
+    use serde_json::Value;
+
+    fn de(json: &str) -> RequestOverLimit {
+        serde_json::from_str(json).unwrap_or_else(|e| panic!("{json}: {e}"))
+    }
+
+    #[test]
+    fn tolerates_what_the_docs_leave_open() {
+        let cases: [(&str, &str, fn(&RequestOverLimit) -> bool); 3] = [
+            (
+                "rates as numeric strings",
+                r#"{"ServiceName":"openim","Command":"sendmsg","Request":"510","Limit":"200"}"#,
+                |e| e.request == Some(510) && e.limit == Some(200),
+            ),
+            (
+                "rate above 2^32",
+                r#"{"ServiceName":"s","Command":"c","Request":4294967296}"#,
+                |e| e.request == Some(4_294_967_296) && e.limit.is_none(),
+            ),
+            (
+                "absent command in body",
+                r#"{"ServiceName":"s","Command":"c"}"#,
+                |e| e.callback_command.is_none() && e.api() == "s/c",
+            ),
+        ];
+        for (name, json, check) in cases {
+            let e = de(json);
+            assert!(check(&e), "{name}: {e:?}");
+        }
+    }
+
+    #[test]
+    fn fixture_parses_fully_typed_and_round_trips() {
+        let json = include_str!("../../fixtures/events/Alert.RequestOverLimit.json");
+        let e = de(json);
+        let mut unknown = Vec::new();
+        Wire::unknown_keys(&e, "", &mut unknown);
+        assert!(unknown.is_empty(), "untyped keys: {unknown:?}");
+        let written = serde_json::to_value(&e).unwrap();
+        assert_eq!(
+            serde_json::from_value::<RequestOverLimit>(written.clone()).unwrap(),
+            e
+        );
+        assert_eq!(written, serde_json::from_str::<Value>(json).unwrap());
+
+        assert_eq!(e.api(), "openim/batchsendmsg");
+        assert_eq!((e.request, e.limit), (Some(510), Some(200)));
+    }
+}

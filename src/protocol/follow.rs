@@ -1,1 +1,165 @@
 //! Follow / fans webhooks: `Follow.*` (1047/70355, 70356).
+//!
+//! Both fire after the change succeeded, from a client or from the REST API, and are answered
+//! OK. Account ids are plain `String`s: any UserID form is accepted as sent.
+//!
+//! Spec ambiguity: the two commands carry the followed users differently, as the docs show —
+//! `FollowList[].To_Account` (objects) for a follow, a plain `To_Account` array of UserIDs for
+//! an unfollow. Each is typed as documented; [`AfterFollowAdd::followed`] and
+//! [`AfterFollowDelete::unfollowed`] give the same view of both. `EventTime` is in milliseconds
+//! (number or numeric string).
+
+use super::common::event_time;
+use super::wire::wire_struct;
+
+wire_struct! {
+    /// One user followed (`FollowList[]`).
+    pub struct FollowItem {
+        /// The followed UserID.
+        pub to_account: String => "To_Account",
+    }
+}
+
+wire_struct! {
+    /// `Follow.CallbackAfterFollowAdd`: a user followed other users (1047/70355). Answered OK.
+    pub struct AfterFollowAdd {
+        /// The command, repeated in the body.
+        pub callback_command: Option<String> => "CallbackCommand",
+        /// The follower.
+        pub from_account: String => "From_Account",
+        /// The users successfully followed.
+        pub follow_list: Vec<FollowItem> => "FollowList",
+        /// Event time, Unix milliseconds.
+        pub event_time: Option<u64> => "EventTime",
+    }
+}
+
+wire_struct! {
+    /// `Follow.CallbackAfterFollowDelete`: a user unfollowed other users (1047/70356). Answered
+    /// OK.
+    pub struct AfterFollowDelete {
+        /// The command, repeated in the body.
+        pub callback_command: Option<String> => "CallbackCommand",
+        /// The user who unfollowed.
+        pub from_account: String => "From_Account",
+        /// The UserIDs unfollowed (a plain array of strings, unlike `FollowList`).
+        pub to_account: Vec<String> => "To_Account",
+        /// Event time, Unix milliseconds.
+        pub event_time: Option<u64> => "EventTime",
+    }
+}
+
+event_time!(ms: AfterFollowAdd, AfterFollowDelete);
+
+impl AfterFollowAdd {
+    /// The UserIDs followed (`FollowList[].To_Account`), in order.
+    pub fn followed(&self) -> impl Iterator<Item = &str> {
+        self.follow_list.iter().map(|f| f.to_account.as_str())
+    }
+}
+
+impl AfterFollowDelete {
+    /// The UserIDs unfollowed (`To_Account`), in order.
+    pub fn unfollowed(&self) -> impl Iterator<Item = &str> {
+        self.to_account.iter().map(String::as_str)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::type_complexity)] // tables of (name, input, check) rows
+mod tests {
+    use super::*;
+    use crate::protocol::wire::Wire;
+    use serde::Serialize;
+    use serde::de::DeserializeOwned;
+    use serde_json::Value;
+    use std::fmt::Debug;
+
+    fn de<T: DeserializeOwned>(json: &str) -> T {
+        serde_json::from_str(json).unwrap_or_else(|e| panic!("{json}: {e}"))
+    }
+
+    /// Parses a fixture, checks it is fully typed and round-trips, and returns it.
+    fn fixture<T: DeserializeOwned + Serialize + Wire + PartialEq + Debug>(
+        name: &str,
+        json: &str,
+    ) -> T {
+        let e: T = de(json);
+        let mut unknown = Vec::new();
+        e.unknown_keys("", &mut unknown);
+        assert!(unknown.is_empty(), "{name}: untyped keys {unknown:?}");
+        let written = serde_json::to_value(&e).unwrap();
+        assert_eq!(
+            serde_json::from_value::<T>(written.clone()).unwrap(),
+            e,
+            "{name}"
+        );
+        assert_eq!(written, de::<Value>(json), "{name}: written back");
+        e
+    }
+
+    #[test]
+    fn tolerates_what_the_docs_leave_open() {
+        let cases: [(&str, &str, fn(&str) -> bool); 4] = [
+            (
+                "EventTime as a numeric string",
+                r#"{"From_Account":"a","FollowList":[{"To_Account":"b"}],"EventTime":"1702018343678"}"#,
+                |j| de::<AfterFollowAdd>(j).event_time == Some(1_702_018_343_678),
+            ),
+            (
+                "absent EventTime",
+                r#"{"From_Account":"a","To_Account":["b"]}"#,
+                |j| de::<AfterFollowDelete>(j).event_system_time().is_none(),
+            ),
+            (
+                "unknown key in a follow item is kept",
+                r#"{"From_Account":"a","FollowList":[{"To_Account":"b","Remark":"x"}]}"#,
+                |j| {
+                    let e: AfterFollowAdd = de(j);
+                    e.follow_list[0].extra["Remark"] == "x" && e.followed().eq(["b"])
+                },
+            ),
+            (
+                "empty unfollow list",
+                r#"{"From_Account":"a","To_Account":[]}"#,
+                |j| de::<AfterFollowDelete>(j).unfollowed().next().is_none(),
+            ),
+        ];
+        for (name, json, check) in cases {
+            assert!(check(json), "{name}");
+        }
+        let err =
+            serde_json::from_str::<AfterFollowDelete>(r#"{"From_Account":"a","To_Account":"b"}"#)
+                .expect_err("a single string is not the documented array");
+        assert!(err.to_string().contains("invalid type"), "{err}");
+    }
+
+    #[test]
+    fn fixtures_parse_fully_typed_and_round_trip() {
+        let cases: [(&str, &str, fn(&str, &str)); 2] = [
+            (
+                "Follow.CallbackAfterFollowAdd",
+                include_str!("../../fixtures/events/Follow.CallbackAfterFollowAdd.json"),
+                |n, j| {
+                    let e: AfterFollowAdd = fixture(n, j);
+                    assert_eq!(e.from_account, "UserID_001", "{n}");
+                    assert!(e.followed().eq(["UserID_002", "UserID_003"]), "{n}");
+                    assert_eq!(e.event_time, Some(1_702_018_343_678), "{n}");
+                },
+            ),
+            (
+                "Follow.CallbackAfterFollowDelete",
+                include_str!("../../fixtures/events/Follow.CallbackAfterFollowDelete.json"),
+                |n, j| {
+                    let e: AfterFollowDelete = fixture(n, j);
+                    assert_eq!(e.from_account, "UserID_001", "{n}");
+                    assert!(e.unfollowed().eq(["UserID_002", "UserID_003"]), "{n}");
+                    assert_eq!(e.event_time, Some(1_702_018_343_678), "{n}");
+                },
+            ),
+        ];
+        for (name, json, check) in cases {
+            check(name, json);
+        }
+    }
+}

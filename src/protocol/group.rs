@@ -1,9 +1,764 @@
 //! Group webhooks, communities and topics included: `Group.*` (1047/34368–34378, 46979,
 //! 48734, 49462–49466, 57455, 60393–60396, 76007).
+//!
+//! Source: Tencent's English pages `1047/<id>`, cross-checked with the Chinese pages of the same
+//! id. Group ids (`@TGS#...`, plain numbers, community ids `@TGS#_...`) and account ids (any
+//! UserID, including sentinel accounts such as `@TLS#NOT_FOUND`) are plain `String`s; no form is
+//! assumed. `EventTime` is in Unix milliseconds and read from a number or a numeric string (most
+//! samples print it as a string); `MsgTime` is in seconds.
+//!
+//! Fields that identify the event (the group, the acting user, the users or messages concerned,
+//! the message body) are required; a payload without them is answered with HTTP 400 naming the
+//! missing key. Descriptive fields (`Type`, names, counts, flags, `EventTime`) are `Option`.
+//! `Type` is the open [`GroupType`]: legacy names (`Private`, `ChatRoom`) are read, unknown
+//! types are kept.
+//!
+//! How the gaps and contradictions of the docs are resolved:
+//! - `GroupId` is also read as `GroupID` (the push callbacks' spelling) in every command, and as
+//!   `groupID` in [`AfterCreateGroup`], whose English field table spells it so (its sample says
+//!   `GroupId`).
+//! - The message random is documented as `Random` in the group message commands (`MsgRandom`
+//!   in other families and in relayed messages); both are read, `Random` is written. It is
+//!   64-bit although the table says "32-bit".
+//! - `Operator_Account` is required wherever it names the actor of the event; in the three message
+//!   commands the actor is `From_Account` and `Operator_Account` (the request initiator, which
+//!   differs only for admin sends) is optional.
+//! - `Owner_Account` is optional everywhere: groups created through the REST API may have no owner.
+//! - The initial `MemberList` of the create-group commands is optional (a group can be created
+//!   with no members besides its owner); the member lists that *are* the event (joins, exits,
+//!   invitations, state changes) are required. `MemberList` of [`AfterGroupDestroyed`] is
+//!   omitted for communities, so it is optional.
+//! - `MsgId` of [`AfterSendMsg`] appears only on the Chinese page; it is optional. The live-room
+//!   copy of the before-send page (647/74347) also shows it, so [`BeforeSendMsg`] reads it too.
+//! - [`SendMsgException`] carries the failure as `ErrorCode` / `ErrorInfo` in the request body
+//!   (not the reply); its table lists no `TopicId`, which is read anyway (optional) so community
+//!   messages give the right [`Conversation`]. Its sample misses a comma; the fixture adds it.
+//! - The topic commands (1047/49463–49466) were documented without `EventTime`; every sibling
+//!   command has it, so it is read when present. [`BeforeCreateTopic`] documents no `GroupId`:
+//!   it is optional. [`AfterTopicInfoChanged`] documents no `TopicId` (only the community's
+//!   `GroupId`): `TopicId` is read when present.
+//! - `OptionType` of [`AfterGroupAttrChanged`] is only in the sample (`set`); the page's prose
+//!   gives the four values. `GroupAttr` (lower-case `key`/`value`) is optional, as a `clear` may
+//!   carry none, and an item's `value` is optional, as a `delete` may carry only keys.
+//! - `Role` of [`AfterMemberFieldChanged`] is documented as `Admin` / `Member` only; any other
+//!   value (e.g. an owner) is kept in `Other`.
+//! - `EventCause` of [`OnMemberStateChange`] is in the 2025 field table but not in the sample.
+//! - `ExtensionList` of [`AfterGroupMsgExtension`] is optional, as a "clear all" may carry none.
+//! - The sample of [`AfterReadReceipt`] misses a comma; the fixture adds it.
 
+use super::common::{
+    ExtensionItem, ExtensionOperation, GroupType, KeyValue, Member, event_time, members,
+};
 use super::decision::{GateDecision, GroupErrorCode, SendDecision};
+use super::message::{Conversation, MsgElement, message_event};
+use super::wire::{open_str_enum, wire_struct};
 
 pub use super::decision::InviteDecision;
+
+open_str_enum! {
+    /// How members joined (`JoinType` of [`AfterNewMemberJoin`]).
+    pub enum JoinType {
+        /// They applied (and were approved where the group needs it).
+        Apply = "Apply",
+        /// They were invited, or added by an admin.
+        Invited = "Invited",
+    }
+}
+
+open_str_enum! {
+    /// How members left (`ExitType` of [`AfterMemberExit`]).
+    pub enum ExitType {
+        /// Removed by the owner, an admin or the REST API.
+        Kicked = "Kicked",
+        /// They quit.
+        Quit = "Quit",
+    }
+}
+
+open_str_enum! {
+    /// The new state of audio-video group members (`EventType` of [`OnMemberStateChange`]).
+    pub enum MemberStateEventType {
+        /// Went offline.
+        Offline = "Offline",
+        /// Came online.
+        Online = "Online",
+    }
+}
+
+open_str_enum! {
+    /// Why the state changed (`EventCause` of [`OnMemberStateChange`], 2025 pages).
+    pub enum MemberStateEventCause {
+        /// No heartbeat for more than 20 seconds (`Offline`).
+        HeartbeatInterrupt = "HeartbeatInterrupt",
+        /// Heartbeats came back (`Online`).
+        HeartbeatRecover = "HeartbeatRecover",
+        /// First entry into the group (a user on several devices counts once).
+        Join = "Join",
+        /// Last exit from the group.
+        Quit = "Quit",
+    }
+}
+
+open_str_enum! {
+    /// A member's new role (`Role` of [`AfterMemberFieldChanged`]). Only these two values are
+    /// documented; any other is kept in `Other`.
+    pub enum MemberRole {
+        /// Made an admin.
+        Admin = "Admin",
+        /// Admin role revoked.
+        Member = "Member",
+    }
+}
+
+open_str_enum! {
+    /// What was done to the group attributes (`OptionType` of [`AfterGroupAttrChanged`]).
+    pub enum GroupAttrOption {
+        /// Every attribute was reset to the given ones.
+        Set = "set",
+        /// The given attributes were modified.
+        Modify = "modify",
+        /// Every attribute was cleared.
+        Clear = "clear",
+        /// The given attributes were deleted.
+        Delete = "delete",
+    }
+}
+
+wire_struct! {
+    /// `Group.CallbackBeforeCreateGroup`: a group is about to be created, from a client or the
+    /// REST API (1047/34368). Answer with a [`CreateGroupDecision`].
+    pub struct BeforeCreateGroup {
+        /// The command, repeated in the body.
+        pub callback_command: Option<String> => "CallbackCommand",
+        /// UserID of who asked to create the group.
+        pub operator_account: String => "Operator_Account",
+        /// The requested owner.
+        pub owner_account: Option<String> => "Owner_Account",
+        /// The group type.
+        pub group_type: Option<GroupType> => "Type",
+        /// The requested group name.
+        pub name: Option<String> => "Name",
+        /// How many groups of this type the operator has already created.
+        pub create_group_num: Option<u64> => "CreateGroupNum",
+        /// The initial members.
+        pub member_list: Option<Vec<Member>> => "MemberList",
+        /// Event time, Unix milliseconds.
+        pub event_time: Option<u64> => "EventTime",
+    }
+}
+
+wire_struct! {
+    /// `Group.CallbackAfterCreateGroup`: a group was created (1047/34369). Answered OK.
+    pub struct AfterCreateGroup {
+        /// The command, repeated in the body.
+        pub callback_command: Option<String> => "CallbackCommand",
+        /// Id of the new group. (The English field table spells it `groupID`.)
+        pub group_id: String => "GroupId" | "GroupID" | "groupID",
+        /// UserID of who created it.
+        pub operator_account: String => "Operator_Account",
+        /// The owner.
+        pub owner_account: Option<String> => "Owner_Account",
+        /// The group type.
+        pub group_type: Option<GroupType> => "Type",
+        /// The group name.
+        pub name: Option<String> => "Name",
+        /// The initial members.
+        pub member_list: Option<Vec<Member>> => "MemberList",
+        /// Custom group fields given at creation; only present when custom fields are enabled.
+        pub user_defined_data_list: Option<Vec<KeyValue>> => "UserDefinedDataList",
+        /// Event time, Unix milliseconds.
+        pub event_time: Option<u64> => "EventTime",
+    }
+}
+
+wire_struct! {
+    /// `Group.CallbackBeforeApplyJoinGroup`: a user applies to join, before Chat adds them or
+    /// asks the admins (1047/34370). Answer with an [`ApplyJoinGroupDecision`].
+    pub struct BeforeApplyJoinGroup {
+        /// The command, repeated in the body.
+        pub callback_command: Option<String> => "CallbackCommand",
+        /// The group applied to.
+        pub group_id: String => "GroupId" | "GroupID",
+        /// The group type.
+        pub group_type: Option<GroupType> => "Type",
+        /// UserID of the applicant.
+        pub requestor_account: String => "Requestor_Account",
+        /// Event time, Unix milliseconds.
+        pub event_time: Option<u64> => "EventTime",
+    }
+}
+
+wire_struct! {
+    /// `Group.CallbackBeforeInviteJoinGroup`: users are about to be added by invitation or by
+    /// the REST API (1047/34371). Answer with an [`InviteDecision`]: all, all but some, or none.
+    pub struct BeforeInviteJoinGroup {
+        /// The command, repeated in the body.
+        pub callback_command: Option<String> => "CallbackCommand",
+        /// The group.
+        pub group_id: String => "GroupId" | "GroupID",
+        /// The group type.
+        pub group_type: Option<GroupType> => "Type",
+        /// UserID of the inviter.
+        pub operator_account: String => "Operator_Account",
+        /// The users to be added.
+        pub destination_members: Vec<Member> => "DestinationMembers",
+        /// Event time, Unix milliseconds.
+        pub event_time: Option<u64> => "EventTime",
+    }
+}
+
+wire_struct! {
+    /// `Group.CallbackAfterNewMemberJoin`: members joined, by approved application, invitation
+    /// or the REST API (1047/34372). Answered OK.
+    pub struct AfterNewMemberJoin {
+        /// The command, repeated in the body.
+        pub callback_command: Option<String> => "CallbackCommand",
+        /// The group.
+        pub group_id: String => "GroupId" | "GroupID",
+        /// The group type.
+        pub group_type: Option<GroupType> => "Type",
+        /// How they joined.
+        pub join_type: Option<JoinType> => "JoinType",
+        /// UserID of who made the request.
+        pub operator_account: String => "Operator_Account",
+        /// The new members.
+        pub new_member_list: Vec<Member> => "NewMemberList",
+        /// Event time, Unix milliseconds.
+        pub event_time: Option<u64> => "EventTime",
+    }
+}
+
+wire_struct! {
+    /// `Group.CallbackAfterMemberExit`: members quit or were removed (1047/34373). Answered OK.
+    pub struct AfterMemberExit {
+        /// The command, repeated in the body.
+        pub callback_command: Option<String> => "CallbackCommand",
+        /// The group.
+        pub group_id: String => "GroupId" | "GroupID",
+        /// The group type.
+        pub group_type: Option<GroupType> => "Type",
+        /// How they left.
+        pub exit_type: Option<ExitType> => "ExitType",
+        /// UserID of the leaver (`Quit`) or of the remover (`Kicked`).
+        pub operator_account: String => "Operator_Account",
+        /// The members who left.
+        pub exit_member_list: Vec<Member> => "ExitMemberList",
+        /// Event time, Unix milliseconds.
+        pub event_time: Option<u64> => "EventTime",
+    }
+}
+
+wire_struct! {
+    /// `Group.CallbackBeforeSendMsg`: a group message is about to be delivered, from a client or
+    /// the REST API (1047/34374). Answer with a [`SendMsgDecision`]: allow, deny, drop, or
+    /// rewrite.
+    pub struct BeforeSendMsg {
+        /// The command, repeated in the body.
+        pub callback_command: Option<String> => "CallbackCommand",
+        /// The group.
+        pub group_id: String => "GroupId" | "GroupID",
+        /// The group type.
+        pub group_type: Option<GroupType> => "Type",
+        /// UserID of the sender.
+        pub from_account: String => "From_Account",
+        /// UserID of who made the request (differs from the sender for admin sends).
+        pub operator_account: Option<String> => "Operator_Account",
+        /// The random of the send request.
+        pub random: Option<u64> => "Random" | "MsgRandom",
+        /// `1` for an online-only message, else `0` (always `0` in audio-video groups).
+        pub online_only_flag: Option<u32> => "OnlineOnlyFlag",
+        /// The message body.
+        pub msg_body: Vec<MsgElement> => "MsgBody",
+        /// Custom message data.
+        pub cloud_custom_data: Option<String> => "CloudCustomData",
+        /// The topic, for topic-enabled communities only.
+        pub topic_id: Option<String> => "TopicId",
+        /// Client-side unique id of the message; documented only by the live-room copy of this
+        /// page (647/74347).
+        pub msg_id: Option<String> => "MsgId",
+        /// Event time, Unix milliseconds.
+        pub event_time: Option<u64> => "EventTime",
+    }
+}
+
+wire_struct! {
+    /// `Group.CallbackAfterSendMsg`: a group message was delivered (1047/34375). Answered OK.
+    pub struct AfterSendMsg {
+        /// The command, repeated in the body.
+        pub callback_command: Option<String> => "CallbackCommand",
+        /// The group.
+        pub group_id: String => "GroupId" | "GroupID",
+        /// The group type.
+        pub group_type: Option<GroupType> => "Type",
+        /// UserID of the sender.
+        pub from_account: String => "From_Account",
+        /// UserID of who made the request (differs from the sender for admin sends).
+        pub operator_account: Option<String> => "Operator_Account",
+        /// The random of the send request.
+        pub random: Option<u64> => "Random" | "MsgRandom",
+        /// Sequence number of the message, unique in the group: its ordering key.
+        pub msg_seq: u64 => "MsgSeq",
+        /// Send time on the server, Unix **seconds**.
+        pub msg_time: Option<u64> => "MsgTime",
+        /// Client-side unique id of the message (on the Chinese page only).
+        pub msg_id: Option<String> => "MsgId",
+        /// `1` for an online-only message, else `0`.
+        pub online_only_flag: Option<u32> => "OnlineOnlyFlag",
+        /// The message body as delivered.
+        pub msg_body: Vec<MsgElement> => "MsgBody",
+        /// Custom message data.
+        pub cloud_custom_data: Option<String> => "CloudCustomData",
+        /// The topic, for topic-enabled communities only.
+        pub topic_id: Option<String> => "TopicId",
+        /// Event time, Unix milliseconds.
+        pub event_time: Option<u64> => "EventTime",
+    }
+}
+
+wire_struct! {
+    /// `Group.CallbackAfterGroupFull`: the group became full, or a join failed because it is
+    /// (1047/34376). Answered OK.
+    pub struct AfterGroupFull {
+        /// The command, repeated in the body.
+        pub callback_command: Option<String> => "CallbackCommand",
+        /// The full group.
+        pub group_id: String => "GroupId" | "GroupID",
+        /// Event time, Unix milliseconds.
+        pub event_time: Option<u64> => "EventTime",
+    }
+}
+
+wire_struct! {
+    /// `Group.CallbackAfterGroupDestroyed`: a group was disbanded (1047/34377). Answered OK.
+    pub struct AfterGroupDestroyed {
+        /// The command, repeated in the body.
+        pub callback_command: Option<String> => "CallbackCommand",
+        /// The disbanded group.
+        pub group_id: String => "GroupId" | "GroupID",
+        /// The group type.
+        pub group_type: Option<GroupType> => "Type",
+        /// The owner.
+        pub owner_account: Option<String> => "Owner_Account",
+        /// The group name (in the sample, not in the field table).
+        pub name: Option<String> => "Name",
+        /// The members at disband time; omitted for communities.
+        pub member_list: Option<Vec<Member>> => "MemberList",
+        /// Event time, Unix milliseconds.
+        pub event_time: Option<u64> => "EventTime",
+    }
+}
+
+wire_struct! {
+    /// `Group.CallbackAfterGroupInfoChanged`: the group's name, introduction, notice or avatar
+    /// changed; only the changed fields are sent (1047/34378). Answered OK.
+    pub struct AfterGroupInfoChanged {
+        /// The command, repeated in the body.
+        pub callback_command: Option<String> => "CallbackCommand",
+        /// The group.
+        pub group_id: String => "GroupId" | "GroupID",
+        /// The group type.
+        pub group_type: Option<GroupType> => "Type",
+        /// UserID of who made the change.
+        pub operator_account: String => "Operator_Account",
+        /// The new name, if changed.
+        pub name: Option<String> => "Name",
+        /// The new introduction, if changed.
+        pub introduction: Option<String> => "Introduction",
+        /// The new notice, if changed.
+        pub notification: Option<String> => "Notification",
+        /// The new avatar URL, if changed.
+        pub face_url: Option<String> => "FaceUrl",
+        /// Event time, Unix milliseconds.
+        pub event_time: Option<u64> => "EventTime",
+    }
+}
+
+wire_struct! {
+    /// `Group.CallbackOnMemberStateChange`: members of an audio-video group (`AVChatRoom`) went
+    /// offline or came back (1047/48734). Answered OK. No `EventTime` is documented.
+    pub struct OnMemberStateChange {
+        /// The command, repeated in the body.
+        pub callback_command: Option<String> => "CallbackCommand",
+        /// The group.
+        pub group_id: String => "GroupId" | "GroupID",
+        /// The new state.
+        pub event_type: Option<MemberStateEventType> => "EventType",
+        /// Why (2025 pages; not in the sample).
+        pub event_cause: Option<MemberStateEventCause> => "EventCause",
+        /// The members concerned.
+        pub member_list: Vec<Member> => "MemberList",
+    }
+}
+
+wire_struct! {
+    /// `Group.CallbackSendMsgException`: a group message could not be delivered (bad parameters,
+    /// frequency limit, content filter, muted sender) (1047/49462). Answered OK.
+    pub struct SendMsgException {
+        /// The command, repeated in the body.
+        pub callback_command: Option<String> => "CallbackCommand",
+        /// The group.
+        pub group_id: String => "GroupId" | "GroupID",
+        /// The group type.
+        pub group_type: Option<GroupType> => "Type",
+        /// UserID of the sender.
+        pub from_account: String => "From_Account",
+        /// UserID of who made the request (differs from the sender for admin sends).
+        pub operator_account: Option<String> => "Operator_Account",
+        /// The random of the send request.
+        pub random: Option<u64> => "Random" | "MsgRandom",
+        /// `1` for an online-only message, else `0`.
+        pub online_only_flag: Option<u32> => "OnlineOnlyFlag",
+        /// The message body that was not delivered.
+        pub msg_body: Vec<MsgElement> => "MsgBody",
+        /// Custom message data.
+        pub cloud_custom_data: Option<String> => "CloudCustomData",
+        /// The topic; not in the field table, read when present.
+        pub topic_id: Option<String> => "TopicId",
+        /// The failure's error code (e.g. 10023, frequency limit).
+        pub error_code: Option<i64> => "ErrorCode",
+        /// The failure's detail.
+        pub error_info: Option<String> => "ErrorInfo",
+        /// Event time, Unix milliseconds.
+        pub event_time: Option<u64> => "EventTime",
+    }
+}
+
+wire_struct! {
+    /// One entry of `MsgSeqList`: a recalled message.
+    pub struct RecalledMsg {
+        /// Sequence number of the recalled message.
+        pub msg_seq: u64 => "MsgSeq",
+    }
+}
+
+wire_struct! {
+    /// `Group.CallbackAfterRecallMsg`: group messages were recalled, from a client or the REST
+    /// API (1047/46979). Answered OK.
+    pub struct AfterRecallMsg {
+        /// The command, repeated in the body.
+        pub callback_command: Option<String> => "CallbackCommand",
+        /// UserID of who recalled them.
+        pub operator_account: String => "Operator_Account",
+        /// The group type.
+        pub group_type: Option<GroupType> => "Type",
+        /// The group.
+        pub group_id: String => "GroupId" | "GroupID",
+        /// The recalled messages.
+        pub msg_seq_list: Vec<RecalledMsg> => "MsgSeqList",
+        /// The topic, for topic-enabled communities only.
+        pub topic_id: Option<String> => "TopicId",
+        /// Event time, Unix milliseconds.
+        pub event_time: Option<u64> => "EventTime",
+    }
+}
+
+wire_struct! {
+    /// `Group.CallbackBeforeCreateTopic`: a topic is about to be created in a community
+    /// (1047/49463). Answer with a [`CreateTopicDecision`].
+    pub struct BeforeCreateTopic {
+        /// The command, repeated in the body.
+        pub callback_command: Option<String> => "CallbackCommand",
+        /// UserID of who asked to create the topic.
+        pub operator_account: String => "Operator_Account",
+        /// The group type, always `Community`.
+        pub group_type: Option<GroupType> => "Type",
+        /// The requested topic name.
+        pub name: Option<String> => "Name",
+        /// The community; not documented, read when present.
+        pub group_id: Option<String> => "GroupId" | "GroupID",
+        /// Event time, Unix milliseconds; not documented, read when present.
+        pub event_time: Option<u64> => "EventTime",
+    }
+}
+
+wire_struct! {
+    /// `Group.CallbackAfterCreateTopic`: a topic was created in a community (1047/49464).
+    /// Answered OK.
+    pub struct AfterCreateTopic {
+        /// The command, repeated in the body.
+        pub callback_command: Option<String> => "CallbackCommand",
+        /// The community.
+        pub group_id: String => "GroupId" | "GroupID",
+        /// Id of the new topic.
+        pub topic_id: String => "TopicId",
+        /// UserID of who created it.
+        pub operator_account: String => "Operator_Account",
+        /// The community's owner.
+        pub owner_account: Option<String> => "Owner_Account",
+        /// The group type, `Community`.
+        pub group_type: Option<GroupType> => "Type",
+        /// The topic name.
+        pub name: Option<String> => "Name",
+        /// Custom topic fields, when custom fields are enabled.
+        pub user_defined_data_list: Option<Vec<KeyValue>> => "UserDefinedDataList",
+        /// Event time, Unix milliseconds; not documented, read when present.
+        pub event_time: Option<u64> => "EventTime",
+    }
+}
+
+wire_struct! {
+    /// `Group.CallbackAfterTopicDestroyed`: topics of a community were deleted (1047/49465).
+    /// Answered OK.
+    pub struct AfterTopicDestroyed {
+        /// The command, repeated in the body.
+        pub callback_command: Option<String> => "CallbackCommand",
+        /// The community.
+        pub group_id: String => "GroupId" | "GroupID",
+        /// The group type, `Community`.
+        pub group_type: Option<GroupType> => "Type",
+        /// Ids of the deleted topics.
+        pub topic_id_list: Vec<String> => "TopicIdList",
+        /// Event time, Unix milliseconds; not documented, read when present.
+        pub event_time: Option<u64> => "EventTime",
+    }
+}
+
+wire_struct! {
+    /// `Group.CallbackAfterTopicInfoChanged`: a topic's name, introduction, notice or avatar
+    /// changed (1047/49466). Answered OK.
+    pub struct AfterTopicInfoChanged {
+        /// The command, repeated in the body.
+        pub callback_command: Option<String> => "CallbackCommand",
+        /// The community of the changed topic.
+        pub group_id: String => "GroupId" | "GroupID",
+        // The page documents no `TopicId` (only the community's `GroupId`); a topic id is
+        // plausible in real traffic, so it is typed, and optional.
+        /// The changed topic; not documented, read when present.
+        pub topic_id: Option<String> => "TopicId",
+        /// The group type, `Community`.
+        pub group_type: Option<GroupType> => "Type",
+        /// UserID of who made the change.
+        pub operator_account: String => "Operator_Account",
+        /// The new name, if changed.
+        pub name: Option<String> => "Name",
+        /// The new introduction, if changed.
+        pub introduction: Option<String> => "Introduction",
+        /// The new notice, if changed.
+        pub notification: Option<String> => "Notification",
+        /// The new avatar URL, if changed.
+        pub face_url: Option<String> => "FaceUrl",
+        /// Event time, Unix milliseconds; not documented, read when present.
+        pub event_time: Option<u64> => "EventTime",
+    }
+}
+
+wire_struct! {
+    /// `Group.CallbackAfterMemberFieldChanged`: a member's role or name card changed
+    /// (1047/60393). Answered OK.
+    pub struct AfterMemberFieldChanged {
+        /// The command, repeated in the body.
+        pub callback_command: Option<String> => "CallbackCommand",
+        /// The group.
+        pub group_id: String => "GroupId" | "GroupID",
+        /// The group type.
+        pub group_type: Option<GroupType> => "Type",
+        /// UserID of who made the change.
+        pub operator_account: String => "Operator_Account",
+        /// UserID of the member whose data changed.
+        pub member_account: String => "Member_Account",
+        /// The new role, if it changed.
+        pub role: Option<MemberRole> => "Role",
+        /// The new group name card, if it changed.
+        pub name_card: Option<String> => "NameCard",
+        /// Event time, Unix milliseconds.
+        pub event_time: Option<u64> => "EventTime",
+    }
+}
+
+wire_struct! {
+    /// One group attribute (`GroupAttr`); the keys are lower case on the wire.
+    pub struct GroupAttr {
+        /// The attribute name.
+        pub key: String => "key",
+        /// The attribute value (may be absent for a deletion).
+        pub value: Option<String> => "value",
+    }
+}
+
+wire_struct! {
+    /// `Group.CallbackAfterGroupAttrChanged`: group custom attributes were set, modified,
+    /// cleared or deleted (1047/60394). Answered OK.
+    pub struct AfterGroupAttrChanged {
+        /// The command, repeated in the body.
+        pub callback_command: Option<String> => "CallbackCommand",
+        /// The group.
+        pub group_id: String => "GroupId" | "GroupID",
+        /// The group type.
+        pub group_type: Option<GroupType> => "Type",
+        /// UserID of who made the change.
+        pub operator_account: String => "Operator_Account",
+        /// What was done (in the sample only, not in the field table).
+        pub option_type: Option<GroupAttrOption> => "OptionType",
+        /// The attributes concerned.
+        pub group_attr: Option<Vec<GroupAttr>> => "GroupAttr",
+        /// Event time, Unix milliseconds.
+        pub event_time: Option<u64> => "EventTime",
+    }
+}
+
+wire_struct! {
+    /// One entry of `GroupMsgReceiptList`: the read state of one message.
+    pub struct MsgReceipt {
+        /// Sequence number of the message.
+        pub msg_seq: u64 => "MsgSeq",
+        /// How many members have read it.
+        pub read_num: Option<u64> => "ReadNum",
+        /// How many members have not.
+        pub unread_num: Option<u64> => "UnreadNum",
+        /// The members who have read it.
+        pub read_receipt_members: Option<Vec<Member>> => "ReadReceiptMembers",
+    }
+}
+
+wire_struct! {
+    /// `Group.CallbackAfterReadReceipt`: group messages were acknowledged as read (not for
+    /// communities) (1047/60395). Answered OK.
+    pub struct AfterReadReceipt {
+        /// The command, repeated in the body.
+        pub callback_command: Option<String> => "CallbackCommand",
+        /// The group.
+        pub group_id: String => "GroupId" | "GroupID",
+        /// The group type.
+        pub group_type: Option<GroupType> => "Type",
+        /// One entry per message.
+        pub group_msg_receipt_list: Vec<MsgReceipt> => "GroupMsgReceiptList",
+        /// Event time, Unix milliseconds.
+        pub event_time: Option<u64> => "EventTime",
+    }
+}
+
+wire_struct! {
+    /// `Group.CallbackAfterChangeGroupOwner`: the group's ownership was transferred
+    /// (1047/60396). Answered OK.
+    pub struct AfterChangeGroupOwner {
+        /// The command, repeated in the body.
+        pub callback_command: Option<String> => "CallbackCommand",
+        /// The group.
+        pub group_id: String => "GroupId" | "GroupID",
+        /// The group type.
+        pub group_type: Option<GroupType> => "Type",
+        /// UserID of who made the transfer.
+        pub operator_account: String => "Operator_Account",
+        /// The previous owner (a group may have had none).
+        pub old_owner_account: Option<String> => "OldOwner_Account",
+        /// The new owner.
+        pub new_owner_account: String => "NewOwner_Account",
+        /// Event time, Unix milliseconds.
+        pub event_time: Option<u64> => "EventTime",
+    }
+}
+
+wire_struct! {
+    /// `Group.CallbackOnDailyGroupQuotaAlarm`: today's net new groups (created minus dissolved)
+    /// passed 70 % of the app's daily limit (1047/57455). Answered OK.
+    pub struct OnDailyGroupQuotaAlarm {
+        /// The command, repeated in the body.
+        pub callback_command: Option<String> => "CallbackCommand",
+        /// Net groups created today.
+        pub quota_used: Option<u64> => "QuotaUsed",
+        /// The daily limit.
+        pub quota: Option<u64> => "Quota",
+        /// Event time, Unix milliseconds.
+        pub event_time: Option<u64> => "EventTime",
+    }
+}
+
+wire_struct! {
+    /// `Group.CallbackAfterGroupMsgExtension`: extension keys of a group message were set,
+    /// deleted or cleared (1047/76007). Answered OK.
+    pub struct AfterGroupMsgExtension {
+        /// The command, repeated in the body.
+        pub callback_command: Option<String> => "CallbackCommand",
+        /// The group.
+        pub group_id: String => "GroupId" | "GroupID",
+        /// Sequence number of the message.
+        pub msg_seq: u64 => "MsgSeq",
+        /// What was done.
+        pub operate_type: Option<ExtensionOperation> => "OperateType",
+        /// The items concerned.
+        pub extension_list: Option<Vec<ExtensionItem>> => "ExtensionList",
+        /// The message's latest extension version.
+        pub seq: Option<u64> => "Seq",
+        /// Event time, Unix milliseconds.
+        pub event_time: Option<u64> => "EventTime",
+    }
+}
+
+event_time!(ms:
+    BeforeCreateGroup,
+    AfterCreateGroup,
+    BeforeApplyJoinGroup,
+    BeforeInviteJoinGroup,
+    AfterNewMemberJoin,
+    AfterMemberExit,
+    BeforeSendMsg,
+    AfterSendMsg,
+    AfterGroupFull,
+    AfterGroupDestroyed,
+    AfterGroupInfoChanged,
+    SendMsgException,
+    AfterRecallMsg,
+    BeforeCreateTopic,
+    AfterCreateTopic,
+    AfterTopicDestroyed,
+    AfterTopicInfoChanged,
+    AfterMemberFieldChanged,
+    AfterGroupAttrChanged,
+    AfterReadReceipt,
+    AfterChangeGroupOwner,
+    OnDailyGroupQuotaAlarm,
+    AfterGroupMsgExtension,
+);
+
+members!(
+    BeforeCreateGroup.member_list,
+    AfterCreateGroup.member_list,
+    BeforeInviteJoinGroup.destination_members,
+    AfterNewMemberJoin.new_member_list,
+    AfterMemberExit.exit_member_list,
+    AfterGroupDestroyed.member_list,
+    OnMemberStateChange.member_list,
+    MsgReceipt.read_receipt_members,
+);
+
+impl BeforeInviteJoinGroup {
+    /// The UserIDs to be added (`DestinationMembers`), in order; the same as
+    /// [`members`](Self::members). Refuse some of them with [`InviteDecision::Refuse`].
+    pub fn invited(&self) -> impl Iterator<Item = &str> {
+        self.members()
+    }
+}
+
+impl AfterRecallMsg {
+    /// The sequence numbers of the recalled messages, in order.
+    pub fn msg_seqs(&self) -> impl Iterator<Item = u64> + '_ {
+        self.msg_seq_list.iter().map(|m| m.msg_seq)
+    }
+}
+
+message_event!(
+    BeforeSendMsg {
+        sender: |e| &e.from_account,
+        conversation: |e| Conversation::Group {
+            group_id: &e.group_id,
+            topic_id: e.topic_id.as_deref()
+        }
+    },
+    AfterSendMsg {
+        sender: |e| &e.from_account,
+        conversation: |e| Conversation::Group {
+            group_id: &e.group_id,
+            topic_id: e.topic_id.as_deref()
+        }
+    },
+    SendMsgException {
+        sender: |e| &e.from_account,
+        conversation: |e| Conversation::Group {
+            group_id: &e.group_id,
+            topic_id: e.topic_id.as_deref()
+        }
+    },
+);
 
 /// The answer to [`BeforeSendMsg`]: allow, deny (the sender gets 10016), drop silently, deny with
 /// a code in [10100, 10200], or rewrite `MsgBody` and/or `CloudCustomData` (1047/34374).
@@ -21,3 +776,317 @@ pub type ApplyJoinGroupDecision = GateDecision<GroupErrorCode>;
 /// The answer to [`BeforeCreateTopic`]: allow, deny (10016), or deny with a code in
 /// [10100, 10200] (1047/49463).
 pub type CreateTopicDecision = GateDecision<GroupErrorCode>;
+
+#[cfg(test)]
+#[allow(clippy::type_complexity)] // tables of (name, input, check) rows
+mod tests {
+    use std::fmt::Debug;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use serde::Serialize;
+    use serde::de::DeserializeOwned;
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::message::MessageEvent;
+    use crate::protocol::wire::Wire;
+
+    fn de<T: DeserializeOwned>(v: Value) -> T {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn tolerates_what_real_traffic_sends() {
+        let cases: [(&str, fn()); 16] = [
+            ("GroupID spelling", || {
+                let e: AfterGroupFull = de(json!({"GroupID": "@TGS#1"}));
+                assert_eq!(e.group_id, "@TGS#1");
+            }),
+            ("EventTime as a number or a string", || {
+                let a: AfterGroupFull = de(json!({"GroupId": "g", "EventTime": 1670574414123u64}));
+                let b: AfterGroupFull = de(json!({"GroupId": "g", "EventTime": "1670574414123"}));
+                assert_eq!(a.event_time, Some(1670574414123));
+                assert_eq!(a, b);
+                assert_eq!(
+                    a.event_system_time(),
+                    Some(UNIX_EPOCH + Duration::from_millis(1670574414123))
+                );
+            }),
+            ("MsgRandom spelling above 2^32", || {
+                let e: BeforeSendMsg = de(json!({"GroupId": "g", "From_Account": "a",
+                    "MsgRandom": 5_000_000_000u64, "MsgBody": []}));
+                assert_eq!(e.random, Some(5_000_000_000));
+                assert_eq!(
+                    serde_json::to_value(&e).unwrap()["Random"],
+                    5_000_000_000u64
+                );
+            }),
+            ("MsgSeq as a string above 2^32", || {
+                let e: AfterSendMsg = de(json!({"GroupId": "g", "From_Account": "a",
+                    "MsgSeq": "4294967297", "MsgBody": []}));
+                assert_eq!(e.msg_seq, 4_294_967_297);
+            }),
+            ("legacy group type Private read as Work", || {
+                let e: BeforeApplyJoinGroup = de(json!({"GroupId": "g", "Type": "Private",
+                    "Requestor_Account": "a"}));
+                assert_eq!(e.group_type, Some(GroupType::Work));
+            }),
+            ("unknown JoinType kept and written back", || {
+                let v = json!({"GroupId": "g", "JoinType": "Approved", "Operator_Account": "a",
+                    "NewMemberList": []});
+                let e: AfterNewMemberJoin = de(v.clone());
+                assert_eq!(e.join_type, Some(JoinType::Other("Approved".into())));
+                assert_eq!(serde_json::to_value(&e).unwrap(), v);
+            }),
+            ("undocumented Owner role kept in Other", || {
+                let e: AfterMemberFieldChanged =
+                    de(json!({"GroupId": "g", "Operator_Account": "a",
+                    "Member_Account": "b", "Role": "Owner"}));
+                assert_eq!(e.role, Some(MemberRole::Other("Owner".into())));
+            }),
+            ("EventCause from the 2025 table", || {
+                let e: OnMemberStateChange = de(json!({"GroupId": "g", "EventType": "Online",
+                    "EventCause": "HeartbeatRecover", "MemberList": [{"Member_Account": "a"}]}));
+                assert_eq!(e.event_cause, Some(MemberStateEventCause::HeartbeatRecover));
+                assert_eq!(e.members().collect::<Vec<_>>(), ["a"]);
+            }),
+            ("community destroyed without MemberList", || {
+                let e: AfterGroupDestroyed = de(json!({"GroupId": "g", "Type": "Community"}));
+                assert_eq!(e.member_list, None);
+                assert_eq!(e.members().count(), 0);
+            }),
+            ("BeforeCreateTopic with an undocumented GroupId", || {
+                let e: BeforeCreateTopic =
+                    de(json!({"Operator_Account": "a", "GroupId": "@TGS#_g"}));
+                assert_eq!(e.group_id.as_deref(), Some("@TGS#_g"));
+            }),
+            ("AfterTopicInfoChanged with an undocumented TopicId", || {
+                let e: AfterTopicInfoChanged = de(json!({"GroupId": "g", "Operator_Account": "a",
+                    "TopicId": "t"}));
+                assert_eq!(e.topic_id.as_deref(), Some("t"));
+            }),
+            (
+                "SendMsgException code as a string, topic in conversation",
+                || {
+                    let e: SendMsgException = de(json!({"GroupId": "g", "From_Account": "a",
+                    "MsgBody": [], "TopicId": "t", "ErrorCode": "10023"}));
+                    assert_eq!(e.error_code, Some(10023));
+                    assert_eq!(
+                        e.conversation(),
+                        Conversation::Group {
+                            group_id: "g",
+                            topic_id: Some("t")
+                        }
+                    );
+                },
+            ),
+            ("attribute deletion without values", || {
+                let e: AfterGroupAttrChanged = de(json!({"GroupId": "g", "Operator_Account": "a",
+                    "OptionType": "delete", "GroupAttr": [{"key": "k"}]}));
+                assert_eq!(e.option_type, Some(GroupAttrOption::Delete));
+                assert_eq!(e.group_attr.unwrap()[0].value, None);
+            }),
+            ("extension cleared without ExtensionList", || {
+                let e: AfterGroupMsgExtension = de(json!({"GroupId": "g", "MsgSeq": 1,
+                    "OperateType": 3}));
+                assert_eq!(e.operate_type, Some(ExtensionOperation::Clear));
+                assert_eq!(e.extension_list, None);
+            }),
+            ("create-group without initial members", || {
+                let e: BeforeCreateGroup = de(json!({"Operator_Account": "a", "Type": "Meeting"}));
+                assert_eq!(e.members().count(), 0);
+                assert_eq!(e.owner_account, None);
+            }),
+            ("missing GroupId is an error", || {
+                let err = serde_json::from_value::<AfterGroupFull>(json!({"EventTime": 1}))
+                    .unwrap_err()
+                    .to_string();
+                assert!(err.contains("missing field `GroupId`"), "{err}");
+            }),
+        ];
+        for (name, check) in cases {
+            eprintln!("case: {name}");
+            check();
+        }
+    }
+
+    /// Parses a fixture, checks that every key is typed and that it round-trips losslessly.
+    fn fixture<T: DeserializeOwned + Serialize + Wire + PartialEq + Debug>(
+        name: &str,
+        json: &str,
+    ) -> T {
+        let raw: Value = serde_json::from_str(json).unwrap();
+        assert_eq!(raw["CallbackCommand"], name);
+        let event: T = serde_json::from_str(json).unwrap();
+        let mut unknown = Vec::new();
+        Wire::unknown_keys(&event, "", &mut unknown);
+        assert!(unknown.is_empty(), "untyped keys: {unknown:?}");
+        let again: T = serde_json::from_value(serde_json::to_value(&event).unwrap()).unwrap();
+        assert_eq!(again, event);
+        event
+    }
+
+    macro_rules! file {
+        ($name:literal) => {
+            (
+                $name,
+                include_str!(concat!("../../fixtures/events/", $name, ".json")),
+            )
+        };
+    }
+
+    #[test]
+    fn every_fixture_parses_fully_typed() {
+        type Check = fn(&str, &str);
+        let cases: [((&str, &str), Check); 24] = [
+            (file!("Group.CallbackBeforeCreateGroup"), |n, s| {
+                let e: BeforeCreateGroup = fixture(n, s);
+                assert_eq!(e.create_group_num, Some(123));
+                assert_eq!(e.members().collect::<Vec<_>>(), ["bob", "peter"]);
+                assert_eq!(e.group_type, Some(GroupType::Public));
+            }),
+            (file!("Group.CallbackAfterCreateGroup"), |n, s| {
+                let e: AfterCreateGroup = fixture(n, s);
+                assert_eq!(e.group_id, "@TGS#2J4SZEAEL");
+                assert_eq!(e.user_defined_data_list.unwrap()[1].value, "world");
+            }),
+            (file!("Group.CallbackBeforeApplyJoinGroup"), |n, s| {
+                let e: BeforeApplyJoinGroup = fixture(n, s);
+                assert_eq!(e.requestor_account, "jared");
+                assert_eq!(e.event_time, Some(1670574414123));
+            }),
+            (file!("Group.CallbackBeforeInviteJoinGroup"), |n, s| {
+                let e: BeforeInviteJoinGroup = fixture(n, s);
+                assert_eq!(e.invited().collect::<Vec<_>>(), ["jared", "leckie"]);
+                assert_eq!(e.operator_account, "leckie");
+            }),
+            (file!("Group.CallbackAfterNewMemberJoin"), |n, s| {
+                let e: AfterNewMemberJoin = fixture(n, s);
+                assert_eq!(e.join_type, Some(JoinType::Apply));
+                assert_eq!(e.members().collect::<Vec<_>>(), ["jared", "tommy"]);
+            }),
+            (file!("Group.CallbackAfterMemberExit"), |n, s| {
+                let e: AfterMemberExit = fixture(n, s);
+                assert_eq!(e.exit_type, Some(ExitType::Kicked));
+                assert_eq!(e.members().count(), 2);
+            }),
+            (file!("Group.CallbackBeforeSendMsg"), |n, s| {
+                let e: BeforeSendMsg = fixture(n, s);
+                assert_eq!(e.random, Some(123456));
+                assert_eq!(e.texts().collect::<Vec<_>>(), ["red packet"]);
+                assert_eq!(
+                    e.conversation(),
+                    Conversation::Group {
+                        group_id: "@TGS#2J4SZEAEL",
+                        topic_id: Some("@TGS#_@TGS#cQVLVHIM62CJ@TOPIC#_TestTopic")
+                    }
+                );
+            }),
+            (file!("Group.CallbackAfterSendMsg"), |n, s| {
+                let e: AfterSendMsg = fixture(n, s);
+                assert_eq!((e.msg_seq, e.msg_time), (123, Some(1490686222)));
+                assert_eq!(e.sender(), "jared");
+                assert_eq!(e.operator_account.as_deref(), Some("admin"));
+            }),
+            (file!("Group.CallbackAfterGroupFull"), |n, s| {
+                let e: AfterGroupFull = fixture(n, s);
+                assert_eq!(e.group_id, "@TGS#2J4SZEAEL");
+            }),
+            (file!("Group.CallbackAfterGroupDestroyed"), |n, s| {
+                let e: AfterGroupDestroyed = fixture(n, s);
+                assert_eq!(e.members().collect::<Vec<_>>(), ["leckie", "peter", "bob"]);
+                assert_eq!(e.name.as_deref(), Some("MyFirstGroup"));
+            }),
+            (file!("Group.CallbackAfterGroupInfoChanged"), |n, s| {
+                let e: AfterGroupInfoChanged = fixture(n, s);
+                assert_eq!(e.notification.as_deref(), Some("NewNotification"));
+                assert_eq!(e.name, None);
+            }),
+            (file!("Group.CallbackOnMemberStateChange"), |n, s| {
+                let e: OnMemberStateChange = fixture(n, s);
+                assert_eq!(e.event_type, Some(MemberStateEventType::Offline));
+                assert_eq!(e.event_cause, None);
+                assert_eq!(e.members().count(), 2);
+            }),
+            (file!("Group.CallbackSendMsgException"), |n, s| {
+                let e: SendMsgException = fixture(n, s);
+                assert_eq!(e.error_code, Some(10023));
+                assert_eq!(
+                    e.error_info.as_deref(),
+                    Some("msg count exceeds limit,please retry later")
+                );
+                assert_eq!(e.sender(), "jared");
+            }),
+            (file!("Group.CallbackAfterRecallMsg"), |n, s| {
+                let e: AfterRecallMsg = fixture(n, s);
+                assert_eq!(e.msg_seqs().collect::<Vec<_>>(), [130]);
+                assert_eq!(e.group_id, "1213456");
+                assert_eq!(e.group_type, Some(GroupType::Community));
+            }),
+            (file!("Group.CallbackBeforeCreateTopic"), |n, s| {
+                let e: BeforeCreateTopic = fixture(n, s);
+                assert_eq!(e.name.as_deref(), Some("MyFirstTopic"));
+                assert_eq!(e.group_id, None);
+            }),
+            (file!("Group.CallbackAfterCreateTopic"), |n, s| {
+                let e: AfterCreateTopic = fixture(n, s);
+                assert_eq!(
+                    e.topic_id,
+                    "@TGS#_@TGS#cQVLVHIM62CJ@TOPIC#_@TOPIC#cRTE3HIM62C5"
+                );
+                assert_eq!(e.user_defined_data_list.unwrap().len(), 2);
+            }),
+            (file!("Group.CallbackAfterTopicDestroyed"), |n, s| {
+                let e: AfterTopicDestroyed = fixture(n, s);
+                assert_eq!(e.topic_id_list.len(), 2);
+                assert_eq!(e.group_id, "@TGS#_@TGS#cQVLVHIM62CJ");
+            }),
+            (file!("Group.CallbackAfterTopicInfoChanged"), |n, s| {
+                let e: AfterTopicInfoChanged = fixture(n, s);
+                assert_eq!(e.face_url.as_deref(), Some("http://this.is.face.url"));
+                assert_eq!(e.topic_id, None);
+            }),
+            (file!("Group.CallbackAfterMemberFieldChanged"), |n, s| {
+                let e: AfterMemberFieldChanged = fixture(n, s);
+                assert_eq!(e.role, Some(MemberRole::Admin));
+                assert_eq!(e.member_account, "123456");
+                assert_eq!(e.name_card.as_deref(), Some("jacky"));
+            }),
+            (file!("Group.CallbackAfterGroupAttrChanged"), |n, s| {
+                let e: AfterGroupAttrChanged = fixture(n, s);
+                assert_eq!(e.option_type, Some(GroupAttrOption::Set));
+                let attrs = e.group_attr.unwrap();
+                assert_eq!(
+                    (attrs[1].key.as_str(), attrs[1].value.as_deref()),
+                    ("key2", Some("values"))
+                );
+            }),
+            (file!("Group.CallbackAfterReadReceipt"), |n, s| {
+                let e: AfterReadReceipt = fixture(n, s);
+                let r = &e.group_msg_receipt_list[1];
+                assert_eq!((r.msg_seq, r.read_num, r.unread_num), (2, Some(1), Some(6)));
+                assert_eq!(r.members().collect::<Vec<_>>(), ["user0"]);
+            }),
+            (file!("Group.CallbackAfterChangeGroupOwner"), |n, s| {
+                let e: AfterChangeGroupOwner = fixture(n, s);
+                assert_eq!(e.old_owner_account.as_deref(), Some("user1"));
+                assert_eq!(e.new_owner_account, "user2");
+            }),
+            (file!("Group.CallbackOnDailyGroupQuotaAlarm"), |n, s| {
+                let e: OnDailyGroupQuotaAlarm = fixture(n, s);
+                assert_eq!((e.quota_used, e.quota), (Some(7321), Some(10000)));
+            }),
+            (file!("Group.CallbackAfterGroupMsgExtension"), |n, s| {
+                let e: AfterGroupMsgExtension = fixture(n, s);
+                assert_eq!(e.operate_type, Some(ExtensionOperation::Set));
+                let items = e.extension_list.unwrap();
+                assert_eq!((items[1].key.as_str(), items[1].seq), ("key3", Some(56)));
+                assert_eq!(e.event_time, Some(1764688294360));
+            }),
+        ];
+        for ((name, json), check) in cases {
+            eprintln!("fixture: {name}");
+            check(name, json);
+        }
+    }
+}

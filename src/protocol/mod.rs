@@ -4,6 +4,7 @@
 pub(crate) mod alert;
 pub(crate) mod bot;
 pub(crate) mod c2c;
+pub(crate) mod chatbot;
 pub(crate) mod common;
 pub(crate) mod decision;
 pub(crate) mod follow;

@@ -1,1 +1,303 @@
 //! Profile webhooks: `Profile.CallbackPortraitSet` (1047/48733).
+//!
+//! Account ids are plain `String`s: any UserID form is accepted as sent.
+//!
+//! Spec ambiguities and how they are resolved:
+//! - `ProfileItem[].Value` is typed "uint32/string" (numbers for fields such as
+//!   `Tag_Profile_IM_BirthDay` or integer custom fields, strings for the rest). It is a
+//!   [`ProfileValue`]: a string, an integer, or, for anything else (a float, an array, ...), the
+//!   JSON value as sent. Each is written back as the same JSON type, so nothing is converted.
+//! - `Operator_Account` and `From_Account` identify who changed whose profile and are required;
+//!   `EventTime` (milliseconds, number or numeric string) is optional.
+
+use std::fmt;
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
+use serde_json::Value;
+
+use super::common::event_time;
+use super::wire::{Wire, wire_struct};
+
+/// The new value of one profile field (`ProfileItem[].Value`, documented "uint32/string").
+///
+/// ```
+/// use tencent_chat_webhook::profile::ProfileValue;
+///
+/// let v: ProfileValue = serde_json::from_str("19900101").unwrap();
+/// assert_eq!(v.as_i64(), Some(19900101));
+/// let v: ProfileValue = serde_json::from_str(r#""nick1""#).unwrap();
+/// assert_eq!(v.as_str(), Some("nick1"));
+/// assert_eq!(serde_json::to_string(&v).unwrap(), r#""nick1""#);
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum ProfileValue {
+    /// A JSON string.
+    Text(String),
+    /// A JSON integer (that fits in an `i64`).
+    Integer(i64),
+    /// Any other JSON value (a float, an array, an object, a boolean, null, an integer beyond
+    /// `i64`), kept as sent.
+    Other(Value),
+}
+
+impl ProfileValue {
+    /// The value when it was sent as a string.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            ProfileValue::Text(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The value as an integer: a JSON integer, or a string holding a decimal integer (this
+    /// crate reads numbers from numeric strings everywhere).
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            ProfileValue::Integer(n) => Some(*n),
+            ProfileValue::Text(s) => s.trim().parse().ok(),
+            ProfileValue::Other(_) => None,
+        }
+    }
+}
+
+impl Default for ProfileValue {
+    /// An empty string.
+    fn default() -> Self {
+        ProfileValue::Text(String::new())
+    }
+}
+
+impl From<Value> for ProfileValue {
+    fn from(v: Value) -> Self {
+        match v {
+            Value::String(s) => ProfileValue::Text(s),
+            Value::Number(n) => match n.as_i64() {
+                Some(i) => ProfileValue::Integer(i),
+                None => ProfileValue::Other(Value::Number(n)),
+            },
+            other => ProfileValue::Other(other),
+        }
+    }
+}
+
+impl Serialize for ProfileValue {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            ProfileValue::Text(t) => s.serialize_str(t),
+            ProfileValue::Integer(n) => s.serialize_i64(*n),
+            ProfileValue::Other(v) => v.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ProfileValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = ProfileValue;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a profile value")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<ProfileValue, E> {
+                Ok(ProfileValue::Text(v.to_owned()))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<ProfileValue, E> {
+                Ok(ProfileValue::Text(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<ProfileValue, E> {
+                Ok(ProfileValue::Integer(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<ProfileValue, E> {
+                Ok(i64::try_from(v).map_or_else(
+                    |_| ProfileValue::Other(Value::from(v)),
+                    ProfileValue::Integer,
+                ))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<ProfileValue, E> {
+                Ok(ProfileValue::Other(Value::from(v)))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<ProfileValue, E> {
+                Ok(ProfileValue::Other(Value::Bool(v)))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<ProfileValue, E> {
+                Ok(ProfileValue::Other(Value::Null))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<ProfileValue, A::Error> {
+                Value::deserialize(de::value::SeqAccessDeserializer::new(seq))
+                    .map(ProfileValue::Other)
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<ProfileValue, A::Error> {
+                Value::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(ProfileValue::Other)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl Wire for ProfileValue {
+    fn de<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        <ProfileValue as Deserialize>::deserialize(d)
+    }
+}
+
+wire_struct! {
+    /// One updated profile field (`ProfileItem[]`).
+    pub struct ProfileItem {
+        /// The field name (`Tag_Profile_IM_Nick`, custom `Tag_Profile_Custom_*`, ...).
+        pub tag: String => "Tag",
+        /// The new value.
+        pub value: ProfileValue => "Value",
+    }
+}
+
+wire_struct! {
+    /// `Profile.CallbackPortraitSet`: a user's profile was updated, by the client or through
+    /// the REST API (1047/48733). Answered OK.
+    pub struct PortraitSet {
+        /// The command, repeated in the body.
+        pub callback_command: Option<String> => "CallbackCommand",
+        /// UserID who made the update (an admin account for REST calls).
+        pub operator_account: String => "Operator_Account",
+        /// UserID whose profile was updated.
+        pub from_account: String => "From_Account",
+        /// Event time, Unix milliseconds.
+        pub event_time: Option<u64> => "EventTime",
+        /// The fields that were updated successfully.
+        pub profile_item: Vec<ProfileItem> => "ProfileItem",
+    }
+}
+
+event_time!(ms: PortraitSet);
+
+impl PortraitSet {
+    /// The new value of field `tag`, if it was updated.
+    pub fn value(&self, tag: &str) -> Option<&ProfileValue> {
+        self.profile_item
+            .iter()
+            .find(|i| i.tag == tag)
+            .map(|i| &i.value)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::type_complexity)] // tables of (name, input, check) rows
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn de(json: &str) -> PortraitSet {
+        serde_json::from_str(json).unwrap_or_else(|e| panic!("{json}: {e}"))
+    }
+
+    #[test]
+    fn values_keep_their_json_type() {
+        let cases = [
+            ("string", json!("nick1"), ProfileValue::Text("nick1".into())),
+            (
+                "uint32",
+                json!(19_900_101),
+                ProfileValue::Integer(19_900_101),
+            ),
+            ("negative", json!(-3), ProfileValue::Integer(-3)),
+            (
+                "above 2^32",
+                json!(5_000_000_000_u64),
+                ProfileValue::Integer(5_000_000_000),
+            ),
+            (
+                "beyond i64",
+                json!(u64::MAX),
+                ProfileValue::Other(json!(u64::MAX)),
+            ),
+            ("float", json!(1.5), ProfileValue::Other(json!(1.5))),
+            (
+                "array",
+                json!(["a", 1]),
+                ProfileValue::Other(json!(["a", 1])),
+            ),
+            (
+                "object",
+                json!({"k": "v"}),
+                ProfileValue::Other(json!({"k": "v"})),
+            ),
+            ("null", Value::Null, ProfileValue::Other(Value::Null)),
+        ];
+        for (name, input, want) in cases {
+            let item = json!({"Tag": "Tag_Profile_Custom_X", "Value": input});
+            let got: ProfileItem = serde_json::from_value(item.clone()).unwrap();
+            assert_eq!(got.value, want, "{name}");
+            assert_eq!(
+                serde_json::to_value(&got).unwrap(),
+                item,
+                "{name}: written back"
+            );
+            assert_eq!(ProfileValue::from(input), want, "{name}: from Value");
+        }
+    }
+
+    #[test]
+    fn tolerates_what_the_docs_leave_open() {
+        let cases: [(&str, &str, fn(&PortraitSet) -> bool); 4] = [
+            (
+                "EventTime as a numeric string",
+                r#"{"Operator_Account":"a","From_Account":"b","EventTime":"1656921052497","ProfileItem":[]}"#,
+                |e| e.event_time == Some(1_656_921_052_497),
+            ),
+            (
+                "numeric string stays a string but reads as an integer",
+                r#"{"Operator_Account":"a","From_Account":"b","ProfileItem":[{"Tag":"Tag_Profile_IM_Level","Value":"7"}]}"#,
+                |e| {
+                    let v = e.value("Tag_Profile_IM_Level").unwrap();
+                    v.as_str() == Some("7") && v.as_i64() == Some(7)
+                },
+            ),
+            (
+                "integer has no string view",
+                r#"{"Operator_Account":"a","From_Account":"b","ProfileItem":[{"Tag":"Tag_Profile_IM_BirthDay","Value":19900101}]}"#,
+                |e| {
+                    let v = e.value("Tag_Profile_IM_BirthDay").unwrap();
+                    v.as_str().is_none() && v.as_i64() == Some(19_900_101)
+                },
+            ),
+            (
+                "absent EventTime",
+                r#"{"Operator_Account":"admin","From_Account":"b","ProfileItem":[{"Tag":"T","Value":"v"}]}"#,
+                |e| e.event_system_time().is_none() && e.value("missing").is_none(),
+            ),
+        ];
+        for (name, json, check) in cases {
+            let e = de(json);
+            assert!(check(&e), "{name}: {e:?}");
+        }
+    }
+
+    #[test]
+    fn fixture_parses_fully_typed_and_round_trips() {
+        let json = include_str!("../../fixtures/events/Profile.CallbackPortraitSet.json");
+        let e = de(json);
+        let mut unknown = Vec::new();
+        Wire::unknown_keys(&e, "", &mut unknown);
+        assert!(unknown.is_empty(), "untyped keys: {unknown:?}");
+        let written = serde_json::to_value(&e).unwrap();
+        assert_eq!(
+            serde_json::from_value::<PortraitSet>(written.clone()).unwrap(),
+            e
+        );
+        assert_eq!(written, serde_json::from_str::<Value>(json).unwrap());
+
+        assert_eq!(
+            (e.operator_account.as_str(), e.from_account.as_str()),
+            ("id1", "id1")
+        );
+        assert_eq!(e.profile_item.len(), 4);
+        assert_eq!(
+            e.value("Tag_Profile_IM_Gender")
+                .and_then(ProfileValue::as_str),
+            Some("Gender_Type_Male")
+        );
+        assert_eq!(e.event_time, Some(1_656_921_052_497));
+    }
+}

@@ -30,21 +30,21 @@ impl ActionStatus {
 
 /// A reply to one webhook, serialised as Tencent expects.
 ///
-/// Typed decisions (such as [`SendMsgDecision`](crate::official_account::SendMsgDecision)) turn
-/// into a `Reply`; build one by hand only to answer commands this crate does not know yet, from
-/// [`Handler::on_unknown`](crate::Handler::on_unknown).
+/// Typed decisions (such as [`SendDecision`](crate::SendDecision)) turn into a `Reply`; build one
+/// by hand only to answer commands this crate does not know yet, from
+/// [`Handler::on_unknown`](crate::Handler::on_unknown), or the chatbot signal, whose reply shape
+/// Tencent does not document.
 ///
 /// ```
 /// use tencent_chat_webhook::Reply;
 ///
 /// assert_eq!(Reply::ok().to_json(), r#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0}"#);
 ///
-/// let refuse = Reply::ok()
-///     .with_error_code(1)
-///     .with_field("RefusedMembers_Account", serde_json::json!(["jared"]));
+/// // A field for a command whose reply this crate does not type:
+/// let answer = Reply::ok().with_field("RspData", serde_json::json!({"text": "pong"}));
 /// assert_eq!(
-///     refuse.to_json(),
-///     r#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":1,"RefusedMembers_Account":["jared"]}"#
+///     answer.to_json(),
+///     r#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0,"RspData":{"text":"pong"}}"#
 /// );
 /// ```
 #[derive(Clone, Debug, PartialEq)]

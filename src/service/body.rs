@@ -18,6 +18,11 @@ impl ReplyBody {
     pub(crate) fn new(data: Bytes) -> Self {
         ReplyBody { data: Some(data) }
     }
+
+    /// The JSON bytes not yet read (all of them, before the body is polled).
+    pub fn as_bytes(&self) -> &[u8] {
+        self.data.as_deref().unwrap_or_default()
+    }
 }
 
 impl Body for ReplyBody {

@@ -1,7 +1,6 @@
 //! The webhook endpoint as a leaf service.
 
 use std::any::Any;
-use std::borrow::Cow;
 use std::convert::Infallible;
 use std::error::Error as StdError;
 use std::fmt;
@@ -20,16 +19,15 @@ use tower_service::Service;
 use super::body::ReplyBody;
 use super::future::ResponseFuture;
 use super::{trace_debug, trace_warn};
-use crate::auth::SignatureError;
 use crate::config::{FailureDecision, WebhookConfig};
 use crate::handler::{
-    BodyError, Command, CommandKind, ErasedHandler, Event, FailureKind, Handler, HandlerFailure,
-    RequestContext, command_from_body,
+    CommandKind, ErasedHandler, Event, FailureKind, Handler, HandlerFailure, ParseErrorKind,
+    RequestContext, UnparsedEvent,
 };
-use crate::protocol::query::{CallbackQuery, OptPlatform};
 use crate::protocol::reply::Reply;
 use crate::rejection::{Rejection, RejectionKind, json_response};
 use crate::service::WebhookLayer;
+use crate::verify::{Authenticated, authenticate_query, parse_rejection, resolve_command};
 
 /// The webhook endpoint: a `tower::Service` that authenticates, parses, dispatches to your
 /// [`Handler`] and answers with the JSON Tencent expects.
@@ -140,83 +138,16 @@ where
     }
 }
 
-/// What the URL told us, once it passed the checks: only what later steps need, owned.
-struct Authenticated {
-    command: Option<Cow<'static, str>>,
-    client_ip: Option<String>,
-    platform: Option<OptPlatform>,
-    content_type: Option<Cow<'static, str>>,
-    request_time: Option<u64>,
-}
-
-/// A known command's name is a `&'static str` from the table: no allocation per request.
-fn intern(command: Cow<'_, str>) -> Cow<'static, str> {
-    match Command::from_wire(&command) {
-        Some(known) => Cow::Borrowed(known.as_str()),
-        None => Cow::Owned(command.into_owned()),
-    }
-}
-
 impl Shared {
     /// Everything that can be checked from the request line alone, before any body is read.
     fn authenticate(&self, parts: &http::request::Parts) -> Result<Authenticated, Rejection> {
-        let config = &self.config.inner;
         if parts.method != Method::POST {
             return Err(Rejection::new(
                 RejectionKind::MethodNotAllowed,
                 format_args!("method {} is not allowed; webhooks are POST", parts.method),
             ));
         }
-        let query = CallbackQuery::parse(parts.uri.query().unwrap_or(""))
-            .map_err(|e| Rejection::new(RejectionKind::MalformedQuery, e))?;
-        let app_id = query.sdk_app_id.as_deref().ok_or_else(|| {
-            Rejection::new(
-                RejectionKind::MalformedQuery,
-                "query parameter `SdkAppid` is missing",
-            )
-        })?;
-        let app_id: u64 = app_id.parse().map_err(|_| {
-            Rejection::new(
-                RejectionKind::MalformedQuery,
-                "query parameter `SdkAppid` is not a decimal app id",
-            )
-        })?;
-        if app_id != config.app_id {
-            return Err(Rejection::new(
-                RejectionKind::AppIdMismatch,
-                format_args!("SdkAppid {app_id} is not this endpoint's app"),
-            ));
-        }
-        let request_time = match &config.verifier {
-            None => query.request_time.as_deref().and_then(|t| t.parse().ok()),
-            Some(verifier) => {
-                let now = config.clock.now();
-                let time = verifier
-                    .verify(query.sign.as_deref(), query.request_time.as_deref(), now)
-                    .map_err(|e| {
-                        let kind = match e {
-                            SignatureError::MissingSign | SignatureError::MissingRequestTime => {
-                                RejectionKind::MissingSignature
-                            }
-                            SignatureError::MalformedRequestTime => RejectionKind::MalformedQuery,
-                            SignatureError::Stale { .. } => RejectionKind::StaleRequest,
-                            _ => RejectionKind::InvalidSignature,
-                        };
-                        Rejection::new(kind, e)
-                    })?;
-                Some(time)
-            }
-        };
-        Ok(Authenticated {
-            command: query.command.map(intern),
-            client_ip: query.client_ip.map(Cow::into_owned),
-            platform: query.platform.as_deref().map(OptPlatform::parse),
-            content_type: query.content_type.map(|t| match &*t {
-                "json" => Cow::Borrowed("json"),
-                _ => Cow::Owned(t.into_owned()),
-            }),
-            request_time,
-        })
+        authenticate_query(&self.config, parts.uri.query().unwrap_or(""))
     }
 
     async fn process<B>(
@@ -235,24 +166,11 @@ impl Shared {
             Ok(bytes) => bytes,
             Err(rejection) => return rejection.into_response(),
         };
-        let command = match auth.command {
-            Some(command) => command,
-            None => match command_from_body(&bytes) {
-                Ok(Some(command)) => intern(Cow::Owned(command)),
-                Ok(None) => {
-                    return Rejection::new(
-                        RejectionKind::CommandMismatch,
-                        "CallbackCommand is in neither the query nor the body",
-                    )
-                    .into_response();
-                }
-                Err(e) => return body_rejection(e).into_response(),
-            },
+        let command = match resolve_command(auth.command, &bytes) {
+            Ok(command) => command,
+            Err(rejection) => return rejection.into_response(),
         };
-        let event = match Event::parse(&command, &bytes) {
-            Ok(event) => event,
-            Err(e) => return body_rejection(e).into_response(),
-        };
+        let parsed = Event::parse(&command, &bytes);
         let ctx = RequestContext {
             app_id: self.config.inner.app_id,
             command,
@@ -261,6 +179,17 @@ impl Shared {
             request_time: auth.request_time,
             content_type: auth.content_type,
             parts,
+        };
+        let event = match parsed {
+            Ok(event) => event,
+            Err(e) if e.kind() == ParseErrorKind::Shape => {
+                let message = e.to_string();
+                return match e.into_unparsed() {
+                    Some(unparsed) => self.unparsed(&ctx, unparsed, message).await,
+                    None => parse_rejection_message(message).into_response(),
+                };
+            }
+            Err(e) => return parse_rejection(&e).into_response(),
         };
         let outcome = CatchUnwind {
             inner: self.handler.dispatch(&ctx, event),
@@ -273,6 +202,42 @@ impl Shared {
         }
     }
 
+    /// A known command whose body did not fit: reported, offered to `on_unparsed`, and answered
+    /// as it says or, by default, by the failure policy (before) or with 400 naming the path
+    /// (after).
+    async fn unparsed(
+        &self,
+        ctx: &RequestContext,
+        event: UnparsedEvent,
+        message: String,
+    ) -> Response<ReplyBody> {
+        let failure = self.report(ctx, FailureKind::Unparsed, message.clone());
+        let outcome = CatchUnwind {
+            inner: self.handler.unparsed(ctx, event),
+        }
+        .await;
+        let answer = match outcome {
+            Ok(Ok(answer)) => answer,
+            Ok(Err(error)) => {
+                self.report(ctx, FailureKind::Error, error.to_string());
+                None
+            }
+            Err(panic) => {
+                self.report(ctx, FailureKind::Panic, panic_message(&*panic));
+                None
+            }
+        };
+        let mut res = match answer {
+            Some(reply) => json_response(StatusCode::OK, &reply),
+            None if ctx.kind() == CommandKind::After => {
+                parse_rejection_message(message).into_response()
+            }
+            None => self.failure_response(ctx),
+        };
+        res.extensions_mut().insert(failure);
+        res
+    }
+
     /// Answers for a handler that failed, and reports the failure.
     fn failed(
         &self,
@@ -280,6 +245,14 @@ impl Shared {
         kind: FailureKind,
         message: String,
     ) -> Response<ReplyBody> {
+        let failure = self.report(ctx, kind, message);
+        let mut res = self.failure_response(ctx);
+        res.extensions_mut().insert(failure);
+        res
+    }
+
+    /// Reports a failure to the log and the configured hook.
+    fn report(&self, ctx: &RequestContext, kind: FailureKind, message: String) -> HandlerFailure {
         let failure = HandlerFailure {
             command: ctx.command.to_string(),
             kind,
@@ -290,16 +263,24 @@ impl Shared {
             // A panicking reporter must not take the reply down with it.
             let _ = catch_unwind(AssertUnwindSafe(|| hook(&failure)));
         }
-        let is_after = ctx.known_command().map(|c| c.kind()) == Some(CommandKind::After);
-        let mut res = match self.config.inner.on_failure {
-            _ if is_after => internal_error(),
+        failure
+    }
+
+    /// The answer when a request could not be handled: HTTP 500 for an after-event (so it shows
+    /// in Tencent's statistics, and is retried where retries are on), the configured
+    /// [`FailureDecision`] for a before-event.
+    fn failure_response(&self, ctx: &RequestContext) -> Response<ReplyBody> {
+        match self.config.inner.on_failure {
+            _ if ctx.kind() == CommandKind::After => internal_error(),
             FailureDecision::DeferToTencent => internal_error(),
             FailureDecision::Allow => json_response(StatusCode::OK, &Reply::ok()),
             FailureDecision::Deny => json_response(StatusCode::OK, &Reply::ok().with_error_code(1)),
-        };
-        res.extensions_mut().insert(failure);
-        res
+        }
     }
+}
+
+fn parse_rejection_message(message: String) -> Rejection {
+    Rejection::new(RejectionKind::InvalidBody, message)
 }
 
 fn internal_error() -> Response<ReplyBody> {
@@ -308,14 +289,6 @@ fn internal_error() -> Response<ReplyBody> {
         StatusCode::INTERNAL_SERVER_ERROR,
         &Reply::fail(500, "webhook handler failed"),
     )
-}
-
-fn body_rejection(e: BodyError) -> Rejection {
-    let kind = match e {
-        BodyError::Json { .. } => RejectionKind::InvalidBody,
-        BodyError::CommandMismatch { .. } => RejectionKind::CommandMismatch,
-    };
-    Rejection::new(kind, e)
 }
 
 fn too_large(limit: usize) -> Rejection {

@@ -1,0 +1,174 @@
+//! What a handler method sees of the request besides the event.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::net::IpAddr;
+
+use super::{Command, CommandKind};
+use crate::protocol::query::OptPlatform;
+
+/// What a handler method sees of the request besides the event: the query's values, and the
+/// HTTP request parts (headers, extensions such as axum's `ConnectInfo`).
+pub struct RequestContext {
+    pub(crate) app_id: u64,
+    pub(crate) command: Cow<'static, str>,
+    pub(crate) client_ip: Option<String>,
+    pub(crate) platform: Option<OptPlatform>,
+    pub(crate) request_time: Option<u64>,
+    pub(crate) content_type: Option<Cow<'static, str>>,
+    pub(crate) parts: http::request::Parts,
+}
+
+impl RequestContext {
+    /// The `SdkAppid`, already checked against the configured one.
+    pub fn app_id(&self) -> u64 {
+        self.app_id
+    }
+
+    /// The `CallbackCommand`.
+    pub fn command(&self) -> &str {
+        &self.command
+    }
+
+    /// The command, if this crate knows it.
+    pub fn known_command(&self) -> Option<Command> {
+        Command::from_wire(&self.command)
+    }
+
+    /// Before or after; for a command this crate does not know, what its name says
+    /// ([`CommandKind::from_name`]).
+    pub fn kind(&self) -> CommandKind {
+        self.known_command()
+            .map_or_else(|| CommandKind::from_name(&self.command), Command::kind)
+    }
+
+    /// `ClientIP`: the address of the client that triggered the event, as sent.
+    pub fn client_ip(&self) -> Option<&str> {
+        self.client_ip.as_deref()
+    }
+
+    /// `ClientIP` parsed as an address, when it is one.
+    pub fn client_ip_addr(&self) -> Option<IpAddr> {
+        self.client_ip.as_deref()?.parse().ok()
+    }
+
+    /// `OptPlatform`.
+    pub fn platform(&self) -> Option<&OptPlatform> {
+        self.platform.as_ref()
+    }
+
+    /// `RequestTime` in Unix seconds, verified when signature checks are on.
+    pub fn request_time(&self) -> Option<u64> {
+        self.request_time
+    }
+
+    /// `contenttype` (documented as always `json`).
+    pub fn content_type(&self) -> Option<&str> {
+        self.content_type.as_deref()
+    }
+
+    /// The request headers.
+    pub fn headers(&self) -> &http::HeaderMap {
+        &self.parts.headers
+    }
+
+    /// The request extensions, such as those set by outer middleware.
+    pub fn extensions(&self) -> &http::Extensions {
+        &self.parts.extensions
+    }
+
+    /// The request URI. Its query holds `Sign`, a credential valid for the freshness window:
+    /// do not log it.
+    pub fn uri(&self) -> &http::Uri {
+        &self.parts.uri
+    }
+}
+
+impl fmt::Debug for RequestContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The URI is left out: its query carries `Sign`.
+        f.debug_struct("RequestContext")
+            .field("app_id", &self.app_id)
+            .field("command", &self.command)
+            .field("client_ip", &self.client_ip)
+            .field("platform", &self.platform)
+            .field("request_time", &self.request_time)
+            .field("path", &self.parts.uri.path())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RequestContext {
+    /// Starts a context for `command` of app `app_id`, to unit-test a handler method without the
+    /// service. The request parts are those of an empty `POST /`.
+    ///
+    /// ```
+    /// use tencent_chat_webhook::{Command, OptPlatform, RequestContext};
+    ///
+    /// let ctx = RequestContext::builder(1400000000, Command::GroupBeforeSendMsg.as_str())
+    ///     .client_ip("10.0.0.7")
+    ///     .platform("iOS")
+    ///     .request_time(1669872112)
+    ///     .build();
+    /// assert_eq!(ctx.known_command(), Some(Command::GroupBeforeSendMsg));
+    /// assert_eq!(ctx.platform(), Some(&OptPlatform::Ios));
+    /// assert_eq!(ctx.client_ip_addr(), "10.0.0.7".parse().ok());
+    /// ```
+    pub fn builder(app_id: u64, command: impl Into<String>) -> RequestContextBuilder {
+        let command: String = command.into();
+        let command = match Command::from_wire(&command) {
+            Some(known) => Cow::Borrowed(known.as_str()),
+            None => Cow::Owned(command),
+        };
+        let mut request = http::Request::new(());
+        *request.method_mut() = http::Method::POST;
+        RequestContextBuilder {
+            ctx: RequestContext {
+                app_id,
+                command,
+                client_ip: None,
+                platform: None,
+                request_time: None,
+                content_type: Some(Cow::Borrowed("json")),
+                parts: request.into_parts().0,
+            },
+        }
+    }
+}
+
+/// Builds a [`RequestContext`] by hand, for tests of handler methods.
+#[derive(Debug)]
+pub struct RequestContextBuilder {
+    ctx: RequestContext,
+}
+
+impl RequestContextBuilder {
+    /// Sets `ClientIP`.
+    pub fn client_ip(mut self, ip: impl Into<String>) -> Self {
+        self.ctx.client_ip = Some(ip.into());
+        self
+    }
+
+    /// Sets `OptPlatform`, read as the service reads it.
+    pub fn platform(mut self, platform: &str) -> Self {
+        self.ctx.platform = Some(OptPlatform::parse(platform));
+        self
+    }
+
+    /// Sets `RequestTime` (Unix seconds).
+    pub fn request_time(mut self, secs: u64) -> Self {
+        self.ctx.request_time = Some(secs);
+        self
+    }
+
+    /// Uses these request parts (headers, extensions, URI) instead of an empty `POST /`.
+    pub fn parts(mut self, parts: http::request::Parts) -> Self {
+        self.ctx.parts = parts;
+        self
+    }
+
+    /// The context.
+    pub fn build(self) -> RequestContext {
+        self.ctx
+    }
+}

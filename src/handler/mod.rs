@@ -1,0 +1,814 @@
+//! The user's side: the [`Handler`] trait, the [`Command`] table it is generated from, the
+//! [`Event`] values, the request context, and handler errors.
+//!
+//! One table, [`commands!`], lists every command with its wire name, kind, event type, handler
+//! method and answer type. It generates the [`Command`] enum, the [`Event`] enum, the
+//! [`Handler`] methods with their defaults, the body parser and the dispatch `match`, so they
+//! cannot drift apart.
+//!
+//! # The naming rule
+//!
+//! From a wire name `Family.CallbackName` (or `Family.Name`), with the acronym `C2C` written `C2c`:
+//! the command variant is `FamilyName`, the event type is `family::Name` and the handler method
+//! is `on_family_name` in snake case. `C2C.CallbackBeforeSendMsg` gives `C2cBeforeSendMsg`,
+//! `c2c::BeforeSendMsg` and `on_c2c_before_send_msg`. The one exception is the module of
+//! `ContentCallback.ResultNotify`, which is [`moderation`](crate::moderation) (the method stays
+//! `on_content_callback_result_notify`). A unit test checks every row against the rule.
+
+mod context;
+mod error;
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+pub use context::{RequestContext, RequestContextBuilder};
+pub use error::{
+    FailureKind, HandlerError, HandlerFailure, ParseError, ParseErrorKind, UnknownEvent,
+    UnparsedEvent,
+};
+
+use crate::protocol::decision::{
+    CustomCode, FriendDecision, GateDecision, InviteDecision, SendDecision,
+};
+use crate::protocol::official_account::AddSubscriberDecision;
+use crate::protocol::reply::Reply;
+use crate::protocol::wire::Wire;
+#[allow(unused_imports)] // the table names its types through these paths
+use crate::protocol::{
+    alert, bot, c2c, chatbot, follow, group, moderation, official_account, profile, push, sns,
+    state,
+};
+
+/// A boxed, sendable future, as the type-erased handler returns.
+pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What a handler method returns.
+pub type HandlerResult<T> = Result<T, HandlerError>;
+
+/// Whether a command lets the app decide (before) or only informs it (after).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CommandKind {
+    /// The reply decides whether, or how, the action happens (or, for
+    /// `Chatbot.OnC2CSignalMessage`, carries content back).
+    Before,
+    /// A notification; Tencent ignores the reply's code.
+    After,
+}
+
+impl CommandKind {
+    /// The kind a command's name says: `Family.CallbackBefore…` and `Family.CallbackPrev…` are
+    /// before-events, everything else is an after-event. This is how commands this crate does not
+    /// know are classified.
+    ///
+    /// ```
+    /// use tencent_chat_webhook::CommandKind;
+    ///
+    /// assert_eq!(CommandKind::from_name("Group.CallbackBeforeFuture"), CommandKind::Before);
+    /// assert_eq!(CommandKind::from_name("Sns.CallbackPrevFuture"), CommandKind::Before);
+    /// assert_eq!(CommandKind::from_name("Group.CallbackAfterFuture"), CommandKind::After);
+    /// assert_eq!(CommandKind::from_name("Future.Event"), CommandKind::After);
+    /// ```
+    pub fn from_name(command: &str) -> CommandKind {
+        let name = command.split_once('.').map_or(command, |(_, name)| name);
+        if name.starts_with("CallbackBefore") || name.starts_with("CallbackPrev") {
+            CommandKind::Before
+        } else {
+            CommandKind::After
+        }
+    }
+}
+
+/// The default of a table method: a before-event's answer type's default (allow); an after-event
+/// goes on to [`Handler::on_after_event`].
+macro_rules! default_hook {
+    (Before, $self:ident, $ctx:ident, $event:ident, $variant:ident, $ret:ty) => {{
+        let _ = ($self, $ctx, $event);
+        async { Ok(<$ret>::default()) }
+    }};
+    (After, $self:ident, $ctx:ident, $event:ident, $variant:ident, $ret:ty) => {
+        $self.on_after_event($ctx, Event::$variant($event))
+    };
+}
+
+macro_rules! commands {
+    ($(
+        $(#[doc = $doc:literal])*
+        $variant:ident = $wire:literal, $kind:ident,
+        fn $method:ident($event:ty) -> $ret:ty;
+    )*) => {
+        /// A webhook command this crate knows, by its `CallbackCommand` string.
+        ///
+        /// ```
+        /// use tencent_chat_webhook::{Command, CommandKind};
+        ///
+        /// let cmd = Command::from_wire("C2C.CallbackBeforeSendMsg").unwrap();
+        /// assert_eq!(cmd, Command::C2cBeforeSendMsg);
+        /// assert_eq!(cmd.kind(), CommandKind::Before);
+        /// assert_eq!(cmd.as_str(), "C2C.CallbackBeforeSendMsg");
+        /// assert_eq!(Command::ALL.len(), 58);
+        /// assert_eq!(Command::from_wire("C2C.CallbackFuture"), None);
+        /// ```
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum Command {
+            $(
+                #[doc = concat!("`", $wire, "`")]
+                $variant,
+            )*
+        }
+
+        impl Command {
+            /// Every known command, in table order.
+            pub const ALL: &'static [Command] = &[$(Command::$variant),*];
+
+            /// The `CallbackCommand` string.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Command::$variant => $wire,)*
+                }
+            }
+
+            /// The command with this `CallbackCommand` string (exact, case-sensitive).
+            pub fn from_wire(command: &str) -> Option<Command> {
+                match command {
+                    $($wire => Some(Command::$variant),)*
+                    _ => None,
+                }
+            }
+
+            /// Before or after.
+            pub fn kind(self) -> CommandKind {
+                match self {
+                    $(Command::$variant => CommandKind::$kind,)*
+                }
+            }
+
+            /// Tencent's documented sample body of this command (fixed up to valid JSON where the
+            /// published one is not).
+            #[cfg(any(test, feature = "test-util"))]
+            pub(crate) fn sample(self) -> &'static str {
+                match self {
+                    $(Command::$variant => include_str!(concat!("../../fixtures/events/", $wire, ".json")),)*
+                }
+            }
+
+            /// The names the table gives this command: variant, event type, handler method and
+            /// answer type, as written in the source.
+            #[cfg_attr(not(test), allow(dead_code))]
+            pub(crate) fn row(self) -> Row {
+                match self {
+                    $(Command::$variant => Row {
+                        variant: stringify!($variant),
+                        event: stringify!($event),
+                        method: stringify!($method),
+                        answer: stringify!($ret),
+                    },)*
+                }
+            }
+        }
+
+        /// Your webhook logic: one method per command, each with a default.
+        ///
+        /// Write the methods you need as plain `async fn`s. The defaults:
+        /// - a before-event allows (its answer type's `Default`);
+        /// - an after-event goes to [`on_after_event`](Handler::on_after_event) as an [`Event`],
+        ///   which acknowledges it: override that one method to see every notification in one
+        ///   place (to log or queue them), and the typed method of the ones you treat apart;
+        /// - a command this crate does not know goes to [`on_unknown`](Handler::on_unknown), which
+        ///   answers OK, so a new Tencent command never breaks an app;
+        /// - a known command whose body does not fit its type goes to
+        ///   [`on_unparsed`](Handler::on_unparsed), with its JSON and the path that did not fit.
+        ///
+        /// The service holds one handler behind an `Arc<dyn ...>` shared by every connection, so
+        /// methods take `&self`; keep shared state in fields (atomics, locks, pools).
+        ///
+        /// A method that returns an error or panics does not block the user's action by
+        /// accident: see [`FailureDecision`](crate::FailureDecision).
+        ///
+        /// ```
+        /// use tencent_chat_webhook::c2c::{BeforeSendMsg, SendMsgDecision};
+        /// use tencent_chat_webhook::{Handler, HandlerResult, RequestContext};
+        ///
+        /// struct NoSpam;
+        ///
+        /// impl Handler for NoSpam {
+        ///     async fn on_c2c_before_send_msg(
+        ///         &self,
+        ///         _ctx: &RequestContext,
+        ///         event: BeforeSendMsg,
+        ///     ) -> HandlerResult<SendMsgDecision> {
+        ///         if event.texts().any(|t| t.contains("spam")) {
+        ///             return Ok(SendMsgDecision::Drop);
+        ///         }
+        ///         Ok(SendMsgDecision::Allow)
+        ///     }
+        /// }
+        /// # let _ = tencent_chat_webhook::WebhookService::new(
+        /// #     tencent_chat_webhook::WebhookConfig::builder(1).token("t").build().unwrap(), NoSpam);
+        /// ```
+        pub trait Handler: Send + Sync + 'static {
+            $(
+                $(#[doc = $doc])*
+                fn $method(
+                    &self,
+                    ctx: &RequestContext,
+                    event: $event,
+                ) -> impl Future<Output = HandlerResult<$ret>> + Send {
+                    default_hook!($kind, self, ctx, event, $variant, $ret)
+                }
+            )*
+
+            /// Every after-event whose typed method is not overridden, as an [`Event`]. Default:
+            /// acknowledge (OK).
+            fn on_after_event(
+                &self,
+                ctx: &RequestContext,
+                event: Event,
+            ) -> impl Future<Output = HandlerResult<()>> + Send {
+                let _ = (ctx, event);
+                async { Ok(()) }
+            }
+
+            /// Any command this crate does not know, with its body as JSON. Default: OK, which
+            /// for a before-event allows the action.
+            fn on_unknown(
+                &self,
+                ctx: &RequestContext,
+                event: UnknownEvent,
+            ) -> impl Future<Output = HandlerResult<Reply>> + Send {
+                let _ = (ctx, event);
+                async { Ok(Reply::ok()) }
+            }
+
+            /// A known command whose body is JSON but does not fit its typed event (a field of an
+            /// unexpected type, a required field missing), with its JSON and where it failed. No
+            /// event is lost to a shape surprise: whatever this returns, the failure is also
+            /// reported like a handler failure ([`FailureKind::Unparsed`]).
+            ///
+            /// Return `Some(reply)` to answer it yourself (HTTP 200). The default, `None`,
+            /// answers a before-event with the configured
+            /// [`FailureDecision`](crate::FailureDecision), so a strict app that configured
+            /// `Deny` is not bypassed by a malformed body, and an after-event with HTTP 400
+            /// naming the path, so it shows in Tencent's callback statistics.
+            fn on_unparsed(
+                &self,
+                ctx: &RequestContext,
+                event: UnparsedEvent,
+            ) -> impl Future<Output = HandlerResult<Option<Reply>>> + Send {
+                let _ = (ctx, event);
+                async { Ok(None) }
+            }
+        }
+
+        /// One webhook event as a value: one variant per command, plus `Unknown`.
+        ///
+        /// Parse one with [`Event::parse`] (or [`construct_event`](crate::construct_event),
+        /// which authenticates first); it serialises back to Tencent's JSON (unknown fields
+        /// included), and that JSON parses again to an equal value, so events can be logged,
+        /// stored, queued and replayed.
+        ///
+        /// ```
+        /// use tencent_chat_webhook::{Command, CommandKind, Event};
+        ///
+        /// let body = br#"{"CallbackCommand":"Group.CallbackAfterGroupFull","GroupId":"@TGS#1","EventTime":"1670574414123"}"#;
+        /// let event = Event::parse("Group.CallbackAfterGroupFull", body).unwrap();
+        /// assert_eq!(event.command(), Some(Command::GroupAfterGroupFull));
+        /// assert_eq!(event.kind(), CommandKind::After);
+        /// let Event::GroupAfterGroupFull(full) = &event else { panic!() };
+        /// assert_eq!(full.event_time, Some(1670574414123));
+        ///
+        /// let json = event.to_json();
+        /// assert_eq!(Event::parse(event.command_name(), json.as_bytes()).unwrap(), event);
+        /// ```
+        #[derive(Clone, Debug, PartialEq)]
+        #[non_exhaustive]
+        #[allow(clippy::large_enum_variant)] // an event is built once per request and moved whole
+        pub enum Event {
+            $(
+                #[doc = concat!("`", $wire, "`")]
+                $variant($event),
+            )*
+            /// A command this crate does not know.
+            Unknown(UnknownEvent),
+        }
+
+        impl Event {
+            /// Parses `body` as the event of `command` (the query's `CallbackCommand`). A body
+            /// whose own `CallbackCommand` differs is refused; a body without one (the push and
+            /// moderation callbacks) is read as the command says.
+            pub fn parse(command: &str, body: &[u8]) -> Result<Event, ParseError> {
+                match Command::from_wire(command) {
+                    $(Some(Command::$variant) => {
+                        let event: $event = parse_typed(Command::$variant, body)?;
+                        check_command(command, event.callback_command.as_deref())?;
+                        Ok(Event::$variant(event))
+                    })*
+                    None => {
+                        let body: Value = parse_value(body)?;
+                        check_command(command, body.get("CallbackCommand").and_then(Value::as_str))?;
+                        Ok(Event::Unknown(UnknownEvent { command: command.to_owned(), body }))
+                    }
+                }
+            }
+
+            /// The command, if this crate knows it.
+            pub fn command(&self) -> Option<Command> {
+                match self {
+                    $(Event::$variant(_) => Some(Command::$variant),)*
+                    Event::Unknown(_) => None,
+                }
+            }
+
+            /// The `CallbackCommand` string, known or not.
+            pub fn command_name(&self) -> &str {
+                match self {
+                    $(Event::$variant(_) => $wire,)*
+                    Event::Unknown(e) => &e.command,
+                }
+            }
+
+            /// Before or after; for an unknown command, what its name says
+            /// ([`CommandKind::from_name`]).
+            pub fn kind(&self) -> CommandKind {
+                match self.command() {
+                    Some(command) => command.kind(),
+                    None => CommandKind::from_name(self.command_name()),
+                }
+            }
+
+            /// The JSON paths of every key this crate did not type (kept as sent in an `extra`
+            /// map, in key order), and of every unknown message element. Empty for all of
+            /// Tencent's documented samples. For an unknown command, its top-level keys.
+            pub fn unknown_keys(&self) -> Vec<String> {
+                let mut out = Vec::new();
+                match self {
+                    $(Event::$variant(e) => Wire::unknown_keys(e, "", &mut out),)*
+                    Event::Unknown(e) => {
+                        if let Value::Object(map) = &e.body {
+                            out.extend(map.keys().cloned());
+                        }
+                    }
+                }
+                out
+            }
+
+            /// The compact JSON of this event, as Tencent would send it.
+            pub fn to_json(&self) -> String {
+                // Serialising a tree of strings, numbers and maps cannot fail.
+                serde_json::to_string(self).unwrap_or_default()
+            }
+        }
+
+        impl Serialize for Event {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                match self {
+                    $(Event::$variant(e) => e.serialize(s),)*
+                    Event::Unknown(e) => e.body.serialize(s),
+                }
+            }
+        }
+
+        impl<H: Handler> ErasedHandler for H {
+            fn dispatch<'a>(
+                &'a self,
+                ctx: &'a RequestContext,
+                event: Event,
+            ) -> BoxFuture<'a, HandlerResult<Reply>> {
+                Box::pin(async move {
+                    match event {
+                        $(Event::$variant(e) => {
+                            let memo = <$ret as Respond<$event>>::memo(&e);
+                            self.$method(ctx, e).await.map(|answer| <$ret as Respond<$event>>::respond(answer, memo))
+                        })*
+                        Event::Unknown(e) => self.on_unknown(ctx, e).await,
+                    }
+                })
+            }
+
+            fn unparsed<'a>(
+                &'a self,
+                ctx: &'a RequestContext,
+                event: UnparsedEvent,
+            ) -> BoxFuture<'a, HandlerResult<Option<Reply>>> {
+                Box::pin(self.on_unparsed(ctx, event))
+            }
+        }
+
+        /// A handler that records every typed event it gets and answers with the defaults.
+        #[cfg(test)]
+        #[derive(Default)]
+        pub(crate) struct Recorder(pub(crate) std::sync::Mutex<Vec<Event>>);
+
+        #[cfg(test)]
+        impl Handler for Recorder {
+            $(
+                async fn $method(&self, _ctx: &RequestContext, e: $event) -> HandlerResult<$ret> {
+                    self.0.lock().unwrap().push(Event::$variant(e));
+                    Ok(<$ret>::default())
+                }
+            )*
+        }
+    };
+}
+
+commands! {
+    // Official Account (Official Channel), trtc.io 60795–60805.
+
+    /// `OfficialAccount.CallbackBeforeCreateOfficialAccount`: allow, deny, or deny with a code.
+    /// Default: allow.
+    OfficialAccountBeforeCreateOfficialAccount = "OfficialAccount.CallbackBeforeCreateOfficialAccount", Before,
+    fn on_official_account_before_create_official_account(official_account::BeforeCreateOfficialAccount) -> official_account::CreateOfficialAccountDecision;
+
+    /// `OfficialAccount.CallbackAfterCreateOfficialAccount`.
+    OfficialAccountAfterCreateOfficialAccount = "OfficialAccount.CallbackAfterCreateOfficialAccount", After,
+    fn on_official_account_after_create_official_account(official_account::AfterCreateOfficialAccount) -> ();
+
+    /// `OfficialAccount.CallbackAfterOfficialAccountInfoChanged`.
+    OfficialAccountAfterOfficialAccountInfoChanged = "OfficialAccount.CallbackAfterOfficialAccountInfoChanged", After,
+    fn on_official_account_after_official_account_info_changed(official_account::AfterOfficialAccountInfoChanged) -> ();
+
+    /// `OfficialAccount.CallbackAfterOfficialAccountDestroyed`.
+    OfficialAccountAfterOfficialAccountDestroyed = "OfficialAccount.CallbackAfterOfficialAccountDestroyed", After,
+    fn on_official_account_after_official_account_destroyed(official_account::AfterOfficialAccountDestroyed) -> ();
+
+    /// `OfficialAccount.CallbackBeforeAddSubscriber`: allow all, refuse some users, or reject.
+    /// Default: allow all.
+    OfficialAccountBeforeAddSubscriber = "OfficialAccount.CallbackBeforeAddSubscriber", Before,
+    fn on_official_account_before_add_subscriber(official_account::BeforeAddSubscriber) -> official_account::AddSubscriberDecision;
+
+    /// `OfficialAccount.CallbackAfterAddSubscriber`.
+    OfficialAccountAfterAddSubscriber = "OfficialAccount.CallbackAfterAddSubscriber", After,
+    fn on_official_account_after_add_subscriber(official_account::AfterAddSubscriber) -> ();
+
+    /// `OfficialAccount.CallbackAfterOfficialAccountFull`.
+    OfficialAccountAfterOfficialAccountFull = "OfficialAccount.CallbackAfterOfficialAccountFull", After,
+    fn on_official_account_after_official_account_full(official_account::AfterOfficialAccountFull) -> ();
+
+    /// `OfficialAccount.CallbackAfterDeleteSubscriber`.
+    OfficialAccountAfterDeleteSubscriber = "OfficialAccount.CallbackAfterDeleteSubscriber", After,
+    fn on_official_account_after_delete_subscriber(official_account::AfterDeleteSubscriber) -> ();
+
+    /// `OfficialAccount.CallbackBeforeSendMsg`: allow, deny, drop silently, deny with a code, or
+    /// rewrite the body and custom data. Default: allow. Tencent waits at most 2 seconds.
+    OfficialAccountBeforeSendMsg = "OfficialAccount.CallbackBeforeSendMsg", Before,
+    fn on_official_account_before_send_msg(official_account::BeforeSendMsg) -> official_account::SendMsgDecision;
+
+    /// `OfficialAccount.CallbackAfterSendMsg`.
+    OfficialAccountAfterSendMsg = "OfficialAccount.CallbackAfterSendMsg", After,
+    fn on_official_account_after_send_msg(official_account::AfterSendMsg) -> ();
+
+    /// `OfficialAccount.CallbackAfterMsgWithDraw`: messages were recalled.
+    OfficialAccountAfterMsgWithDraw = "OfficialAccount.CallbackAfterMsgWithDraw", After,
+    fn on_official_account_after_msg_with_draw(official_account::AfterMsgWithDraw) -> ();
+
+    // Online status, 1047/34357.
+
+    /// `State.StateChange`: a user logged in, out, or dropped.
+    StateStateChange = "State.StateChange", After,
+    fn on_state_state_change(state::StateChange) -> ();
+
+    // Profile, 1047/48733.
+
+    /// `Profile.CallbackPortraitSet`: a user's profile changed.
+    ProfilePortraitSet = "Profile.CallbackPortraitSet", After,
+    fn on_profile_portrait_set(profile::PortraitSet) -> ();
+
+    // Relationship chain, 1047/43468, 43467, 34359–34362.
+
+    /// `Sns.CallbackPrevFriendAdd`: a client asks to add friends; a result per target.
+    /// Default: allow every target.
+    SnsPrevFriendAdd = "Sns.CallbackPrevFriendAdd", Before,
+    fn on_sns_prev_friend_add(sns::PrevFriendAdd) -> sns::FriendDecision;
+
+    /// `Sns.CallbackPrevFriendResponse`: a client answers friend requests; a result per target.
+    /// Default: allow every target.
+    SnsPrevFriendResponse = "Sns.CallbackPrevFriendResponse", Before,
+    fn on_sns_prev_friend_response(sns::PrevFriendResponse) -> sns::FriendDecision;
+
+    /// `Sns.CallbackFriendAdd`: friendships were created.
+    SnsFriendAdd = "Sns.CallbackFriendAdd", After,
+    fn on_sns_friend_add(sns::FriendAdd) -> ();
+
+    /// `Sns.CallbackFriendDelete`: friendships were deleted.
+    SnsFriendDelete = "Sns.CallbackFriendDelete", After,
+    fn on_sns_friend_delete(sns::FriendDelete) -> ();
+
+    /// `Sns.CallbackBlackListAdd`: users were added to a blocklist.
+    SnsBlackListAdd = "Sns.CallbackBlackListAdd", After,
+    fn on_sns_black_list_add(sns::BlackListAdd) -> ();
+
+    /// `Sns.CallbackBlackListDelete`: users were removed from a blocklist.
+    SnsBlackListDelete = "Sns.CallbackBlackListDelete", After,
+    fn on_sns_black_list_delete(sns::BlackListDelete) -> ();
+
+    // Follow, 1047/70355, 70356.
+
+    /// `Follow.CallbackAfterFollowAdd`: a user followed others.
+    FollowAfterFollowAdd = "Follow.CallbackAfterFollowAdd", After,
+    fn on_follow_after_follow_add(follow::AfterFollowAdd) -> ();
+
+    /// `Follow.CallbackAfterFollowDelete`: a user unfollowed others.
+    FollowAfterFollowDelete = "Follow.CallbackAfterFollowDelete", After,
+    fn on_follow_after_follow_delete(follow::AfterFollowDelete) -> ();
+
+    // One-to-one messages, 1047/34364, 34365, 43465, 43466, 76006; 269/128224.
+
+    /// `C2C.CallbackBeforeSendMsg`: allow, deny, drop silently, deny with a code, or rewrite.
+    /// Default: allow. Tencent waits at most 2 seconds.
+    C2cBeforeSendMsg = "C2C.CallbackBeforeSendMsg", Before,
+    fn on_c2c_before_send_msg(c2c::BeforeSendMsg) -> c2c::SendMsgDecision;
+
+    /// `C2C.CallbackAfterSendMsg`: a one-to-one message was delivered, or failed to be.
+    C2cAfterSendMsg = "C2C.CallbackAfterSendMsg", After,
+    fn on_c2c_after_send_msg(c2c::AfterSendMsg) -> ();
+
+    /// `C2C.CallbackAfterMsgReport`: a conversation was marked read.
+    C2cAfterMsgReport = "C2C.CallbackAfterMsgReport", After,
+    fn on_c2c_after_msg_report(c2c::AfterMsgReport) -> ();
+
+    /// `C2C.CallbackAfterMsgWithDraw`: a one-to-one message was recalled.
+    C2cAfterMsgWithDraw = "C2C.CallbackAfterMsgWithDraw", After,
+    fn on_c2c_after_msg_with_draw(c2c::AfterMsgWithDraw) -> ();
+
+    /// `C2C.CallbackAfterC2CMsgExtension`: a one-to-one message's extension changed.
+    C2cAfterC2cMsgExtension = "C2C.CallbackAfterC2CMsgExtension", After,
+    fn on_c2c_after_c2c_msg_extension(c2c::AfterC2cMsgExtension) -> ();
+
+    /// `C2C.CallbackAfterModifyMsg`: a one-to-one message was edited.
+    C2cAfterModifyMsg = "C2C.CallbackAfterModifyMsg", After,
+    fn on_c2c_after_modify_msg(c2c::AfterModifyMsg) -> ();
+
+    // Chatbots, 1047/68952, 59057, 68953.
+
+    /// `Bot.OnC2CMessage`: a one-to-one message reached a chatbot.
+    BotOnC2cMessage = "Bot.OnC2CMessage", After,
+    fn on_bot_on_c2c_message(bot::OnC2cMessage) -> ();
+
+    /// `Chatbot.OnC2CSignalMessage`: custom pass-through content for a chatbot. Its reply shape
+    /// is not documented: answer with any [`Reply`]. Default: OK.
+    ChatbotOnC2cSignalMessage = "Chatbot.OnC2CSignalMessage", Before,
+    fn on_chatbot_on_c2c_signal_message(chatbot::OnC2cSignalMessage) -> Reply;
+
+    /// `Bot.OnGroupMessage`: a chatbot was @-mentioned in a group.
+    BotOnGroupMessage = "Bot.OnGroupMessage", After,
+    fn on_bot_on_group_message(bot::OnGroupMessage) -> ();
+
+    // Groups, communities and topics, 1047/34368–34378, 46979, 48734, 49462–49466, 57455,
+    // 60393–60396, 76007.
+
+    /// `Group.CallbackBeforeCreateGroup`: allow, deny, or deny with a code. Default: allow.
+    GroupBeforeCreateGroup = "Group.CallbackBeforeCreateGroup", Before,
+    fn on_group_before_create_group(group::BeforeCreateGroup) -> group::CreateGroupDecision;
+
+    /// `Group.CallbackAfterCreateGroup`.
+    GroupAfterCreateGroup = "Group.CallbackAfterCreateGroup", After,
+    fn on_group_after_create_group(group::AfterCreateGroup) -> ();
+
+    /// `Group.CallbackBeforeApplyJoinGroup`: allow, deny, or deny with a code. Default: allow.
+    GroupBeforeApplyJoinGroup = "Group.CallbackBeforeApplyJoinGroup", Before,
+    fn on_group_before_apply_join_group(group::BeforeApplyJoinGroup) -> group::ApplyJoinGroupDecision;
+
+    /// `Group.CallbackBeforeInviteJoinGroup`: allow all, refuse some users, reject, or reject
+    /// with a code. Default: allow all.
+    GroupBeforeInviteJoinGroup = "Group.CallbackBeforeInviteJoinGroup", Before,
+    fn on_group_before_invite_join_group(group::BeforeInviteJoinGroup) -> group::InviteDecision;
+
+    /// `Group.CallbackAfterNewMemberJoin`.
+    GroupAfterNewMemberJoin = "Group.CallbackAfterNewMemberJoin", After,
+    fn on_group_after_new_member_join(group::AfterNewMemberJoin) -> ();
+
+    /// `Group.CallbackAfterMemberExit`.
+    GroupAfterMemberExit = "Group.CallbackAfterMemberExit", After,
+    fn on_group_after_member_exit(group::AfterMemberExit) -> ();
+
+    /// `Group.CallbackBeforeSendMsg`: allow, deny, drop silently, deny with a code, or rewrite.
+    /// Default: allow. Tencent waits at most 2 seconds.
+    GroupBeforeSendMsg = "Group.CallbackBeforeSendMsg", Before,
+    fn on_group_before_send_msg(group::BeforeSendMsg) -> group::SendMsgDecision;
+
+    /// `Group.CallbackAfterSendMsg`.
+    GroupAfterSendMsg = "Group.CallbackAfterSendMsg", After,
+    fn on_group_after_send_msg(group::AfterSendMsg) -> ();
+
+    /// `Group.CallbackAfterGroupFull`.
+    GroupAfterGroupFull = "Group.CallbackAfterGroupFull", After,
+    fn on_group_after_group_full(group::AfterGroupFull) -> ();
+
+    /// `Group.CallbackAfterGroupDestroyed`.
+    GroupAfterGroupDestroyed = "Group.CallbackAfterGroupDestroyed", After,
+    fn on_group_after_group_destroyed(group::AfterGroupDestroyed) -> ();
+
+    /// `Group.CallbackAfterGroupInfoChanged`.
+    GroupAfterGroupInfoChanged = "Group.CallbackAfterGroupInfoChanged", After,
+    fn on_group_after_group_info_changed(group::AfterGroupInfoChanged) -> ();
+
+    /// `Group.CallbackOnMemberStateChange`: audio-video group members went on- or offline.
+    GroupOnMemberStateChange = "Group.CallbackOnMemberStateChange", After,
+    fn on_group_on_member_state_change(group::OnMemberStateChange) -> ();
+
+    /// `Group.CallbackSendMsgException`: a group message could not be delivered.
+    GroupSendMsgException = "Group.CallbackSendMsgException", After,
+    fn on_group_send_msg_exception(group::SendMsgException) -> ();
+
+    /// `Group.CallbackAfterRecallMsg`.
+    GroupAfterRecallMsg = "Group.CallbackAfterRecallMsg", After,
+    fn on_group_after_recall_msg(group::AfterRecallMsg) -> ();
+
+    /// `Group.CallbackBeforeCreateTopic`: allow, deny, or deny with a code. Default: allow.
+    GroupBeforeCreateTopic = "Group.CallbackBeforeCreateTopic", Before,
+    fn on_group_before_create_topic(group::BeforeCreateTopic) -> group::CreateTopicDecision;
+
+    /// `Group.CallbackAfterCreateTopic`.
+    GroupAfterCreateTopic = "Group.CallbackAfterCreateTopic", After,
+    fn on_group_after_create_topic(group::AfterCreateTopic) -> ();
+
+    /// `Group.CallbackAfterTopicDestroyed`.
+    GroupAfterTopicDestroyed = "Group.CallbackAfterTopicDestroyed", After,
+    fn on_group_after_topic_destroyed(group::AfterTopicDestroyed) -> ();
+
+    /// `Group.CallbackAfterTopicInfoChanged`.
+    GroupAfterTopicInfoChanged = "Group.CallbackAfterTopicInfoChanged", After,
+    fn on_group_after_topic_info_changed(group::AfterTopicInfoChanged) -> ();
+
+    /// `Group.CallbackAfterMemberFieldChanged`: a member's role or name card changed.
+    GroupAfterMemberFieldChanged = "Group.CallbackAfterMemberFieldChanged", After,
+    fn on_group_after_member_field_changed(group::AfterMemberFieldChanged) -> ();
+
+    /// `Group.CallbackAfterGroupAttrChanged`: custom group attributes changed.
+    GroupAfterGroupAttrChanged = "Group.CallbackAfterGroupAttrChanged", After,
+    fn on_group_after_group_attr_changed(group::AfterGroupAttrChanged) -> ();
+
+    /// `Group.CallbackAfterReadReceipt`: group messages were read.
+    GroupAfterReadReceipt = "Group.CallbackAfterReadReceipt", After,
+    fn on_group_after_read_receipt(group::AfterReadReceipt) -> ();
+
+    /// `Group.CallbackAfterChangeGroupOwner`.
+    GroupAfterChangeGroupOwner = "Group.CallbackAfterChangeGroupOwner", After,
+    fn on_group_after_change_group_owner(group::AfterChangeGroupOwner) -> ();
+
+    /// `Group.CallbackOnDailyGroupQuotaAlarm`: the day's new groups passed 70 % of the quota.
+    GroupOnDailyGroupQuotaAlarm = "Group.CallbackOnDailyGroupQuotaAlarm", After,
+    fn on_group_on_daily_group_quota_alarm(group::OnDailyGroupQuotaAlarm) -> ();
+
+    /// `Group.CallbackAfterGroupMsgExtension`: a group message's extension changed.
+    GroupAfterGroupMsgExtension = "Group.CallbackAfterGroupMsgExtension", After,
+    fn on_group_after_group_msg_extension(group::AfterGroupMsgExtension) -> ();
+
+    // Moderation and operations, 1047/78240, 60256.
+
+    /// `ContentCallback.ResultNotify`: a cloud moderation result. Its body has no
+    /// `CallbackCommand`: it is read as the query says.
+    ContentCallbackResultNotify = "ContentCallback.ResultNotify", After,
+    fn on_content_callback_result_notify(moderation::ResultNotify) -> ();
+
+    /// `Alert.RequestOverLimit`: a REST API passed 80 % of its rate limit.
+    AlertRequestOverLimit = "Alert.RequestOverLimit", After,
+    fn on_alert_request_over_limit(alert::RequestOverLimit) -> ();
+
+    // Push service, 1047/67552, 67551.
+
+    /// `Push.OfflinePush`: push results of messages, a batch of 1 to 100 events.
+    PushOfflinePush = "Push.OfflinePush", After,
+    fn on_push_offline_push(push::OfflinePush) -> ();
+
+    /// `Push.AllMemberPush`: push-task results (all users, tags, UserIDs), a batch of 1 to 100.
+    PushAllMemberPush = "Push.AllMemberPush", After,
+    fn on_push_all_member_push(push::AllMemberPush) -> ();
+}
+
+impl fmt::Display for Command {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The names of one table row, as written in the source.
+#[cfg_attr(not(test), allow(dead_code))]
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Row {
+    pub(crate) variant: &'static str,
+    pub(crate) event: &'static str,
+    pub(crate) method: &'static str,
+    pub(crate) answer: &'static str,
+}
+
+/// The object-safe twin of [`Handler`], which the service stores as `Arc<dyn ErasedHandler>`.
+pub(crate) trait ErasedHandler: Send + Sync + 'static {
+    fn dispatch<'a>(
+        &'a self,
+        ctx: &'a RequestContext,
+        event: Event,
+    ) -> BoxFuture<'a, HandlerResult<Reply>>;
+
+    fn unparsed<'a>(
+        &'a self,
+        ctx: &'a RequestContext,
+        event: UnparsedEvent,
+    ) -> BoxFuture<'a, HandlerResult<Option<Reply>>>;
+}
+
+/// How a command's answer becomes its reply. Most answers need nothing of the event; a friend
+/// decision needs the request's targets, taken (`memo`) before the event moves into the handler.
+pub(crate) trait Respond<E>: Sized {
+    type Memo: Send;
+    fn memo(event: &E) -> Self::Memo;
+    fn respond(self, memo: Self::Memo) -> Reply;
+}
+
+macro_rules! respond_by_from {
+    ($($ty:ty),*) => {$(
+        impl<E> Respond<E> for $ty {
+            type Memo = ();
+            fn memo(_: &E) {}
+            fn respond(self, (): ()) -> Reply {
+                Reply::from(self)
+            }
+        }
+    )*};
+}
+respond_by_from!((), Reply, AddSubscriberDecision, InviteDecision);
+
+impl<E, C: CustomCode> Respond<E> for SendDecision<C> {
+    type Memo = ();
+    fn memo(_: &E) {}
+    fn respond(self, (): ()) -> Reply {
+        Reply::from(self)
+    }
+}
+
+impl<E, C: CustomCode> Respond<E> for GateDecision<C> {
+    type Memo = ();
+    fn memo(_: &E) {}
+    fn respond(self, (): ()) -> Reply {
+        Reply::from(self)
+    }
+}
+
+macro_rules! respond_per_target {
+    ($($event:ty),*) => {$(
+        impl Respond<$event> for FriendDecision {
+            type Memo = Vec<String>;
+            fn memo(event: &$event) -> Vec<String> {
+                event.targets().map(str::to_owned).collect()
+            }
+            fn respond(self, targets: Vec<String>) -> Reply {
+                self.into_reply(targets.iter().map(String::as_str))
+            }
+        }
+    )*};
+}
+respond_per_target!(sns::PrevFriendAdd, sns::PrevFriendResponse);
+
+/// Parses JSON quickly into `T`; on failure, says why: not JSON at all, or JSON that does not fit
+/// (then with the path, found by a second parse that tracks it, and the JSON itself).
+fn parse_typed<T: DeserializeOwned>(command: Command, body: &[u8]) -> Result<T, ParseError> {
+    serde_json::from_slice(body).map_err(|first| {
+        let Ok(value) = serde_json::from_slice::<Value>(body) else {
+            return ParseError::syntax(&first);
+        };
+        let mut de = serde_json::Deserializer::from_slice(body);
+        let (path, message) = match serde_path_to_error::deserialize::<_, T>(&mut de) {
+            Err(e) => (e.path().to_string(), e.inner().to_string()),
+            // Cannot happen (the value parsed as JSON, and the typed parse failed); kept total.
+            Ok(_) => (".".to_owned(), first.to_string()),
+        };
+        ParseError::shape(UnparsedEvent {
+            command,
+            body: value,
+            path,
+            message,
+        })
+    })
+}
+
+fn parse_value(body: &[u8]) -> Result<Value, ParseError> {
+    serde_json::from_slice(body).map_err(|e| ParseError::syntax(&e))
+}
+
+fn check_command(query: &str, body: Option<&str>) -> Result<(), ParseError> {
+    match body {
+        Some(body) if body != query => Err(ParseError::mismatch(query, body)),
+        _ => Ok(()),
+    }
+}
+
+/// Reads only `CallbackCommand` from a body, for requests whose query leaves it out.
+pub(crate) fn command_from_body(body: &[u8]) -> Result<Option<String>, ParseError> {
+    #[derive(serde::Deserialize)]
+    struct Probe {
+        #[serde(rename = "CallbackCommand")]
+        command: Option<String>,
+    }
+    serde_json::from_slice::<Probe>(body)
+        .map(|p| p.command)
+        .map_err(|e| ParseError::syntax(&e))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,236 @@
+use std::future::Future;
+use std::pin::pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, UNIX_EPOCH};
+
+use tower_service::Service;
+
+use super::*;
+use crate::test_util::{DEMO_TOKEN, SignedRequest};
+use crate::{WebhookConfig, WebhookService};
+
+/// Polls a future that completes without waiting on I/O.
+fn run<F: Future>(fut: F) -> F::Output {
+    let mut fut = pin!(fut);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
+            return out;
+        }
+    }
+}
+
+fn snake(camel: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in camel.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
+}
+
+/// The names the naming rule gives a wire command: variant, event type, method.
+fn by_rule(wire: &str) -> (String, String, String) {
+    let (family, rest) = wire.split_once('.').unwrap();
+    let rest = rest.strip_prefix("Callback").unwrap_or(rest);
+    let family_name = family.replace("C2C", "C2c");
+    let name = rest.replace("C2C", "C2c");
+    let variant = format!("{family_name}{name}");
+    let module = match family {
+        "ContentCallback" => "moderation".to_owned(),
+        _ => snake(&family_name),
+    };
+    let method = format!("on_{}", snake(&variant));
+    (variant, format!("{module}::{name}"), method)
+}
+
+#[test]
+fn the_table_follows_the_naming_rule_and_the_kind_of_each_name() {
+    assert_eq!(Command::ALL.len(), 58);
+    for &cmd in Command::ALL {
+        assert_eq!(Command::from_wire(cmd.as_str()), Some(cmd));
+        let row = cmd.row();
+        let (variant, event, method) = by_rule(cmd.as_str());
+        assert_eq!(row.variant, variant, "{cmd}");
+        assert_eq!(row.event.replace(' ', ""), event, "{cmd}");
+        assert_eq!(row.method, method, "{cmd}");
+        // The one command whose name does not say its kind: its reply carries content back.
+        if cmd != Command::ChatbotOnC2cSignalMessage {
+            assert_eq!(cmd.kind(), CommandKind::from_name(cmd.as_str()), "{cmd}");
+        }
+        // Every before-event has an answer of its own; every after-event answers OK.
+        assert_eq!(
+            row.answer == "()",
+            cmd.kind() == CommandKind::After,
+            "{cmd}"
+        );
+    }
+    let mut names: Vec<&str> = Command::ALL.iter().map(|c| c.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), 58, "duplicate wire names");
+    assert_eq!(Command::from_wire("c2c.callbackbeforesendmsg"), None);
+}
+
+#[test]
+fn every_fixture_is_fully_typed_and_round_trips_as_an_event() {
+    for &cmd in Command::ALL {
+        let event = Event::parse(cmd.as_str(), cmd.sample().as_bytes())
+            .unwrap_or_else(|e| panic!("{cmd}: {e}"));
+        assert_eq!(event.command(), Some(cmd));
+        assert_eq!(event.command_name(), cmd.as_str());
+        assert_eq!(event.kind(), cmd.kind());
+        assert_eq!(event.unknown_keys(), Vec::<String>::new(), "{cmd}");
+        let again = Event::parse(cmd.as_str(), event.to_json().as_bytes())
+            .unwrap_or_else(|e| panic!("{cmd} again: {e}"));
+        assert_eq!(again, event, "{cmd}");
+    }
+}
+
+#[test]
+fn every_fixture_reaches_its_typed_hook_through_the_service() {
+    const NOW: u64 = 1_700_000_000;
+    let recorder = Arc::new(Recorder::default());
+    let config = WebhookConfig::builder(crate::test_util::DEMO_APP_ID)
+        .token(DEMO_TOKEN)
+        .clock(|| UNIX_EPOCH + Duration::from_secs(NOW))
+        .build()
+        .unwrap();
+    let mut service = WebhookService::from_arc(config, recorder.clone());
+    for &cmd in Command::ALL {
+        let req = SignedRequest::sample(cmd).request_time(NOW).build();
+        let res = run(service.call(req)).unwrap();
+        assert_eq!(res.status(), 200, "{cmd}");
+        let reply = crate::Reply::from_json(res.body().as_bytes()).unwrap();
+        assert_eq!(reply.error_code(), 0, "{cmd}: the defaults allow");
+        let seen = recorder.0.lock().unwrap().pop();
+        let expected = Event::parse(cmd.as_str(), cmd.sample().as_bytes()).unwrap();
+        assert_eq!(seen.as_ref(), Some(&expected), "{cmd}");
+    }
+    assert!(recorder.0.lock().unwrap().is_empty());
+}
+
+#[test]
+fn body_errors_name_the_failing_path() {
+    let cases = [
+        (
+            "wrong type deep inside",
+            r#"{"Official_Account":"a","MsgBody":[{"MsgType":"TIMTextElem","MsgContent":{"Text":5}}]}"#,
+            Some("MsgBody[0].MsgContent.Text"),
+            ParseErrorKind::Shape,
+        ),
+        (
+            "missing field",
+            r#"{"MsgBody":[]}"#,
+            Some("."),
+            ParseErrorKind::Shape,
+        ),
+        ("not an object", r#"[1]"#, Some("."), ParseErrorKind::Shape),
+        (
+            "syntax error",
+            r#"{"Official_Account": "#,
+            None,
+            ParseErrorKind::Syntax,
+        ),
+        (
+            "trailing garbage",
+            r#"{"Official_Account":"a","MsgBody":[]} x"#,
+            None,
+            ParseErrorKind::Syntax,
+        ),
+        (
+            "wrong number",
+            r#"{"Official_Account":"a","MsgBody":[],"OnlineOnlyFlag":"yes"}"#,
+            Some("OnlineOnlyFlag"),
+            ParseErrorKind::Shape,
+        ),
+    ];
+    for (name, body, path, kind) in cases {
+        let err = Event::parse("OfficialAccount.CallbackBeforeSendMsg", body.as_bytes())
+            .err()
+            .unwrap_or_else(|| panic!("{name}: parsed"));
+        assert_eq!(err.kind(), kind, "{name}: {err}");
+        assert_eq!(err.path(), path, "{name}: {err}");
+        if let Some(unparsed) = err.clone().into_unparsed() {
+            assert_eq!(unparsed.command, Command::OfficialAccountBeforeSendMsg);
+            let raw: Value = serde_json::from_str(body).unwrap();
+            assert_eq!(unparsed.body, raw, "{name}: the JSON is kept whole");
+        }
+        assert!(!err.to_string().is_empty(), "{name}");
+    }
+}
+
+#[test]
+fn body_command_must_agree_with_the_query() {
+    let body = br#"{"CallbackCommand":"OfficialAccount.CallbackAfterSendMsg","Official_Account":"a","MsgBody":[]}"#;
+    let err = Event::parse("OfficialAccount.CallbackBeforeSendMsg", body).unwrap_err();
+    assert_eq!(err.kind(), ParseErrorKind::CommandMismatch);
+    assert!(
+        err.to_string()
+            .contains("`OfficialAccount.CallbackAfterSendMsg`")
+    );
+    let unknown = Event::parse("X.New", br#"{"CallbackCommand":"X.Old"}"#).unwrap_err();
+    assert_eq!(unknown.kind(), ParseErrorKind::CommandMismatch);
+}
+
+#[test]
+fn unknown_commands_keep_their_body_and_are_classified_by_name() {
+    let Ok(event) = Event::parse(
+        "X.CallbackBeforeNew",
+        br#"{"CallbackCommand":"X.CallbackBeforeNew","A":[1]}"#,
+    ) else {
+        panic!("not parsed")
+    };
+    assert_eq!(event.kind(), CommandKind::Before);
+    assert_eq!(event.unknown_keys(), ["A", "CallbackCommand"]);
+    let Event::Unknown(e) = &event else {
+        panic!("not unknown")
+    };
+    assert_eq!(e.body["A"][0], 1);
+    assert_eq!(
+        Event::parse(&e.command, event.to_json().as_bytes()).unwrap(),
+        event
+    );
+}
+
+#[test]
+fn unknown_keys_are_reported_by_path() {
+    let body = br#"{"CallbackCommand":"C2C.CallbackBeforeSendMsg","From_Account":"a","To_Account":"b","New":1,
+        "MsgBody":[{"MsgType":"TIMTextElem","MsgContent":{"Text":"x","Bold":true}},{"MsgType":"TIMFutureElem"}]}"#;
+    let event = Event::parse("C2C.CallbackBeforeSendMsg", body).unwrap();
+    assert_eq!(
+        event.unknown_keys(),
+        [
+            "MsgBody[0].MsgContent.Bold",
+            "MsgBody[1].MsgType=TIMFutureElem",
+            "New"
+        ]
+    );
+}
+
+#[test]
+fn command_can_come_from_the_body() {
+    assert_eq!(
+        command_from_body(br#"{"CallbackCommand":"A.B","x":{"y":[]}}"#)
+            .unwrap()
+            .as_deref(),
+        Some("A.B")
+    );
+    assert_eq!(command_from_body(br#"{"x":1}"#).unwrap(), None);
+    assert!(command_from_body(b"nope").is_err());
+}
+
+#[test]
+fn handler_error_converts_from_std_errors() {
+    fn fails() -> HandlerResult<()> {
+        let _: u8 = "300".parse()?;
+        Ok(())
+    }
+    let err = fails().unwrap_err();
+    assert!(err.to_string().contains("too large"), "{err}");
+    assert!(err.get_ref().is::<std::num::ParseIntError>());
+    assert_eq!(HandlerError::new("plain").to_string(), "plain");
+}
