@@ -1167,3 +1167,39 @@ async fn a_body_that_does_not_fit_reaches_on_unparsed_and_fails_as_configured() 
         assert_eq!(failure.kind(), FailureKind::Unparsed, "{name}");
     }
 }
+
+#[tokio::test]
+async fn push_batches_of_one_and_a_hundred_events_are_read_as_the_query_says() {
+    let recorder = Arc::new(Recorder::default());
+    let service = WebhookService::from_arc(builder().build().unwrap(), recorder.clone());
+    for command in [Command::PushOfflinePush, Command::PushAllMemberPush] {
+        let sample: Value = serde_json::from_str(test_util::sample(command)).unwrap();
+        let one = sample["Events"][0].clone();
+        for n in [1, 100] {
+            let body = json!({ "Events": vec![one.clone(); n] });
+            let req = signed(command).body(body.to_string()).build();
+            let (status, reply, _) = send(service.clone(), req).await;
+            assert_eq!(
+                (status.as_u16(), &reply["ErrorCode"]),
+                (200, &json!(0)),
+                "{command} x{n}"
+            );
+            let seen = recorder.take();
+            let events = match &seen[0].0 {
+                Event::PushOfflinePush(p) => p.events.len(),
+                Event::PushAllMemberPush(p) => p.events.len(),
+                other => panic!("{command} reached {other:?}"),
+            };
+            assert_eq!(events, n, "{command}");
+            // Without the query's command, a body with no top-level command is refused.
+            let mut req = signed(command).body(body.to_string()).build();
+            let uri = req
+                .uri()
+                .to_string()
+                .replace(&format!("&CallbackCommand={command}"), "");
+            *req.uri_mut() = uri.parse().unwrap();
+            let (status, _, _) = send(service.clone(), req).await;
+            assert_eq!(status, 400, "{command} without a query command");
+        }
+    }
+}

@@ -104,18 +104,6 @@ fn json(bytes: &Bytes) -> Value {
     serde_json::from_slice(bytes).unwrap_or_else(|e| panic!("not JSON ({e}): {bytes:?}"))
 }
 
-fn spam() -> Request<String> {
-    let body = json!({
-        "CallbackCommand": "OfficialAccount.CallbackBeforeSendMsg",
-        "Official_Account": "@TOA#_e2e",
-        "MsgBody": [{"MsgType": "TIMTextElem", "MsgContent": {"Text": "buy spam now"}}],
-    });
-    SignedRequest::new("OfficialAccount.CallbackBeforeSendMsg", body.to_string())
-        .app_id(APP)
-        .token(TOKEN)
-        .build()
-}
-
 fn get(path: &str) -> Request<String> {
     Request::get(path).body(String::new()).unwrap()
 }
@@ -123,35 +111,81 @@ fn get(path: &str) -> Request<String> {
 /// The webhook checks every stack must pass: a typed decision, the rejections, and 50
 /// concurrent webhooks twice over kept-alive connections.
 async fn webhook_checks(stack: &str, client: &HttpClient, opened: &AtomicUsize, addr: SocketAddr) {
-    // The demo drops spam: ErrorCode 2.
-    let (status, body) = send(client, addr, spam()).await;
-    assert_eq!(status, 200, "{stack}: {body:?}");
-    assert_eq!(
-        json(&body),
-        json!({"ActionStatus": "OK", "ErrorInfo": "", "ErrorCode": 2}),
-        "{stack}"
-    );
-
-    // The demo refuses banned_ subscribers.
-    let subscribe = json!({
-        "CallbackCommand": "OfficialAccount.CallbackBeforeAddSubscriber",
-        "Official_Account": "@TOA#_e2e", "Operator_Account": "admin",
-        "SubscribeAccountList": [{"Subscriber_Account": "banned_bob"}, {"Subscriber_Account": "alice"}],
-    });
-    let req = SignedRequest::new(
-        "OfficialAccount.CallbackBeforeAddSubscriber",
-        subscribe.to_string(),
-    )
-    .app_id(APP)
-    .token(TOKEN)
-    .build();
-    let (status, body) = send(client, addr, req).await;
-    assert_eq!(status, 200, "{stack}");
-    assert_eq!(
-        json(&body)["RefusedSubscribers_Account"],
-        json!(["banned_bob"]),
-        "{stack}"
-    );
+    // The demo's decisions, one row per family and kind of answer.
+    let text = |t: &str| json!([{"MsgType": "TIMTextElem", "MsgContent": {"Text": t}}]);
+    let cases = [
+        (
+            "official account spam is dropped",
+            json!({"CallbackCommand": "OfficialAccount.CallbackBeforeSendMsg",
+                   "Official_Account": "@TOA#_e2e", "MsgBody": text("buy spam now")}),
+            json!({"ActionStatus": "OK", "ErrorInfo": "", "ErrorCode": 2}),
+        ),
+        (
+            "one-to-one SPAM is dropped",
+            json!({"CallbackCommand": "C2C.CallbackBeforeSendMsg", "From_Account": "a",
+                   "To_Account": "b", "MsgBody": text("Buy SPAM")}),
+            json!({"ActionStatus": "OK", "ErrorInfo": "", "ErrorCode": 2}),
+        ),
+        (
+            "a group badword is masked",
+            json!({"CallbackCommand": "Group.CallbackBeforeSendMsg", "GroupId": "@TGS#1",
+                   "From_Account": "a", "MsgBody": text("a badword, another badword")}),
+            json!({"ActionStatus": "OK", "ErrorInfo": "", "ErrorCode": 0,
+                   "MsgBody": text("a ***, another ***")}),
+        ),
+        (
+            "banned subscribers are refused",
+            json!({"CallbackCommand": "OfficialAccount.CallbackBeforeAddSubscriber",
+                   "Official_Account": "@TOA#_e2e", "Operator_Account": "admin",
+                   "SubscribeAccountList": [{"Subscriber_Account": "banned_bob"}, {"Subscriber_Account": "alice"}]}),
+            json!({"ActionStatus": "OK", "ErrorInfo": "", "ErrorCode": 0,
+                   "RefusedSubscribers_Account": ["banned_bob"]}),
+        ),
+        (
+            "banned invitees are refused",
+            json!({"CallbackCommand": "Group.CallbackBeforeInviteJoinGroup", "GroupId": "@TGS#1",
+                   "Operator_Account": "admin",
+                   "DestinationMembers": [{"Member_Account": "ann"}, {"Member_Account": "banned_bo"}]}),
+            json!({"ActionStatus": "OK", "ErrorInfo": "", "ErrorCode": 0,
+                   "RefusedMembers_Account": ["banned_bo"]}),
+        ),
+        (
+            "a banned friend is refused with a friend code",
+            json!({"CallbackCommand": "Sns.CallbackPrevFriendAdd", "Requester_Account": "a",
+                   "From_Account": "a", "FriendItem": [{"To_Account": "banned_x"}, {"To_Account": "y"}]}),
+            json!({"ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": "", "ResultItem": [
+                {"To_Account": "banned_x", "ResultCode": 38000, "ResultInfo": "this user cannot be added"},
+                {"To_Account": "y", "ResultCode": 0, "ResultInfo": ""}]}),
+        ),
+        (
+            "a forbidden group name is denied with a group code",
+            json!({"CallbackCommand": "Group.CallbackBeforeCreateGroup", "Operator_Account": "a",
+                   "Owner_Account": "a", "Type": "Public", "Name": "FORBIDDEN club"}),
+            json!({"ActionStatus": "OK", "ErrorInfo": "this name is not allowed", "ErrorCode": 10100}),
+        ),
+        (
+            "a forbidden topic name is denied with a group code",
+            json!({"CallbackCommand": "Group.CallbackBeforeCreateTopic", "Operator_Account": "a",
+                   "Type": "Community", "Name": "forbidden topic"}),
+            json!({"ActionStatus": "OK", "ErrorInfo": "this name is not allowed", "ErrorCode": 10100}),
+        ),
+        (
+            "a forbidden account name is denied with an account code",
+            json!({"CallbackCommand": "OfficialAccount.CallbackBeforeCreateOfficialAccount",
+                   "Operator_Account": "a", "Owner_Account": "a", "Name": "Forbidden news"}),
+            json!({"ActionStatus": "OK", "ErrorInfo": "this name is not allowed", "ErrorCode": 120001}),
+        ),
+    ];
+    for (name, body, want) in cases {
+        let command = body["CallbackCommand"].as_str().unwrap().to_owned();
+        let req = SignedRequest::new(command, body.to_string())
+            .app_id(APP)
+            .token(TOKEN)
+            .build();
+        let (status, got) = send(client, addr, req).await;
+        assert_eq!(status, 200, "{stack}: {name}: {got:?}");
+        assert_eq!(json(&got), want, "{stack}: {name}");
+    }
 
     let unsigned = SignedRequest::sample(Command::OfficialAccountBeforeSendMsg)
         .app_id(APP)
@@ -221,7 +255,11 @@ async fn axum_route_service() {
     let (status, _) = send(&client, addr, get("/nope")).await;
     assert_eq!(status, 404);
     // The body-limit layer in front answers before the webhook service reads anything.
-    let huge = spam().map(|_| " ".repeat(2 * 1024 * 1024));
+    let huge = SignedRequest::sample(Command::OfficialAccountBeforeSendMsg)
+        .app_id(APP)
+        .token(TOKEN)
+        .build()
+        .map(|_| " ".repeat(2 * 1024 * 1024));
     let (status, _) = send(&client, addr, huge).await;
     assert_eq!(status, 413);
 

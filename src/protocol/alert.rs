@@ -37,11 +37,10 @@ impl RequestOverLimit {
 #[allow(clippy::type_complexity)] // tables of (name, input, check) rows
 mod tests {
     use super::*;
-    use crate::protocol::wire::Wire;
-    use serde_json::Value;
+    use crate::protocol::test_support;
 
     fn de(json: &str) -> RequestOverLimit {
-        serde_json::from_str(json).unwrap_or_else(|e| panic!("{json}: {e}"))
+        test_support::de(json)
     }
 
     #[test]
@@ -71,18 +70,7 @@ mod tests {
 
     #[test]
     fn fixture_parses_fully_typed_and_round_trips() {
-        let json = include_str!("../../fixtures/events/Alert.RequestOverLimit.json");
-        let e = de(json);
-        let mut unknown = Vec::new();
-        Wire::unknown_keys(&e, "", &mut unknown);
-        assert!(unknown.is_empty(), "untyped keys: {unknown:?}");
-        let written = serde_json::to_value(&e).unwrap();
-        assert_eq!(
-            serde_json::from_value::<RequestOverLimit>(written.clone()).unwrap(),
-            e
-        );
-        assert_eq!(written, serde_json::from_str::<Value>(json).unwrap());
-
+        let e: RequestOverLimit = test_support::fixture("Alert.RequestOverLimit");
         assert_eq!(e.api(), "openim/batchsendmsg");
         assert_eq!((e.request, e.limit), (Some(510), Some(200)));
     }

@@ -8,9 +8,9 @@
 //! samples print it as a string); `MsgTime` is in seconds.
 //!
 //! Fields that identify the event (the group, the acting user, the users or messages concerned,
-//! the message body) are required; a payload without them is answered with HTTP 400 naming the
-//! missing key. Descriptive fields (`Type`, names, counts, flags, `EventTime`) are `Option`.
-//! `Type` is the open [`GroupType`]: legacy names (`Private`, `ChatRoom`) are read, unknown
+//! the message body) are required; a payload without them goes to
+//! [`Handler::on_unparsed`](crate::Handler::on_unparsed) with its JSON and the missing key.
+//! Descriptive fields (`Type`, names, counts, flags, `EventTime`) are `Option`. `Type` is the open [`GroupType`]: legacy names (`Private`, `ChatRoom`) are read, unknown
 //! types are kept.
 //!
 //! How the gaps and contradictions of the docs are resolved:
@@ -780,16 +780,15 @@ pub type CreateTopicDecision = GateDecision<GroupErrorCode>;
 #[cfg(test)]
 #[allow(clippy::type_complexity)] // tables of (name, input, check) rows
 mod tests {
-    use std::fmt::Debug;
+
     use std::time::{Duration, UNIX_EPOCH};
 
-    use serde::Serialize;
     use serde::de::DeserializeOwned;
     use serde_json::{Value, json};
 
     use super::*;
     use crate::message::MessageEvent;
-    use crate::protocol::wire::Wire;
+    use crate::protocol::test_support::checked as fixture;
 
     fn de<T: DeserializeOwned>(v: Value) -> T {
         serde_json::from_value(v).unwrap()
@@ -908,22 +907,6 @@ mod tests {
             eprintln!("case: {name}");
             check();
         }
-    }
-
-    /// Parses a fixture, checks that every key is typed and that it round-trips losslessly.
-    fn fixture<T: DeserializeOwned + Serialize + Wire + PartialEq + Debug>(
-        name: &str,
-        json: &str,
-    ) -> T {
-        let raw: Value = serde_json::from_str(json).unwrap();
-        assert_eq!(raw["CallbackCommand"], name);
-        let event: T = serde_json::from_str(json).unwrap();
-        let mut unknown = Vec::new();
-        Wire::unknown_keys(&event, "", &mut unknown);
-        assert!(unknown.is_empty(), "untyped keys: {unknown:?}");
-        let again: T = serde_json::from_value(serde_json::to_value(&event).unwrap()).unwrap();
-        assert_eq!(again, event);
-        event
     }
 
     macro_rules! file {

@@ -18,4 +18,6 @@ pub(crate) mod query;
 pub(crate) mod reply;
 pub(crate) mod sns;
 pub(crate) mod state;
+#[cfg(test)]
+pub(crate) mod test_support;
 pub(crate) mod wire;

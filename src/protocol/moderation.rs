@@ -282,10 +282,10 @@ impl ResultNotify {
 #[allow(clippy::type_complexity)] // tables of (name, input, check) rows
 mod tests {
     use super::*;
-    use serde_json::Value;
+    use crate::protocol::test_support;
 
     fn de(json: &str) -> ResultNotify {
-        serde_json::from_str(json).unwrap_or_else(|e| panic!("{json}: {e}"))
+        test_support::de(json)
     }
 
     #[test]
@@ -362,18 +362,7 @@ mod tests {
 
     #[test]
     fn fixture_parses_fully_typed_and_round_trips() {
-        let json = include_str!("../../fixtures/events/ContentCallback.ResultNotify.json");
-        let e = de(json);
-        let mut unknown = Vec::new();
-        Wire::unknown_keys(&e, "", &mut unknown);
-        assert!(unknown.is_empty(), "untyped keys: {unknown:?}");
-        let written = serde_json::to_value(&e).unwrap();
-        assert_eq!(
-            serde_json::from_value::<ResultNotify>(written.clone()).unwrap(),
-            e
-        );
-        assert_eq!(written, serde_json::from_str::<Value>(json).unwrap());
-
+        let e: ResultNotify = test_support::fixture("ContentCallback.ResultNotify");
         assert_eq!(e.scene, Some(Scene::C2c));
         assert!(e.texts().eq(["aaabbbccc", "1234567"]));
         assert!(e.is_blocked());

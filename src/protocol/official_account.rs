@@ -5,9 +5,10 @@
 //! Account" spelling when the English docs renamed the feature "Official Channel".
 //!
 //! Fields that identify the event (account ids, subscriber lists, the message body) are required;
-//! a payload without them is answered with HTTP 400 naming the missing key. Descriptive fields
-//! are `Option`, because Tencent leaves them out in some flows. `EventTime` is in milliseconds
-//! and read from a number or a numeric string; `MsgTime` is in seconds.
+//! a payload without them goes to [`Handler::on_unparsed`](crate::Handler::on_unparsed) with its
+//! JSON and the missing key. Descriptive fields are `Option`, because Tencent leaves them out in
+//! some flows. `EventTime` is in milliseconds and read from a number or a numeric string;
+//! `MsgTime` is in seconds.
 
 use serde_json::Map;
 

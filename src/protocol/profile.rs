@@ -186,10 +186,11 @@ impl PortraitSet {
 #[allow(clippy::type_complexity)] // tables of (name, input, check) rows
 mod tests {
     use super::*;
+    use crate::protocol::test_support;
     use serde_json::json;
 
     fn de(json: &str) -> PortraitSet {
-        serde_json::from_str(json).unwrap_or_else(|e| panic!("{json}: {e}"))
+        test_support::de(json)
     }
 
     #[test]
@@ -276,18 +277,7 @@ mod tests {
 
     #[test]
     fn fixture_parses_fully_typed_and_round_trips() {
-        let json = include_str!("../../fixtures/events/Profile.CallbackPortraitSet.json");
-        let e = de(json);
-        let mut unknown = Vec::new();
-        Wire::unknown_keys(&e, "", &mut unknown);
-        assert!(unknown.is_empty(), "untyped keys: {unknown:?}");
-        let written = serde_json::to_value(&e).unwrap();
-        assert_eq!(
-            serde_json::from_value::<PortraitSet>(written.clone()).unwrap(),
-            e
-        );
-        assert_eq!(written, serde_json::from_str::<Value>(json).unwrap());
-
+        let e: PortraitSet = test_support::fixture("Profile.CallbackPortraitSet");
         assert_eq!(
             (e.operator_account.as_str(), e.from_account.as_str()),
             ("id1", "id1")

@@ -220,34 +220,7 @@ pairs_accessor!(FriendAdd, FriendDelete, BlackListAdd, BlackListDelete);
 #[allow(clippy::type_complexity)] // tables of (name, input, check) rows
 mod tests {
     use super::*;
-    use crate::protocol::wire::Wire;
-    use serde::Serialize;
-    use serde::de::DeserializeOwned;
-    use serde_json::Value;
-    use std::fmt::Debug;
-
-    fn de<T: DeserializeOwned>(json: &str) -> T {
-        serde_json::from_str(json).unwrap_or_else(|e| panic!("{json}: {e}"))
-    }
-
-    /// Parses a fixture, checks it is fully typed and round-trips, and returns it.
-    fn fixture<T: DeserializeOwned + Serialize + Wire + PartialEq + Debug>(
-        name: &str,
-        json: &str,
-    ) -> T {
-        let e: T = de(json);
-        let mut unknown = Vec::new();
-        e.unknown_keys("", &mut unknown);
-        assert!(unknown.is_empty(), "{name}: untyped keys {unknown:?}");
-        let written = serde_json::to_value(&e).unwrap();
-        assert_eq!(
-            serde_json::from_value::<T>(written.clone()).unwrap(),
-            e,
-            "{name}"
-        );
-        assert_eq!(written, de::<Value>(json), "{name}: written back");
-        e
-    }
+    use crate::protocol::test_support::{checked as fixture, de};
 
     #[test]
     fn tolerates_what_the_docs_leave_open() {

@@ -114,10 +114,10 @@ impl StateChange {
 #[allow(clippy::type_complexity)] // tables of (name, input, check) rows
 mod tests {
     use super::*;
-    use crate::protocol::wire::Wire;
+    use crate::protocol::test_support;
 
     fn de(json: &str) -> StateChange {
-        serde_json::from_str(json).unwrap_or_else(|e| panic!("{json}: {e}"))
+        test_support::de(json)
     }
 
     #[test]
@@ -182,21 +182,7 @@ mod tests {
 
     #[test]
     fn fixture_parses_fully_typed_and_round_trips() {
-        let json = include_str!("../../fixtures/events/State.StateChange.json");
-        let e = de(json);
-        let mut unknown = Vec::new();
-        Wire::unknown_keys(&e, "", &mut unknown);
-        assert!(unknown.is_empty(), "untyped keys: {unknown:?}");
-        let written = serde_json::to_value(&e).unwrap();
-        assert_eq!(
-            serde_json::from_value::<StateChange>(written.clone()).unwrap(),
-            e
-        );
-        assert_eq!(
-            written,
-            serde_json::from_str::<serde_json::Value>(json).unwrap()
-        );
-
+        let e: StateChange = test_support::fixture("State.StateChange");
         assert_eq!(e.info.action, Action::Login);
         assert_eq!(e.info.to_account, "testuser316");
         assert_eq!(e.info.reason, Some(Reason::Register));
