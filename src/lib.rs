@@ -56,6 +56,8 @@
 pub mod auth;
 mod config;
 mod handler;
+#[cfg(feature = "tracing")]
+mod http_span;
 mod protocol;
 mod rejection;
 mod service;
@@ -70,6 +72,8 @@ pub use handler::{
     Command, CommandKind, Event, FailureKind, Handler, HandlerError, HandlerFailure, HandlerResult,
     ParseError, ParseErrorKind, RequestContext, RequestContextBuilder, UnknownEvent, UnparsedEvent,
 };
+#[cfg(feature = "tracing")]
+pub use http_span::http_span;
 pub use protocol::common::{GroupType, Platform};
 pub use protocol::decision::{
     CodeOutOfRange, CustomCode, CustomErrorCode, FriendErrorCode, GateDecision, GroupErrorCode,
