@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use crate::auth::{TokenError, Verifier};
+use crate::dedup::{Dedup, ErasedDedup};
 use crate::handler::HandlerFailure;
 
 /// A source of the current time, injectable for tests.
@@ -68,19 +69,61 @@ pub enum FailureDecision {
 
 type FailureHook = Arc<dyn Fn(&HandlerFailure) + Send + Sync>;
 
-/// The configuration of a webhook endpoint. Cheap to clone.
+/// What happens to an after-event's handler that is still running at the deadline (feature
+/// `tokio`). Either way the event is reported ([`FailureKind::Timeout`](crate::FailureKind)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AfterDeadline {
+    /// Drop the handler's future and answer HTTP 500, so Tencent's retry (where switched on)
+    /// delivers the event again.
+    Cancel,
+    /// Answer OK and let the handler finish on its own task, with at most this many such tasks
+    /// at once; past that, cancel as [`Cancel`](Self::Cancel) does. The default, with 256 tasks:
+    /// a notification that is being processed is acknowledged, and a slow dependency cannot pile
+    /// up unbounded work.
+    Finish {
+        /// The most handlers finishing in the background at once.
+        max_in_background: usize,
+    },
+}
+
+impl Default for AfterDeadline {
+    fn default() -> Self {
+        AfterDeadline::Finish {
+            max_in_background: 256,
+        }
+    }
+}
+
+/// One app's credentials.
+#[derive(Clone, Debug)]
+pub(crate) struct App {
+    pub(crate) app_id: u64,
+    pub(crate) verifier: Option<Verifier>,
+}
+
+/// The configuration of a webhook endpoint: the apps it serves (each with its tokens, or an
+/// explicit opt-out of signature checks), the freshness window, the body limit, the deadline,
+/// the failure policy and an optional de-duplication store. Cheap to clone.
 ///
 /// Built with [`WebhookConfig::builder`]. Signature checks are on unless explicitly turned off:
-/// a configuration with no token and no [`without_signature_check`] fails to build.
+/// an app with no token and no [`without_signature_check`] fails to build.
 ///
 /// ```
 /// use tencent_chat_webhook::{ConfigError, WebhookConfig};
 ///
 /// let err = WebhookConfig::builder(1400000000).build().unwrap_err();
-/// assert_eq!(err, ConfigError::NoToken);
+/// assert_eq!(err, ConfigError::NoToken { app_id: 1400000000 });
 ///
-/// let config = WebhookConfig::builder(1400000000).token("s3cret").build().unwrap();
-/// assert_eq!(config.app_id(), 1400000000);
+/// // Several apps behind one endpoint, each with its own tokens (or opt-out).
+/// let config = WebhookConfig::builder(1400000000)
+///     .token("s3cret")
+///     .app(1400000001)
+///     .token("other-new")
+///     .token("other-old")
+///     .build()
+///     .unwrap();
+/// assert_eq!(config.app_ids().collect::<Vec<_>>(), [1400000000, 1400000001]);
 /// assert!(!format!("{config:?}").contains("s3cret"));
 /// ```
 ///
@@ -91,40 +134,68 @@ pub struct WebhookConfig {
 }
 
 pub(crate) struct ConfigInner {
-    pub(crate) app_id: u64,
-    pub(crate) verifier: Option<Verifier>,
+    pub(crate) apps: Vec<App>,
+    pub(crate) max_skew: Duration,
     pub(crate) body_limit: usize,
     pub(crate) on_failure: FailureDecision,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) failure_hook: Option<FailureHook>,
+    pub(crate) deadline: Option<Duration>,
+    pub(crate) after_deadline: AfterDeadline,
+    pub(crate) dedup: Option<Arc<dyn ErasedDedup>>,
+}
+
+impl ConfigInner {
+    /// The app with this id, if configured.
+    pub(crate) fn app(&self, app_id: u64) -> Option<&App> {
+        self.apps.iter().find(|a| a.app_id == app_id)
+    }
 }
 
 impl WebhookConfig {
     /// The default body limit, 1 MiB.
     pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 
-    /// Starts a configuration for the app with this `SDKAppID`.
+    /// The default deadline, 1.5 s. Tencent waits at most 2 s for an answer, counted from its
+    /// side: the request and the answer both cross the public network (and TLS), which takes
+    /// from tens to a few hundred milliseconds from another region, so the crate answers with a
+    /// half-second margin rather than racing Tencent's own timer.
+    pub const DEFAULT_DEADLINE: Duration = Duration::from_millis(1500);
+
+    /// Starts a configuration for the app with this `SDKAppID`; add more with
+    /// [`app`](WebhookConfigBuilder::app).
     pub fn builder(app_id: u64) -> WebhookConfigBuilder {
         WebhookConfigBuilder {
-            app_id,
-            tokens: Vec::new(),
-            skip_signature: false,
+            apps: vec![AppBuilder::new(app_id)],
             max_skew: Verifier::DEFAULT_MAX_SKEW,
             body_limit: Self::DEFAULT_BODY_LIMIT,
             on_failure: FailureDecision::default(),
             clock: Arc::new(SystemClock),
             failure_hook: None,
+            deadline: Some(Self::DEFAULT_DEADLINE),
+            after_deadline: AfterDeadline::default(),
+            dedup: None,
         }
     }
 
-    /// The app id requests must carry.
+    /// The first app's id (the one given to [`builder`](WebhookConfig::builder)).
     pub fn app_id(&self) -> u64 {
-        self.inner.app_id
+        self.inner.apps[0].app_id
     }
 
-    /// Whether `Sign` is checked.
-    pub fn checks_signature(&self) -> bool {
-        self.inner.verifier.is_some()
+    /// Every configured app id, in the order they were added.
+    pub fn app_ids(&self) -> impl Iterator<Item = u64> + '_ {
+        self.inner.apps.iter().map(|a| a.app_id)
+    }
+
+    /// Whether `Sign` is checked for this app (`false` also for an app not configured).
+    pub fn checks_signature(&self, app_id: u64) -> bool {
+        self.inner.app(app_id).is_some_and(|a| a.verifier.is_some())
+    }
+
+    /// How far `RequestTime` may be from now, either way.
+    pub fn max_skew(&self) -> Duration {
+        self.inner.max_skew
     }
 
     /// The body limit in bytes.
@@ -136,54 +207,119 @@ impl WebhookConfig {
     pub fn failure_decision(&self) -> FailureDecision {
         self.inner.on_failure
     }
+
+    /// The deadline for reading the body and running the handler, when one is enforced. It
+    /// needs the `tokio` feature and a tokio runtime at request time; without them no deadline
+    /// is enforced, whatever this says.
+    pub fn deadline(&self) -> Option<Duration> {
+        self.inner.deadline
+    }
+
+    /// What happens to an after-event's handler still running at the deadline.
+    pub fn after_deadline(&self) -> AfterDeadline {
+        self.inner.after_deadline
+    }
 }
 
 impl fmt::Debug for WebhookConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let c = &self.inner;
         f.debug_struct("WebhookConfig")
-            .field("app_id", &c.app_id)
-            .field("verifier", &c.verifier)
+            .field("apps", &c.apps)
+            .field("max_skew", &c.max_skew)
             .field("body_limit", &c.body_limit)
             .field("on_failure", &c.on_failure)
+            .field("deadline", &c.deadline)
+            .field("after_deadline", &c.after_deadline)
+            .field("dedup", &c.dedup.as_ref().map(|_| "Dedup"))
             .field("failure_hook", &c.failure_hook.as_ref().map(|_| "Fn"))
             .finish_non_exhaustive()
     }
 }
 
-/// Builds a [`WebhookConfig`].
-pub struct WebhookConfigBuilder {
+struct AppBuilder {
     app_id: u64,
     tokens: Vec<String>,
     skip_signature: bool,
+}
+
+impl AppBuilder {
+    fn new(app_id: u64) -> Self {
+        AppBuilder {
+            app_id,
+            tokens: Vec::new(),
+            skip_signature: false,
+        }
+    }
+
+    fn build(self, max_skew: Duration) -> Result<App, ConfigError> {
+        let app_id = self.app_id;
+        let verifier = match (self.tokens.is_empty(), self.skip_signature) {
+            (true, false) => return Err(ConfigError::NoToken { app_id }),
+            (false, true) => return Err(ConfigError::TokenWithoutSignatureCheck { app_id }),
+            (true, true) => None,
+            (false, false) => Some(
+                Verifier::new(&self.tokens)
+                    .map_err(|e| match e {
+                        TokenError::EmptyToken => ConfigError::EmptyToken { app_id },
+                        _ => ConfigError::NoToken { app_id },
+                    })?
+                    .with_max_skew(max_skew),
+            ),
+        };
+        Ok(App { app_id, verifier })
+    }
+}
+
+/// Builds a [`WebhookConfig`]. Token settings apply to the app last named, by
+/// [`WebhookConfig::builder`] or [`app`](Self::app).
+pub struct WebhookConfigBuilder {
+    apps: Vec<AppBuilder>,
     max_skew: Duration,
     body_limit: usize,
     on_failure: FailureDecision,
     clock: Arc<dyn Clock>,
     failure_hook: Option<FailureHook>,
+    deadline: Option<Duration>,
+    after_deadline: AfterDeadline,
+    dedup: Option<Arc<dyn ErasedDedup>>,
 }
 
 impl WebhookConfigBuilder {
-    /// Adds a callback token (the one set in Tencent's console). Call again to accept several
-    /// during a rotation.
-    pub fn token(mut self, token: impl Into<String>) -> Self {
-        self.tokens.push(token.into());
+    fn current(&mut self) -> &mut AppBuilder {
+        // `apps` starts with one app and only grows.
+        let last = self.apps.len() - 1;
+        &mut self.apps[last]
+    }
+
+    /// Adds another app to serve from the same endpoint; the token settings that follow apply
+    /// to it. A request is handled with the tokens of the app its `SdkAppid` names; an app that
+    /// is not configured is refused with 403.
+    pub fn app(mut self, app_id: u64) -> Self {
+        self.apps.push(AppBuilder::new(app_id));
         self
     }
 
-    /// Accepts requests without checking `Sign` or `RequestTime`.
+    /// Adds a callback token (the one set in Tencent's console) to the current app. Call again
+    /// to accept several during a rotation.
+    pub fn token(mut self, token: impl Into<String>) -> Self {
+        self.current().tokens.push(token.into());
+        self
+    }
+
+    /// Accepts the current app's requests without checking `Sign` or `RequestTime`.
     ///
     /// Tencent's console lets authentication be switched off, and then it sends no signature.
     /// Anyone who can reach the URL can then forge events, including before-events that allow
     /// messages, so only do this behind another control (a private network, mutual TLS, an
     /// allow-list of Tencent's addresses). The app id is still checked.
     pub fn without_signature_check(mut self) -> Self {
-        self.skip_signature = true;
+        self.current().skip_signature = true;
         self
     }
 
-    /// How far `RequestTime` may be from now, either way. Default 60 s.
-    pub fn max_clock_skew(mut self, window: Duration) -> Self {
+    /// How far `RequestTime` may be from now, either way, for every app. Default 60 s.
+    pub fn max_skew(mut self, window: Duration) -> Self {
         self.max_skew = window;
         self
     }
@@ -194,14 +330,16 @@ impl WebhookConfigBuilder {
         self
     }
 
-    /// What a before-event gets when the handler fails. Default [`FailureDecision::Allow`].
-    pub fn on_handler_failure(mut self, decision: FailureDecision) -> Self {
+    /// What a before-event gets when the handler fails, times out, or its body does not fit.
+    /// Default [`FailureDecision::Allow`].
+    pub fn failure_decision(mut self, decision: FailureDecision) -> Self {
         self.on_failure = decision;
         self
     }
 
-    /// Called with every handler failure (error or panic), after the reply is decided: report it
-    /// to your error tracker here. Runs on the request's task, so keep it quick.
+    /// Called with every handler failure (error, panic, timeout, unparsed body), after the reply
+    /// is decided: report it to your error tracker here. Runs on the request's task, so keep it
+    /// quick.
     pub fn report_failures(
         mut self,
         hook: impl Fn(&HandlerFailure) + Send + Sync + 'static,
@@ -210,35 +348,63 @@ impl WebhookConfigBuilder {
         self
     }
 
-    /// The clock used for the freshness check. Default [`SystemClock`].
+    /// The clock used for the freshness check (and by nothing else). Default [`SystemClock`].
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = Arc::new(clock);
         self
     }
 
+    /// The time allowed for reading the body and running the handler, counted from when the
+    /// service is called. Default [`WebhookConfig::DEFAULT_DEADLINE`] (1.5 s). Needs the `tokio`
+    /// feature (on by default) and a tokio runtime; without them, no deadline is enforced.
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// Enforces no deadline: the answer waits for the handler, however long it takes.
+    pub fn no_deadline(mut self) -> Self {
+        self.deadline = None;
+        self
+    }
+
+    /// What happens to an after-event's handler still running at the deadline. Default
+    /// [`AfterDeadline::Finish`] with 256 tasks.
+    pub fn after_deadline(mut self, policy: AfterDeadline) -> Self {
+        self.after_deadline = policy;
+        self
+    }
+
+    /// De-duplicates after-events with this store: an after-event whose
+    /// [idempotency key](crate::Event::idempotency_key) the store has seen is answered OK
+    /// without calling the handler. Before-events are never de-duplicated. See
+    /// [`MemoryDedup`](crate::MemoryDedup).
+    pub fn dedup(mut self, store: impl Dedup) -> Self {
+        self.dedup = Some(Arc::new(store));
+        self
+    }
+
     /// Checks the settings and builds the configuration.
     pub fn build(self) -> Result<WebhookConfig, ConfigError> {
-        let verifier = match (self.tokens.is_empty(), self.skip_signature) {
-            (true, false) => return Err(ConfigError::NoToken),
-            (false, true) => return Err(ConfigError::TokenWithoutSignatureCheck),
-            (true, true) => None,
-            (false, false) => Some(
-                Verifier::new(&self.tokens)
-                    .map_err(|e| match e {
-                        TokenError::EmptyToken => ConfigError::EmptyToken,
-                        _ => ConfigError::NoToken,
-                    })?
-                    .with_max_skew(self.max_skew),
-            ),
-        };
+        let max_skew = self.max_skew;
+        let mut apps: Vec<App> = Vec::with_capacity(self.apps.len());
+        for app in self.apps {
+            if apps.iter().any(|a| a.app_id == app.app_id) {
+                return Err(ConfigError::DuplicateApp { app_id: app.app_id });
+            }
+            apps.push(app.build(max_skew)?);
+        }
         Ok(WebhookConfig {
             inner: Arc::new(ConfigInner {
-                app_id: self.app_id,
-                verifier,
+                apps,
+                max_skew,
                 body_limit: self.body_limit,
                 on_failure: self.on_failure,
                 clock: self.clock,
                 failure_hook: self.failure_hook,
+                deadline: self.deadline,
+                after_deadline: self.after_deadline,
+                dedup: self.dedup,
             }),
         })
     }
@@ -246,40 +412,72 @@ impl WebhookConfigBuilder {
 
 impl fmt::Debug for WebhookConfigBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let apps: Vec<String> = self
+            .apps
+            .iter()
+            .map(|a| format!("{} ([redacted; {}] tokens)", a.app_id, a.tokens.len()))
+            .collect();
         f.debug_struct("WebhookConfigBuilder")
-            .field("app_id", &self.app_id)
-            .field("tokens", &format_args!("[redacted; {}]", self.tokens.len()))
-            .field("skip_signature", &self.skip_signature)
+            .field("apps", &apps)
             .field("max_skew", &self.max_skew)
             .field("body_limit", &self.body_limit)
             .field("on_failure", &self.on_failure)
+            .field("deadline", &self.deadline)
             .finish_non_exhaustive()
     }
 }
 
-/// A configuration that cannot be built.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A configuration that cannot be built. Its `Debug` is its message, so `main` returning one
+/// with `?` prints what to fix.
+#[derive(Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ConfigError {
-    /// No token was set and signature checks were not explicitly turned off.
-    NoToken,
+    /// An app has no token, and its signature checks were not explicitly turned off.
+    NoToken {
+        /// The app.
+        app_id: u64,
+    },
     /// A token is the empty string.
-    EmptyToken,
-    /// Tokens were set and signature checks turned off: one of the two is a mistake.
-    TokenWithoutSignatureCheck,
+    EmptyToken {
+        /// The app.
+        app_id: u64,
+    },
+    /// An app has tokens and its signature checks turned off: one of the two is a mistake.
+    TokenWithoutSignatureCheck {
+        /// The app.
+        app_id: u64,
+    },
+    /// The same app id was configured twice.
+    DuplicateApp {
+        /// The app.
+        app_id: u64,
+    },
 }
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            ConfigError::NoToken => {
-                "no callback token configured: set one with `token(..)`, or opt out explicitly with `without_signature_check()`"
+        match self {
+            ConfigError::NoToken { app_id } => write!(
+                f,
+                "no callback token configured for app {app_id}: set one with `token(..)`, or opt out explicitly with `without_signature_check()`"
+            ),
+            ConfigError::EmptyToken { app_id } => {
+                write!(f, "a callback token of app {app_id} is empty")
             }
-            ConfigError::EmptyToken => "a callback token is empty",
-            ConfigError::TokenWithoutSignatureCheck => {
-                "tokens are configured but signature checks are turned off"
+            ConfigError::TokenWithoutSignatureCheck { app_id } => write!(
+                f,
+                "app {app_id} has tokens but its signature checks are turned off"
+            ),
+            ConfigError::DuplicateApp { app_id } => {
+                write!(f, "app {app_id} is configured twice")
             }
-        })
+        }
+    }
+}
+
+impl fmt::Debug for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
     }
 }
 
@@ -295,36 +493,72 @@ mod tests {
             (
                 "nothing",
                 WebhookConfig::builder(1),
-                Err(ConfigError::NoToken),
+                Err(ConfigError::NoToken { app_id: 1 }),
             ),
-            ("token", WebhookConfig::builder(1).token("t"), Ok(true)),
+            (
+                "token",
+                WebhookConfig::builder(1).token("t"),
+                Ok(vec![true]),
+            ),
             (
                 "empty token",
                 WebhookConfig::builder(1).token(""),
-                Err(ConfigError::EmptyToken),
+                Err(ConfigError::EmptyToken { app_id: 1 }),
             ),
             (
                 "one empty of two",
                 WebhookConfig::builder(1).token("t").token(""),
-                Err(ConfigError::EmptyToken),
+                Err(ConfigError::EmptyToken { app_id: 1 }),
             ),
             (
                 "explicit opt-out",
                 WebhookConfig::builder(1).without_signature_check(),
-                Ok(false),
+                Ok(vec![false]),
             ),
             (
                 "both",
                 WebhookConfig::builder(1)
                     .token("t")
                     .without_signature_check(),
-                Err(ConfigError::TokenWithoutSignatureCheck),
+                Err(ConfigError::TokenWithoutSignatureCheck { app_id: 1 }),
+            ),
+            (
+                "two apps, one opted out",
+                WebhookConfig::builder(1)
+                    .token("t")
+                    .app(2)
+                    .without_signature_check(),
+                Ok(vec![true, false]),
+            ),
+            (
+                "the second app forgot its token",
+                WebhookConfig::builder(1).token("t").app(2),
+                Err(ConfigError::NoToken { app_id: 2 }),
+            ),
+            (
+                "an app twice",
+                WebhookConfig::builder(1).token("t").app(1).token("u"),
+                Err(ConfigError::DuplicateApp { app_id: 1 }),
             ),
         ];
         for (name, builder, want) in cases {
-            let got = builder.build().map(|c| c.checks_signature());
+            let got = builder.build().map(|c| {
+                c.app_ids()
+                    .map(|id| c.checks_signature(id))
+                    .collect::<Vec<_>>()
+            });
             assert_eq!(got, want, "{name}");
         }
+    }
+
+    #[test]
+    fn config_errors_print_their_message_from_main() {
+        let err = WebhookConfig::builder(1400000000).build().unwrap_err();
+        let from_main = format!("Error: {err:?}");
+        assert!(
+            from_main.starts_with("Error: no callback token configured for app 1400000000"),
+            "{from_main}"
+        );
     }
 
     #[test]
@@ -343,9 +577,17 @@ mod tests {
         let c = WebhookConfig::builder(7).token("t").build().unwrap();
         assert_eq!(c.body_limit(), 1024 * 1024);
         assert_eq!(c.failure_decision(), FailureDecision::Allow);
+        assert_eq!(c.max_skew(), Duration::from_secs(60));
         assert_eq!(
-            c.inner.verifier.as_ref().unwrap().max_skew(),
+            c.inner.apps[0].verifier.as_ref().unwrap().max_skew(),
             Duration::from_secs(60)
+        );
+        assert_eq!(c.deadline(), Some(Duration::from_millis(1500)));
+        assert_eq!(
+            c.after_deadline(),
+            AfterDeadline::Finish {
+                max_in_background: 256
+            }
         );
     }
 }

@@ -55,6 +55,7 @@
 
 pub mod auth;
 mod config;
+mod dedup;
 mod handler;
 #[cfg(feature = "tracing")]
 mod http_span;
@@ -66,8 +67,10 @@ pub mod test_util;
 mod verify;
 
 pub use config::{
-    Clock, ConfigError, FailureDecision, SystemClock, WebhookConfig, WebhookConfigBuilder,
+    AfterDeadline, Clock, ConfigError, FailureDecision, SystemClock, WebhookConfig,
+    WebhookConfigBuilder,
 };
+pub use dedup::{Dedup, MemoryDedup};
 pub use handler::{
     Command, CommandKind, Event, FailureKind, Handler, HandlerError, HandlerFailure, HandlerResult,
     ParseError, ParseErrorKind, RequestContext, RequestContextBuilder, UnknownEvent, UnparsedEvent,
@@ -83,8 +86,8 @@ pub use protocol::query::OptPlatform;
 pub use protocol::reply::{ActionStatus, Reply};
 pub use rejection::{Rejection, RejectionKind};
 pub use service::{
-    ReplyBody, ResponseFuture, Webhook, WebhookFuture, WebhookLayer, WebhookResponseBody,
-    WebhookService,
+    Decision, Outcome, ReplyBody, ResponseFuture, Webhook, WebhookFuture, WebhookLayer,
+    WebhookResponseBody, WebhookService,
 };
 pub use verify::construct_event;
 

@@ -31,6 +31,8 @@ pub enum RejectionKind {
     InvalidBody,
     /// The body's `CallbackCommand` differs from the query's, or neither has one (400).
     CommandMismatch,
+    /// The body did not arrive within the deadline (408).
+    BodyTimeout,
 }
 
 impl RejectionKind {
@@ -43,6 +45,7 @@ impl RejectionKind {
             | RejectionKind::InvalidSignature
             | RejectionKind::StaleRequest => StatusCode::UNAUTHORIZED,
             RejectionKind::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            RejectionKind::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             RejectionKind::MalformedQuery
             | RejectionKind::UnreadableBody
             | RejectionKind::InvalidBody
@@ -85,7 +88,6 @@ impl Rejection {
     }
 
     pub(crate) fn into_response(self) -> Response<ReplyBody> {
-        crate::service::trace_debug!(kind = ?self.kind, message = %self.message, "webhook request rejected");
         let status = self.status();
         let reply = Reply::fail(u32::from(status.as_u16()), self.message.as_str());
         let mut res = json_response(status, &reply);

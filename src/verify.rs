@@ -10,6 +10,10 @@ use crate::rejection::{Rejection, RejectionKind};
 
 /// What the URL told us, once it passed the checks: only what later steps need, owned.
 pub(crate) struct Authenticated {
+    /// The app the request is for.
+    pub(crate) app_id: u64,
+    /// A console check request: authenticated, but naming no app (see [`console_check`]).
+    pub(crate) console_check: bool,
     pub(crate) command: Option<Cow<'static, str>>,
     pub(crate) client_ip: Option<String>,
     pub(crate) platform: Option<OptPlatform>,
@@ -33,45 +37,36 @@ pub(crate) fn authenticate_query(
     let config = &config.inner;
     let query = CallbackQuery::parse(query)
         .map_err(|e| Rejection::new(RejectionKind::MalformedQuery, e))?;
-    let app_id = query.sdk_app_id.as_deref().ok_or_else(|| {
-        Rejection::new(
-            RejectionKind::MalformedQuery,
-            "query parameter `SdkAppid` is missing",
-        )
-    })?;
+    let Some(app_id) = query.sdk_app_id.as_deref() else {
+        return console_check(config, &query);
+    };
     let app_id: u64 = app_id.parse().map_err(|_| {
         Rejection::new(
             RejectionKind::MalformedQuery,
             "query parameter `SdkAppid` is not a decimal app id",
         )
     })?;
-    if app_id != config.app_id {
-        return Err(Rejection::new(
+    let app = config.app(app_id).ok_or_else(|| {
+        Rejection::new(
             RejectionKind::AppIdMismatch,
-            format_args!("SdkAppid {app_id} is not this endpoint's app"),
-        ));
-    }
-    let request_time = match &config.verifier {
+            format_args!("SdkAppid {app_id} is not an app of this endpoint"),
+        )
+    })?;
+    let request_time = match &app.verifier {
         None => query.request_time.as_deref().and_then(|t| t.parse().ok()),
-        Some(verifier) => {
-            let now = config.clock.now();
-            let time = verifier
-                .verify(query.sign.as_deref(), query.request_time.as_deref(), now)
-                .map_err(|e| {
-                    let kind = match e {
-                        SignatureError::MissingSign | SignatureError::MissingRequestTime => {
-                            RejectionKind::MissingSignature
-                        }
-                        SignatureError::MalformedRequestTime => RejectionKind::MalformedQuery,
-                        SignatureError::Stale { .. } => RejectionKind::StaleRequest,
-                        _ => RejectionKind::InvalidSignature,
-                    };
-                    Rejection::new(kind, e)
-                })?;
-            Some(time)
-        }
+        Some(verifier) => Some(
+            verifier
+                .verify(
+                    query.sign.as_deref(),
+                    query.request_time.as_deref(),
+                    config.clock.now(),
+                )
+                .map_err(signature_rejection)?,
+        ),
     };
     Ok(Authenticated {
+        app_id,
+        console_check: false,
         command: query.command.map(intern),
         client_ip: query.client_ip.map(Cow::into_owned),
         platform: query.platform.as_deref().map(OptPlatform::parse),
@@ -83,22 +78,92 @@ pub(crate) fn authenticate_query(
     })
 }
 
-/// The command of a request: the query's, or else the body's.
+fn signature_rejection(e: SignatureError) -> Rejection {
+    let kind = match e {
+        SignatureError::MissingSign | SignatureError::MissingRequestTime => {
+            RejectionKind::MissingSignature
+        }
+        SignatureError::MalformedRequestTime => RejectionKind::MalformedQuery,
+        SignatureError::Stale { .. } => RejectionKind::StaleRequest,
+        _ => RejectionKind::InvalidSignature,
+    };
+    Rejection::new(kind, e)
+}
+
+/// A request without `SdkAppid`. The console's "check" (校验) button test-calls the URL; its
+/// request is not documented (a third-party implementation says it may carry only `Sign` and
+/// `RequestTime`, perhaps `CallbackCommand`, and no `SdkAppid`). Such a request passes when its
+/// signature is valid, fresh, and made with the token of one of the configured apps: then it is
+/// authenticated as that app, and (having no command, or none this crate knows) answered OK
+/// without calling the handler. Anything else without `SdkAppid` is a malformed query (400).
+fn console_check(
+    config: &crate::config::ConfigInner,
+    query: &CallbackQuery<'_>,
+) -> Result<Authenticated, Rejection> {
+    let missing = || {
+        Rejection::new(
+            RejectionKind::MalformedQuery,
+            "query parameter `SdkAppid` is missing",
+        )
+    };
+    if query.sign.is_none() {
+        return Err(missing());
+    }
+    let now = config.clock.now();
+    let mut last = None;
+    for app in &config.apps {
+        let Some(verifier) = &app.verifier else {
+            continue;
+        };
+        match verifier.verify(query.sign.as_deref(), query.request_time.as_deref(), now) {
+            Ok(time) => {
+                return Ok(Authenticated {
+                    app_id: app.app_id,
+                    console_check: true,
+                    command: query.command.clone().map(intern),
+                    client_ip: query.client_ip.clone().map(Cow::into_owned),
+                    platform: query.platform.as_deref().map(OptPlatform::parse),
+                    content_type: None,
+                    request_time: Some(time),
+                });
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.map_or_else(missing, signature_rejection))
+}
+
+/// The command of a request: the query's, or else the body's. `None` when neither names one and
+/// the body is empty (or `{}`): a console check, which carries nothing to lose. A body with
+/// content but no command anywhere is refused (400), so that nothing is acknowledged unread.
 pub(crate) fn resolve_command(
     from_query: Option<Cow<'static, str>>,
     body: &[u8],
-) -> Result<Cow<'static, str>, Rejection> {
+) -> Result<Option<Cow<'static, str>>, Rejection> {
     if let Some(command) = from_query {
-        return Ok(command);
+        return Ok(Some(command));
+    }
+    let content: Vec<u8> = body
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace())
+        .take(3)
+        .collect();
+    if content.is_empty() || content == b"{}" {
+        return Ok(None);
     }
     match command_from_body(body) {
-        Ok(Some(command)) => Ok(intern(Cow::Owned(command))),
-        Ok(None) => Err(Rejection::new(
-            RejectionKind::CommandMismatch,
-            "CallbackCommand is in neither the query nor the body",
-        )),
+        Ok(Some(command)) => Ok(Some(intern(Cow::Owned(command)))),
+        Ok(None) => Err(no_command()),
         Err(e) => Err(Rejection::new(RejectionKind::InvalidBody, e)),
     }
+}
+
+fn no_command() -> Rejection {
+    Rejection::new(
+        RejectionKind::CommandMismatch,
+        "CallbackCommand is in neither the query nor the body",
+    )
 }
 
 /// The rejection for a body that could not be parsed.
@@ -116,7 +181,8 @@ pub(crate) fn parse_rejection(e: &crate::handler::ParseError) -> Rejection {
 ///
 /// `query` is the request URI's query, without `?`. The checks are the service's: app id,
 /// signature and window (per `config`), then the body's JSON against the command. A body that
-/// does not fit its command is refused here ([`RejectionKind::InvalidBody`], the path named);
+/// does not fit its command is refused here, and so is a request naming no command (which the
+/// service answers OK, as a console check); ([`RejectionKind::InvalidBody`], the path named);
 /// [`Event::parse`] gives it back with its JSON instead. The method and the body limit are yours
 /// to check: the service refuses anything but `POST` and bodies over
 /// [`body_limit`](WebhookConfig::body_limit).
@@ -152,6 +218,6 @@ pub fn construct_event(
     body: &[u8],
 ) -> Result<Event, Rejection> {
     let auth = authenticate_query(config, query)?;
-    let command = resolve_command(auth.command, body)?;
+    let command = resolve_command(auth.command, body)?.ok_or_else(no_command)?;
     Event::parse(&command, body).map_err(|e| parse_rejection(&e))
 }

@@ -710,7 +710,7 @@ async fn handler_failures_answer_with_the_failure_decision_and_are_reported() {
         let sink = reported.clone();
         let mut b = builder().report_failures(move |f| sink.lock().unwrap().push(f.clone()));
         if let Some(d) = decision {
-            b = b.on_handler_failure(d);
+            b = b.failure_decision(d);
         }
         let service = WebhookService::new(b.build().unwrap(), Faulty { panic });
         let (got, reply, res) = send(service.clone(), signed(command).build()).await;
@@ -1129,7 +1129,7 @@ async fn a_body_that_does_not_fit_reaches_on_unparsed_and_fails_as_configured() 
         let reported = Arc::new(Mutex::new(Vec::<HandlerFailure>::new()));
         let sink = reported.clone();
         let config = builder()
-            .on_handler_failure(decision)
+            .failure_decision(decision)
             .report_failures(move |f| sink.lock().unwrap().push(f.clone()))
             .build()
             .unwrap();

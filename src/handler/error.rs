@@ -46,9 +46,12 @@ impl HandlerError {
     }
 }
 
-impl<E: StdError + Send + Sync + 'static> From<E> for HandlerError {
+/// Anything that converts into a boxed error converts into a `HandlerError`: every
+/// `std::error::Error`, strings, and `anyhow::Error` (which converts into a boxed error though it
+/// is not one), so `?` works on them in a handler method.
+impl<E: Into<Box<dyn StdError + Send + Sync>>> From<E> for HandlerError {
     fn from(e: E) -> Self {
-        HandlerError { inner: Box::new(e) }
+        HandlerError { inner: e.into() }
     }
 }
 
@@ -75,6 +78,14 @@ pub enum FailureKind {
     /// The body of a known command did not fit its typed event (see
     /// [`Handler::on_unparsed`](crate::Handler::on_unparsed)).
     Unparsed,
+    /// The method did not answer within the deadline. For a before-event, the failure decision
+    /// was answered and the method cancelled; for an after-event, it is finishing in the
+    /// background ([`AfterDeadline::Finish`](crate::AfterDeadline::Finish)).
+    Timeout,
+    /// An after-event's method did not answer within the deadline and was cancelled
+    /// ([`AfterDeadline::Cancel`](crate::AfterDeadline::Cancel), or no room left in the
+    /// background); the event was answered 500.
+    Abandoned,
 }
 
 /// A handler failure, as reported to [`report_failures`](crate::WebhookConfigBuilder::report_failures)
@@ -109,6 +120,8 @@ impl fmt::Display for HandlerFailure {
             FailureKind::Error => "failed",
             FailureKind::Panic => "panicked",
             FailureKind::Unparsed => "got a body that does not fit its event",
+            FailureKind::Timeout => "timed out",
+            FailureKind::Abandoned => "timed out and was cancelled",
         };
         write!(f, "handler for {} {what}: {}", self.command, self.message)
     }

@@ -17,6 +17,7 @@
 
 mod context;
 mod error;
+mod key;
 
 use std::fmt;
 use std::future::Future;
@@ -772,6 +773,12 @@ fn parse_typed<T: DeserializeOwned>(command: Command, body: &[u8]) -> Result<T, 
         let Ok(value) = serde_json::from_slice::<Value>(body) else {
             return ParseError::syntax(&first);
         };
+        // A body of another command fails to fit for that reason first: say so.
+        if let Some(named) = value.get("CallbackCommand").and_then(Value::as_str)
+            && named != command.as_str()
+        {
+            return ParseError::mismatch(command.as_str(), named);
+        }
         let mut de = serde_json::Deserializer::from_slice(body);
         let (path, message) = match serde_path_to_error::deserialize::<_, T>(&mut de) {
             Err(e) => (e.path().to_string(), e.inner().to_string()),

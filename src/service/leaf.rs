@@ -1,6 +1,7 @@
 //! The webhook endpoint as a leaf service.
 
 use std::any::Any;
+use std::borrow::Cow;
 use std::convert::Infallible;
 use std::error::Error as StdError;
 use std::fmt;
@@ -8,7 +9,11 @@ use std::future::{Future, poll_fn};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::{Pin, pin};
 use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
+#[cfg(feature = "tokio")]
+use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use bytes::{Buf, Bytes, BytesMut};
 use http::{Method, Request, Response, StatusCode, header};
@@ -17,12 +22,15 @@ use pin_project_lite::pin_project;
 use tower_service::Service;
 
 use super::body::ReplyBody;
+use super::deadline::Deadline;
 use super::future::ResponseFuture;
-use super::{trace_debug, trace_warn};
+use super::observe::{self, Decision, Outcome};
+#[cfg(feature = "tokio")]
+use crate::config::AfterDeadline;
 use crate::config::{FailureDecision, WebhookConfig};
 use crate::handler::{
-    CommandKind, ErasedHandler, Event, FailureKind, Handler, HandlerFailure, ParseErrorKind,
-    RequestContext, UnparsedEvent,
+    BoxFuture, Command, CommandKind, ErasedHandler, Event, FailureKind, Handler, HandlerFailure,
+    HandlerResult, ParseErrorKind, RequestContext, UnparsedEvent,
 };
 use crate::protocol::reply::Reply;
 use crate::rejection::{Rejection, RejectionKind, json_response};
@@ -73,6 +81,9 @@ pub struct WebhookService {
 struct Shared {
     config: WebhookConfig,
     handler: Arc<dyn ErasedHandler>,
+    /// After-event handlers finishing in the background after the deadline.
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+    in_background: AtomicUsize,
 }
 
 impl WebhookService {
@@ -84,7 +95,11 @@ impl WebhookService {
     /// A service around a handler you also hold elsewhere.
     pub fn from_arc<H: Handler>(config: WebhookConfig, handler: Arc<H>) -> Self {
         WebhookService {
-            shared: Arc::new(Shared { config, handler }),
+            shared: Arc::new(Shared {
+                config,
+                handler,
+                in_background: AtomicUsize::new(0),
+            }),
         }
     }
 
@@ -123,6 +138,12 @@ where
     }
 
     fn call(&mut self, req: Request<B>) -> ResponseFuture {
+        let started = Instant::now();
+        let deadline = Deadline::start(self.shared.config.inner.deadline);
+        #[cfg(feature = "tracing")]
+        let span = observe::span();
+        #[cfg(feature = "tracing")]
+        let entered = span.enter();
         let (parts, body) = req.into_parts();
         let limit = self.shared.config.inner.body_limit;
         let checked = self
@@ -130,12 +151,50 @@ where
             .authenticate(&parts)
             .and_then(|auth| check_declared_length(&parts.headers, &body, limit).map(|()| auth));
         match checked {
-            Err(rejection) => ResponseFuture::ready(rejection.into_response()),
+            Err(rejection) => ResponseFuture::ready(reject(rejection, None, started)),
             Ok(auth) => {
-                ResponseFuture::running(Box::pin(self.shared.clone().process(parts, auth, body)))
+                observe::identified(Some(auth.app_id), auth.command.as_deref(), None);
+                let fut = self
+                    .shared
+                    .clone()
+                    .process(parts, auth, body, deadline, started);
+                #[cfg(feature = "tracing")]
+                let fut = {
+                    drop(entered);
+                    tracing::Instrument::instrument(fut, span)
+                };
+                ResponseFuture::running(Box::pin(fut))
             }
         }
     }
+}
+
+/// Answers a refused request, and logs and counts it.
+fn reject(rejection: Rejection, command: Option<&str>, started: Instant) -> Response<ReplyBody> {
+    observe::rejected(&rejection);
+    let res = rejection.into_response();
+    observe::finished(command, "rejected", res.status().as_u16(), started);
+    res
+}
+
+/// Answers a handled request with `reply` (HTTP 200), with its [`Outcome`] in the extensions.
+fn answer(
+    ctx: &RequestContext,
+    reply: &Reply,
+    decision: Option<Decision>,
+    started: Instant,
+) -> Response<ReplyBody> {
+    let kind = ctx.kind();
+    let decision = decision.unwrap_or_else(|| Decision::of(kind, reply));
+    let mut res = json_response(StatusCode::OK, reply);
+    observe::finished(Some(&ctx.command), decision.as_str(), 200, started);
+    res.extensions_mut().insert(Outcome {
+        app_id: ctx.app_id,
+        command: ctx.command.clone(),
+        kind,
+        decision,
+    });
+    res
 }
 
 impl Shared {
@@ -155,6 +214,8 @@ impl Shared {
         parts: http::request::Parts,
         auth: Authenticated,
         body: B,
+        deadline: Option<Deadline>,
+        started: Instant,
     ) -> Response<ReplyBody>
     where
         B: Body + Send + 'static,
@@ -162,44 +223,186 @@ impl Shared {
         B::Error: Into<Box<dyn StdError + Send + Sync>>,
     {
         let limit = self.config.inner.body_limit;
-        let bytes = match read_body(body, limit).await {
-            Ok(bytes) => bytes,
-            Err(rejection) => return rejection.into_response(),
+        let read = pin!(read_body(body, limit));
+        let bytes = match Deadline::race(deadline.as_ref(), read).await {
+            Some(Ok(bytes)) => bytes,
+            Some(Err(rejection)) => return reject(rejection, auth.command.as_deref(), started),
+            None => {
+                let rejection = Rejection::new(
+                    RejectionKind::BodyTimeout,
+                    "the body did not arrive within the deadline",
+                );
+                return reject(rejection, auth.command.as_deref(), started);
+            }
         };
+        let from_query = auth.command.is_some();
         let command = match resolve_command(auth.command, &bytes) {
             Ok(command) => command,
-            Err(rejection) => return rejection.into_response(),
+            Err(rejection) => return reject(rejection, None, started),
         };
-        let parsed = Event::parse(&command, &bytes);
-        let ctx = RequestContext {
-            app_id: self.config.inner.app_id,
-            command,
+        let is_known = command
+            .as_deref()
+            .is_some_and(|c| Command::from_wire(c).is_some());
+        let mut ctx = RequestContext {
+            app_id: auth.app_id,
+            command: command.clone().unwrap_or_default(),
             client_ip: auth.client_ip,
             platform: auth.platform,
             request_time: auth.request_time,
             content_type: auth.content_type,
             parts,
         };
-        let event = match parsed {
+        // A console check: authenticated, naming no command (or, without `SdkAppid`, none this
+        // crate knows). It passes without reaching the handler.
+        if command.is_none() || (auth.console_check && !is_known) {
+            ctx.command = Cow::Borrowed("");
+            return answer(&ctx, &Reply::ok(), Some(Decision::ConsoleCheck), started);
+        }
+        let from_body = (!from_query).then_some(&*ctx.command);
+        observe::identified(None, from_body, Some(ctx.kind()));
+        let event = match Event::parse(&ctx.command, &bytes) {
             Ok(event) => event,
             Err(e) if e.kind() == ParseErrorKind::Shape => {
                 let message = e.to_string();
                 return match e.into_unparsed() {
-                    Some(unparsed) => self.unparsed(&ctx, unparsed, message).await,
-                    None => parse_rejection_message(message).into_response(),
+                    Some(unparsed) => {
+                        self.unparsed(&ctx, unparsed, message, deadline, started)
+                            .await
+                    }
+                    None => reject(
+                        parse_rejection_message(message),
+                        Some(&ctx.command),
+                        started,
+                    ),
                 };
             }
-            Err(e) => return parse_rejection(&e).into_response(),
+            Err(e) => return reject(parse_rejection(&e), Some(&ctx.command), started),
         };
-        let outcome = CatchUnwind {
-            inner: self.handler.dispatch(&ctx, event),
+        let dedup_key = match (&self.config.inner.dedup, ctx.kind()) {
+            (Some(store), CommandKind::After) => {
+                let key = event.idempotency_key();
+                if !store.first_time(&key).await {
+                    observe::duplicate(&ctx.command);
+                    return answer(&ctx, &Reply::ok(), Some(Decision::Duplicate), started);
+                }
+                Some(key)
+            }
+            _ => None,
+        };
+        let ctx = Arc::new(ctx);
+        let handler = self.handler.clone();
+        let job_ctx = ctx.clone();
+        let job: BoxFuture<'static, Outcome_> = Box::pin(async move {
+            CatchUnwind {
+                inner: handler.dispatch(&job_ctx, event),
+            }
+            .await
+        });
+        let mut job = job;
+        let outcome = match Deadline::race(deadline.as_ref(), &mut job).await {
+            Some(outcome) => outcome,
+            None => return self.timed_out(ctx, job, dedup_key, started).await,
+        };
+        let res = match outcome {
+            Ok(Ok(reply)) => return answer(&ctx, &reply, None, started),
+            Ok(Err(error)) => self.failed(&ctx, FailureKind::Error, error.to_string(), started),
+            Err(panic) => self.failed(&ctx, FailureKind::Panic, panic_message(&*panic), started),
+        };
+        if let (Some(store), Some(key)) = (&self.config.inner.dedup, &dedup_key) {
+            // The handler failed: a retry must be handled.
+            store.forget(key).await;
         }
-        .await;
-        match outcome {
-            Ok(Ok(reply)) => json_response(StatusCode::OK, &reply),
-            Ok(Err(error)) => self.failed(&ctx, FailureKind::Error, error.to_string()),
-            Err(panic) => self.failed(&ctx, FailureKind::Panic, panic_message(&*panic)),
+        res
+    }
+
+    /// The deadline passed while the handler ran. A before-event gets the failure decision
+    /// (the handler is cancelled: its answer would come too late to matter); an after-event is
+    /// left to finish in the background, room permitting, or cancelled and answered 500.
+    async fn timed_out(
+        self: Arc<Self>,
+        ctx: Arc<RequestContext>,
+        job: BoxFuture<'static, Outcome_>,
+        dedup_key: Option<String>,
+        started: Instant,
+    ) -> Response<ReplyBody> {
+        let limit = self.config.inner.deadline.unwrap_or_default();
+        if ctx.kind() == CommandKind::Before {
+            drop(job);
+            let message = format!("no answer within the deadline of {limit:?}; cancelled");
+            return self.failed(&ctx, FailureKind::Timeout, message, started);
         }
+        if let Some(res) =
+            self.clone()
+                .finish_in_background(&ctx, job, dedup_key.clone(), limit, started)
+        {
+            return res;
+        }
+        if let (Some(store), Some(key)) = (&self.config.inner.dedup, &dedup_key) {
+            store.forget(key).await;
+        }
+        let message = format!("no answer within the deadline of {limit:?}; cancelled");
+        self.failed(&ctx, FailureKind::Abandoned, message, started)
+    }
+
+    /// Spawns a timed-out after-event's handler, if the policy and the room allow, and answers
+    /// OK; `None` (the job dropped) otherwise.
+    #[cfg(feature = "tokio")]
+    fn finish_in_background(
+        self: Arc<Self>,
+        ctx: &Arc<RequestContext>,
+        job: BoxFuture<'static, Outcome_>,
+        dedup_key: Option<String>,
+        limit: Duration,
+        started: Instant,
+    ) -> Option<Response<ReplyBody>> {
+        let AfterDeadline::Finish { max_in_background } = self.config.inner.after_deadline else {
+            return None;
+        };
+        let taken = self
+            .in_background
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < max_in_background).then_some(n + 1)
+            });
+        if taken.is_err() {
+            return None;
+        }
+        let failure = self.report(
+            ctx,
+            FailureKind::Timeout,
+            format!("no answer within the deadline of {limit:?}; finishing in the background"),
+        );
+        let shared = self.clone();
+        let task_ctx = ctx.clone();
+        tokio::spawn(async move {
+            let outcome = job.await;
+            shared.in_background.fetch_sub(1, Ordering::AcqRel);
+            let failed = match outcome {
+                Ok(Ok(_)) => None,
+                Ok(Err(error)) => Some((FailureKind::Error, error.to_string())),
+                Err(panic) => Some((FailureKind::Panic, panic_message(&*panic))),
+            };
+            if let Some((kind, message)) = failed {
+                shared.report(&task_ctx, kind, message);
+                if let (Some(store), Some(key)) = (&shared.config.inner.dedup, &dedup_key) {
+                    store.forget(key).await;
+                }
+            }
+        });
+        let mut res = answer(ctx, &Reply::ok(), None, started);
+        res.extensions_mut().insert(failure);
+        Some(res)
+    }
+
+    #[cfg(not(feature = "tokio"))]
+    fn finish_in_background(
+        self: Arc<Self>,
+        _ctx: &Arc<RequestContext>,
+        _job: BoxFuture<'static, Outcome_>,
+        _dedup_key: Option<String>,
+        _limit: Duration,
+        _started: Instant,
+    ) -> Option<Response<ReplyBody>> {
+        None
     }
 
     /// A known command whose body did not fit: reported, offered to `on_unparsed`, and answered
@@ -210,29 +413,40 @@ impl Shared {
         ctx: &RequestContext,
         event: UnparsedEvent,
         message: String,
+        deadline: Option<Deadline>,
+        started: Instant,
     ) -> Response<ReplyBody> {
         let failure = self.report(ctx, FailureKind::Unparsed, message.clone());
-        let outcome = CatchUnwind {
+        let hook = pin!(CatchUnwind {
             inner: self.handler.unparsed(ctx, event),
-        }
-        .await;
-        let answer = match outcome {
-            Ok(Ok(answer)) => answer,
-            Ok(Err(error)) => {
+        });
+        let answer_given = match Deadline::race(deadline.as_ref(), hook).await {
+            Some(Ok(Ok(answer))) => answer,
+            Some(Ok(Err(error))) => {
                 self.report(ctx, FailureKind::Error, error.to_string());
                 None
             }
-            Err(panic) => {
+            Some(Err(panic)) => {
                 self.report(ctx, FailureKind::Panic, panic_message(&*panic));
                 None
             }
-        };
-        let mut res = match answer {
-            Some(reply) => json_response(StatusCode::OK, &reply),
-            None if ctx.kind() == CommandKind::After => {
-                parse_rejection_message(message).into_response()
+            None => {
+                self.report(
+                    ctx,
+                    FailureKind::Timeout,
+                    "on_unparsed did not answer within the deadline".to_owned(),
+                );
+                None
             }
-            None => self.failure_response(ctx),
+        };
+        let mut res = match answer_given {
+            Some(reply) => answer(ctx, &reply, None, started),
+            None if ctx.kind() == CommandKind::After => reject(
+                parse_rejection_message(message),
+                Some(&ctx.command),
+                started,
+            ),
+            None => self.failure_response(ctx, started),
         };
         res.extensions_mut().insert(failure);
         res
@@ -244,21 +458,22 @@ impl Shared {
         ctx: &RequestContext,
         kind: FailureKind,
         message: String,
+        started: Instant,
     ) -> Response<ReplyBody> {
         let failure = self.report(ctx, kind, message);
-        let mut res = self.failure_response(ctx);
+        let mut res = self.failure_response(ctx, started);
         res.extensions_mut().insert(failure);
         res
     }
 
-    /// Reports a failure to the log and the configured hook.
+    /// Reports a failure to the log, the metrics and the configured hook.
     fn report(&self, ctx: &RequestContext, kind: FailureKind, message: String) -> HandlerFailure {
         let failure = HandlerFailure {
             command: ctx.command.to_string(),
             kind,
             message,
         };
-        trace_warn!(command = %failure.command, kind = ?failure.kind, error = %failure.message, "webhook handler failed");
+        observe::failed(&failure);
         if let Some(hook) = &self.config.inner.failure_hook {
             // A panicking reporter must not take the reply down with it.
             let _ = catch_unwind(AssertUnwindSafe(|| hook(&failure)));
@@ -269,12 +484,20 @@ impl Shared {
     /// The answer when a request could not be handled: HTTP 500 for an after-event (so it shows
     /// in Tencent's statistics, and is retried where retries are on), the configured
     /// [`FailureDecision`] for a before-event.
-    fn failure_response(&self, ctx: &RequestContext) -> Response<ReplyBody> {
-        match self.config.inner.on_failure {
-            _ if ctx.kind() == CommandKind::After => internal_error(),
-            FailureDecision::DeferToTencent => internal_error(),
-            FailureDecision::Allow => json_response(StatusCode::OK, &Reply::ok()),
-            FailureDecision::Deny => json_response(StatusCode::OK, &Reply::ok().with_error_code(1)),
+    fn failure_response(&self, ctx: &RequestContext, started: Instant) -> Response<ReplyBody> {
+        let reply = match self.config.inner.on_failure {
+            _ if ctx.kind() == CommandKind::After => None,
+            FailureDecision::DeferToTencent => None,
+            FailureDecision::Allow => Some(Reply::ok()),
+            FailureDecision::Deny => Some(Reply::ok().with_error_code(1)),
+        };
+        match reply {
+            Some(reply) => answer(ctx, &reply, None, started),
+            None => {
+                let res = internal_error();
+                observe::finished(Some(&ctx.command), "failed", 500, started);
+                res
+            }
         }
     }
 }
@@ -282,6 +505,9 @@ impl Shared {
 fn parse_rejection_message(message: String) -> Rejection {
     Rejection::new(RejectionKind::InvalidBody, message)
 }
+
+/// What a handler's dispatch ends with: its result, or the payload of its panic.
+type Outcome_ = Result<HandlerResult<Reply>, Box<dyn Any + Send>>;
 
 fn internal_error() -> Response<ReplyBody> {
     // The handler's message stays in the report: it may hold internal details.
@@ -329,7 +555,8 @@ where
     while let Some(frame) = poll_fn(|cx| body.as_mut().poll_frame(cx)).await {
         let frame = frame.map_err(|e| {
             let e: Box<dyn StdError + Send + Sync> = e.into();
-            trace_debug!(error = %e, "webhook body could not be read");
+            #[cfg(feature = "tracing")]
+            tracing::debug!(error = %e, "webhook body could not be read");
             let _ = e;
             Rejection::new(RejectionKind::UnreadableBody, "body could not be read")
         })?;

@@ -1,0 +1,150 @@
+//! Idempotency keys: what makes an event the same event when Tencent sends it twice.
+
+use std::fmt::Write as _;
+
+use sha2::{Digest, Sha256};
+
+use super::Event;
+
+impl Event {
+    /// A key that is the same for every delivery of this event and differs between events:
+    /// `<command>:<id>`. The id is what Tencent documents as unique for the command, where it
+    /// documents one:
+    ///
+    /// | Commands | Id |
+    /// | --- | --- |
+    /// | `OfficialAccount.CallbackAfterSendMsg`, `C2C.CallbackBeforeSendMsg`, `C2C.CallbackAfterSendMsg`, `C2C.CallbackAfterMsgWithDraw`, `Bot.OnC2CMessage` | `MsgKey` |
+    /// | `C2C.CallbackAfterModifyMsg` | `MsgKey` and `EventTime` (a message may be edited again) |
+    /// | `C2C.CallbackAfterC2CMsgExtension` | `MsgKey` and the extension's `Seq` |
+    /// | `Group.CallbackAfterSendMsg`, `Bot.OnGroupMessage` | `GroupId` and `MsgSeq` |
+    /// | `Group.CallbackAfterGroupMsgExtension` | `GroupId`, `MsgSeq` and `Seq` |
+    /// | `ContentCallback.ResultNotify` | `CtxcbRequestId` |
+    /// | `Push.OfflinePush` | every event's `PushID` and `PushStage`, digested |
+    /// | `Push.AllMemberPush` | every event's `TaskId`, `To_Account`, `EventType` and `PushStage`, digested |
+    ///
+    /// Every other command (and any of the above without its id) gets `sha256:<hex>` of its
+    /// command and its JSON as [`to_json`](Event::to_json) writes it: the same for a delivery
+    /// repeated byte for byte, and stable across a serialise/parse round trip, since the JSON is
+    /// written from the typed event.
+    ///
+    /// ```
+    /// use tencent_chat_webhook::Event;
+    ///
+    /// let body = br#"{"From_Account":"a","To_Account":"b","MsgKey":"1_2_3","MsgBody":[]}"#;
+    /// let event = Event::parse("C2C.CallbackAfterSendMsg", body).unwrap();
+    /// assert_eq!(event.idempotency_key(), "C2C.CallbackAfterSendMsg:1_2_3");
+    ///
+    /// let full = Event::parse("Group.CallbackAfterGroupFull", br#"{"GroupId":"@TGS#1"}"#).unwrap();
+    /// assert!(full.idempotency_key().starts_with("Group.CallbackAfterGroupFull:sha256:"));
+    /// ```
+    pub fn idempotency_key(&self) -> String {
+        let id = self.documented_id().unwrap_or_else(|| {
+            let mut hasher = Sha256::new();
+            hasher.update(self.command_name().as_bytes());
+            hasher.update(b"\n");
+            hasher.update(self.to_json().as_bytes());
+            format!("sha256:{}", hex(&hasher.finalize()))
+        });
+        format!("{}:{id}", self.command_name())
+    }
+
+    fn documented_id(&self) -> Option<String> {
+        match self {
+            Event::OfficialAccountAfterSendMsg(e) => Some(e.msg_key.clone()),
+            Event::C2cBeforeSendMsg(e) => e.msg_key.clone(),
+            Event::C2cAfterSendMsg(e) => e.msg_key.clone(),
+            Event::C2cAfterMsgWithDraw(e) => Some(e.msg_key.clone()),
+            Event::BotOnC2cMessage(e) => e.msg_key.clone(),
+            Event::C2cAfterModifyMsg(e) => {
+                Some(format!("{}@{}", e.msg_key.as_ref()?, e.event_time?))
+            }
+            Event::C2cAfterC2cMsgExtension(e) => Some(format!("{}#{}", e.msg_key, e.seq?)),
+            Event::GroupAfterSendMsg(e) => Some(format!("{}/{}", e.group_id, e.msg_seq)),
+            Event::BotOnGroupMessage(e) => Some(format!("{}/{}", e.group_id, e.msg_seq?)),
+            Event::GroupAfterGroupMsgExtension(e) => {
+                Some(format!("{}/{}#{}", e.group_id, e.msg_seq, e.seq?))
+            }
+            Event::ContentCallbackResultNotify(e) => e.ctxcb_request_id.clone(),
+            Event::PushOfflinePush(p) => {
+                let mut ids = String::new();
+                for e in &p.events {
+                    let stage = e.push_stage.map(|s| s.code());
+                    let _ = write!(ids, "{}:{stage:?};", e.push_id.as_deref()?);
+                }
+                Some(format!("push:{}", hex(&Sha256::digest(ids.as_bytes()))))
+            }
+            Event::PushAllMemberPush(p) => {
+                let mut ids = String::new();
+                for e in &p.events {
+                    let kind = e.event_type.map(|t| t.code());
+                    let stage = e.push_stage.map(|s| s.code());
+                    let _ = write!(ids, "{}:{}:{kind:?}:{stage:?};", e.task_id, e.to_account);
+                }
+                Some(format!("task:{}", hex(&Sha256::digest(ids.as_bytes()))))
+            }
+            _ => None,
+        }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Command;
+    use crate::handler::Event;
+
+    #[test]
+    fn every_fixture_has_a_key_that_survives_a_round_trip() {
+        let mut keys = std::collections::HashSet::new();
+        for &cmd in Command::ALL {
+            let event = Event::parse(cmd.as_str(), cmd.sample().as_bytes()).unwrap();
+            let key = event.idempotency_key();
+            assert!(key.starts_with(&format!("{cmd}:")), "{key}");
+            let again = Event::parse(cmd.as_str(), event.to_json().as_bytes()).unwrap();
+            assert_eq!(again.idempotency_key(), key, "{cmd}");
+            assert!(keys.insert(key), "{cmd}: key shared with another command");
+        }
+    }
+
+    #[test]
+    fn documented_ids_are_used_and_other_events_differ_by_content() {
+        let cases = [
+            (
+                "C2C.CallbackAfterSendMsg",
+                r#"{"From_Account":"a","To_Account":"b","MsgKey":"k1","MsgBody":[]}"#,
+                "C2C.CallbackAfterSendMsg:k1",
+            ),
+            (
+                "Group.CallbackAfterSendMsg",
+                r#"{"GroupId":"@TGS#1","From_Account":"a","MsgSeq":"4294967297","MsgBody":[]}"#,
+                "Group.CallbackAfterSendMsg:@TGS#1/4294967297",
+            ),
+            (
+                "ContentCallback.ResultNotify",
+                r#"{"CtxcbRequestId":"r-1","Scene":"C2C"}"#,
+                "ContentCallback.ResultNotify:r-1",
+            ),
+        ];
+        for (command, body, key) in cases {
+            let event = Event::parse(command, body.as_bytes()).unwrap();
+            assert_eq!(event.idempotency_key(), key);
+        }
+        let a = Event::parse("Group.CallbackAfterGroupFull", br#"{"GroupId":"@TGS#1"}"#).unwrap();
+        let b = Event::parse("Group.CallbackAfterGroupFull", br#"{"GroupId":"@TGS#2"}"#).unwrap();
+        let a_spaced = Event::parse(
+            "Group.CallbackAfterGroupFull",
+            br#"{ "GroupId" : "@TGS#1" }"#,
+        )
+        .unwrap();
+        assert_ne!(a.idempotency_key(), b.idempotency_key());
+        assert_eq!(a.idempotency_key(), a_spaced.idempotency_key());
+    }
+}

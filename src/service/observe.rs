@@ -1,0 +1,340 @@
+//! What the service tells the outside about each request: the [`Outcome`] in the response's
+//! extensions, `tracing` (one span per request; rejections and failures at warn, bounded), and
+//! `metrics` counters and a latency histogram.
+//!
+//! Nothing here ever records the token, `Sign`, the query string, or a message text.
+// Each signal compiles to nothing without its feature, leaving some arguments and labels unused.
+#![cfg_attr(
+    not(all(feature = "tracing", feature = "metrics")),
+    allow(unused_variables, dead_code)
+)]
+
+use std::borrow::Cow;
+use std::fmt;
+#[cfg(feature = "tracing")]
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use crate::handler::{Command, CommandKind, FailureKind, HandlerFailure};
+use crate::protocol::reply::Reply;
+use crate::rejection::{Rejection, RejectionKind};
+
+/// What the service answered a request it handled (HTTP 200 with a reply), put in the response's
+/// extensions so outer middleware can count and log without parsing bodies. Rejections carry a
+/// [`Rejection`] instead, and failures a [`HandlerFailure`](crate::HandlerFailure) (with this
+/// too, when the failure policy answered 200).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    pub(crate) app_id: u64,
+    pub(crate) command: Cow<'static, str>,
+    pub(crate) kind: CommandKind,
+    pub(crate) decision: Decision,
+}
+
+impl Outcome {
+    /// The app the request was for.
+    pub fn app_id(&self) -> u64 {
+        self.app_id
+    }
+
+    /// The `CallbackCommand` (empty for a console check without one).
+    pub fn command(&self) -> &str {
+        &self.command
+    }
+
+    /// Before or after.
+    pub fn kind(&self) -> CommandKind {
+        self.kind
+    }
+
+    /// What was decided.
+    pub fn decision(&self) -> Decision {
+        self.decision
+    }
+}
+
+/// What a handled request's reply said.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Decision {
+    /// An after-event, acknowledged.
+    Acknowledged,
+    /// A before-event allowed as it was.
+    Allow,
+    /// A before-event allowed with a rewritten message.
+    Rewrite,
+    /// A before-event allowed without some of its users (refused subscribers, invitees or
+    /// friend targets).
+    RefuseSome,
+    /// A before-event refused (`ErrorCode` 1).
+    Deny,
+    /// A message dropped silently (`ErrorCode` 2).
+    Drop,
+    /// A before-event refused with a custom code.
+    DenyWithCode(u32),
+    /// An after-event already handled (same idempotency key), acknowledged without calling the
+    /// handler.
+    Duplicate,
+    /// A console check request, answered OK without calling the handler.
+    ConsoleCheck,
+}
+
+impl Decision {
+    /// What `reply` says for a command of this kind.
+    pub(crate) fn of(kind: CommandKind, reply: &Reply) -> Decision {
+        if kind == CommandKind::After {
+            return Decision::Acknowledged;
+        }
+        let refused = reply.refused_subscribers().is_some_and(|r| !r.is_empty())
+            || reply.refused_members().is_some_and(|r| !r.is_empty())
+            || reply
+                .result_items()
+                .is_some_and(|items| items.iter().any(|i| i.result_code != 0));
+        match reply.error_code() {
+            0 if reply.msg_body().is_some() || reply.cloud_custom_data().is_some() => {
+                Decision::Rewrite
+            }
+            0 if refused => Decision::RefuseSome,
+            0 => Decision::Allow,
+            1 => Decision::Deny,
+            2 => Decision::Drop,
+            code => Decision::DenyWithCode(code),
+        }
+    }
+
+    /// A short label, as logs and metrics show it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Acknowledged => "acknowledged",
+            Decision::Allow => "allow",
+            Decision::Rewrite => "rewrite",
+            Decision::RefuseSome => "refuse_some",
+            Decision::Deny => "deny",
+            Decision::Drop => "drop",
+            Decision::DenyWithCode(_) => "deny_with_code",
+            Decision::Duplicate => "duplicate",
+            Decision::ConsoleCheck => "console_check",
+        }
+    }
+}
+
+impl fmt::Display for Decision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A command as a metrics label: a known command's name, or `unknown`, so that a caller cannot
+/// grow the label set.
+pub(crate) fn command_label(command: &str) -> &'static str {
+    Command::from_wire(command).map_or("unknown", Command::as_str)
+}
+
+pub(crate) fn kind_label(kind: CommandKind) -> &'static str {
+    match kind {
+        CommandKind::Before => "before",
+        CommandKind::After => "after",
+    }
+}
+
+fn rejection_label(kind: RejectionKind) -> &'static str {
+    match kind {
+        RejectionKind::MethodNotAllowed => "method_not_allowed",
+        RejectionKind::MalformedQuery => "malformed_query",
+        RejectionKind::AppIdMismatch => "app_id_mismatch",
+        RejectionKind::MissingSignature => "missing_signature",
+        RejectionKind::InvalidSignature => "invalid_signature",
+        RejectionKind::StaleRequest => "stale_request",
+        RejectionKind::BodyTooLarge => "body_too_large",
+        RejectionKind::UnreadableBody => "unreadable_body",
+        RejectionKind::InvalidBody => "invalid_body",
+        RejectionKind::CommandMismatch => "command_mismatch",
+        RejectionKind::BodyTimeout => "body_timeout",
+    }
+}
+
+pub(crate) fn failure_label(kind: FailureKind) -> &'static str {
+    match kind {
+        FailureKind::Error => "error",
+        FailureKind::Panic => "panic",
+        FailureKind::Unparsed => "unparsed",
+        FailureKind::Timeout => "timeout",
+        FailureKind::Abandoned => "abandoned",
+    }
+}
+
+/// At most this many warn lines a second per [`Budget`]; the rest go to debug, and how many
+/// were held back is said with the next warn line. A flood of forged requests cannot flood the
+/// log, and the first ones of each second are still seen.
+#[cfg(feature = "tracing")]
+const WARN_PER_SECOND: u64 = 10;
+
+/// A per-second budget of warn lines.
+#[cfg(feature = "tracing")]
+pub(crate) struct Budget {
+    /// The current second (since the process started) in the high 40 bits, the lines logged in
+    /// it in the low 24.
+    state: AtomicU64,
+    held_back: AtomicU64,
+}
+
+#[cfg(feature = "tracing")]
+impl Budget {
+    pub(crate) const fn new() -> Self {
+        Budget {
+            state: AtomicU64::new(0),
+            held_back: AtomicU64::new(0),
+        }
+    }
+
+    /// Whether a warn line may be logged now, and how many were held back before it.
+    fn take(&self) -> Option<u64> {
+        let second = start().elapsed().as_secs() + 1;
+        let mut current = self.state.load(Ordering::Relaxed);
+        loop {
+            let (at, used) = (current >> 24, current & 0xff_ffff);
+            let next = if at == second {
+                if used >= WARN_PER_SECOND {
+                    self.held_back.fetch_add(1, Ordering::Relaxed);
+                    return None;
+                }
+                current + 1
+            } else {
+                (second << 24) | 1
+            };
+            match self.state.compare_exchange_weak(
+                current,
+                next,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return Some(self.held_back.swap(0, Ordering::Relaxed)),
+                Err(seen) => current = seen,
+            }
+        }
+    }
+}
+
+#[cfg(feature = "tracing")]
+fn start() -> Instant {
+    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    *START.get_or_init(Instant::now)
+}
+
+#[cfg(feature = "tracing")]
+static REJECTIONS: Budget = Budget::new();
+#[cfg(feature = "tracing")]
+static FAILURES: Budget = Budget::new();
+
+/// Logs and counts a refused request. Authentication failures and bad bodies are warnings (a
+/// wrong token in the console switches moderation off without them); a wrong method is debug.
+pub(crate) fn rejected(rejection: &Rejection) {
+    #[cfg(feature = "metrics")]
+    metrics::counter!("tencent_chat_webhook_rejections_total", "kind" => rejection_label(rejection.kind()))
+        .increment(1);
+    #[cfg(feature = "tracing")]
+    {
+        let kind = rejection_label(rejection.kind());
+        let message = rejection.message();
+        let status = rejection.status().as_u16();
+        if rejection.kind() == RejectionKind::MethodNotAllowed {
+            tracing::debug!(kind, status, message, "webhook request rejected");
+        } else if let Some(held_back) = REJECTIONS.take() {
+            tracing::warn!(kind, status, message, held_back, "webhook request rejected");
+        } else {
+            tracing::debug!(kind, status, message, "webhook request rejected");
+        }
+    }
+}
+
+/// Logs and counts a handler failure.
+pub(crate) fn failed(failure: &HandlerFailure) {
+    #[cfg(feature = "metrics")]
+    {
+        let command = command_label(failure.command());
+        let kind = failure_label(failure.kind());
+        metrics::counter!("tencent_chat_webhook_handler_failures_total", "command" => command, "kind" => kind)
+            .increment(1);
+        if matches!(
+            failure.kind(),
+            FailureKind::Timeout | FailureKind::Abandoned
+        ) {
+            metrics::counter!("tencent_chat_webhook_deadline_hits_total", "command" => command)
+                .increment(1);
+        }
+    }
+    #[cfg(feature = "tracing")]
+    {
+        let kind = failure_label(failure.kind());
+        let (command, error) = (failure.command(), failure.message());
+        if let Some(held_back) = FAILURES.take() {
+            tracing::warn!(command, kind, error, held_back, "webhook handler failed");
+        } else {
+            tracing::debug!(command, kind, error, "webhook handler failed");
+        }
+    }
+}
+
+/// Counts a duplicate answered without the handler.
+pub(crate) fn duplicate(command: &str) {
+    #[cfg(feature = "metrics")]
+    metrics::counter!("tencent_chat_webhook_duplicates_total", "command" => command_label(command))
+        .increment(1);
+    #[cfg(feature = "tracing")]
+    tracing::debug!(
+        command,
+        "duplicate after-event acknowledged without the handler"
+    );
+}
+
+/// Records the end of a request: its span's fields, the request counter and the latency.
+pub(crate) fn finished(command: Option<&str>, outcome: &str, status: u16, started: Instant) {
+    let elapsed = started.elapsed();
+    #[cfg(feature = "metrics")]
+    {
+        let command = command.map_or("none", command_label);
+        metrics::counter!("tencent_chat_webhook_requests_total", "command" => command, "outcome" => outcome.to_owned())
+            .increment(1);
+        metrics::histogram!("tencent_chat_webhook_request_duration_seconds", "command" => command)
+            .record(elapsed.as_secs_f64());
+    }
+    #[cfg(feature = "tracing")]
+    {
+        let span = tracing::Span::current();
+        span.record("outcome", outcome);
+        span.record("status", status);
+        span.record("latency_ms", elapsed.as_secs_f64() * 1000.0);
+    }
+}
+
+/// The span of one request, with its fields still empty but the app, when known.
+#[cfg(feature = "tracing")]
+pub(crate) fn span() -> tracing::Span {
+    tracing::info_span!(
+        "webhook",
+        app_id = tracing::field::Empty,
+        command = tracing::field::Empty,
+        kind = tracing::field::Empty,
+        outcome = tracing::field::Empty,
+        status = tracing::field::Empty,
+        latency_ms = tracing::field::Empty,
+    )
+}
+
+/// Records the app (once authenticated) and the command (from the query, or later from the
+/// body) on the current span.
+pub(crate) fn identified(app_id: Option<u64>, command: Option<&str>, kind: Option<CommandKind>) {
+    #[cfg(feature = "tracing")]
+    {
+        let span = tracing::Span::current();
+        if let Some(app_id) = app_id {
+            span.record("app_id", app_id);
+        }
+        if let Some(command) = command {
+            span.record("command", command);
+        }
+        if let Some(kind) = kind {
+            span.record("kind", kind_label(kind));
+        }
+    }
+}

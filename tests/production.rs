@@ -1,0 +1,646 @@
+//! Running in production: the deadline (with tokio's paused clock, never real sleeps), several
+//! apps behind one endpoint, duplicates, the console check, and the signals the service emits.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use http::{Request, Response, StatusCode};
+use tencent_chat_webhook::test_util::{self, DEMO_APP_ID, DEMO_TOKEN, SignedRequest};
+use tencent_chat_webhook::{
+    AfterDeadline, Command, CommandKind, Decision, Event, FailureDecision, FailureKind, Handler,
+    HandlerFailure, HandlerResult, MemoryDedup, Outcome, Rejection, RejectionKind, Reply,
+    ReplyBody, RequestContext, UnknownEvent, WebhookConfig, WebhookConfigBuilder, WebhookService,
+    auth, c2c, group,
+};
+use tokio::time::Instant;
+use tower::ServiceExt;
+
+/// Sets a flag when dropped: shows whether a handler's future was cancelled or ran to its end.
+struct Guard {
+    finished: bool,
+    dropped_early: Arc<AtomicUsize>,
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.dropped_early.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
+
+/// Takes `delay` in every hook it has, counting the calls that finished and those cancelled.
+#[derive(Default)]
+struct Slow {
+    delay: Duration,
+    fail_after: bool,
+    finished: Arc<AtomicUsize>,
+    cancelled: Arc<AtomicUsize>,
+    apps: Mutex<Vec<u64>>,
+}
+
+impl Slow {
+    fn new(delay: Duration) -> Self {
+        Slow {
+            delay,
+            ..Slow::default()
+        }
+    }
+
+    async fn work(&self, ctx: &RequestContext) {
+        self.apps.lock().unwrap().push(ctx.app_id());
+        let mut guard = Guard {
+            finished: false,
+            dropped_early: self.cancelled.clone(),
+        };
+        tokio::time::sleep(self.delay).await;
+        guard.finished = true;
+        self.finished.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+impl Handler for Slow {
+    async fn on_group_before_send_msg(
+        &self,
+        ctx: &RequestContext,
+        _: group::BeforeSendMsg,
+    ) -> HandlerResult<group::SendMsgDecision> {
+        self.work(ctx).await;
+        Ok(group::SendMsgDecision::Drop)
+    }
+
+    async fn on_after_event(&self, ctx: &RequestContext, _: Event) -> HandlerResult<()> {
+        self.work(ctx).await;
+        if self.fail_after {
+            return Err("the database is down".into());
+        }
+        Ok(())
+    }
+
+    async fn on_unknown(&self, ctx: &RequestContext, _: UnknownEvent) -> HandlerResult<Reply> {
+        self.work(ctx).await;
+        Ok(Reply::ok())
+    }
+}
+
+type Reports = Arc<Mutex<Vec<HandlerFailure>>>;
+
+fn config(
+    apply: impl FnOnce(WebhookConfigBuilder) -> WebhookConfigBuilder,
+) -> (WebhookConfig, Reports) {
+    let reports = Reports::default();
+    let sink = reports.clone();
+    let builder = WebhookConfig::builder(DEMO_APP_ID)
+        .token(DEMO_TOKEN)
+        .report_failures(move |f| sink.lock().unwrap().push(f.clone()));
+    (apply(builder).build().unwrap(), reports)
+}
+
+async fn call(service: &WebhookService, req: Request<String>) -> (Response<ReplyBody>, Reply) {
+    let res = service.clone().oneshot(req).await.unwrap();
+    let reply = test_util::reply_of(&res).1;
+    (res, reply)
+}
+
+fn kinds(reports: &Reports) -> Vec<FailureKind> {
+    reports.lock().unwrap().iter().map(|f| f.kind()).collect()
+}
+
+const DEADLINE: Duration = WebhookConfig::DEFAULT_DEADLINE;
+
+#[tokio::test(start_paused = true)]
+async fn a_slow_before_event_is_answered_with_the_failure_decision_at_the_deadline() {
+    for (decision, code) in [(FailureDecision::Allow, 0), (FailureDecision::Deny, 1)] {
+        let (config, reports) = config(|b| b.failure_decision(decision));
+        let handler = Arc::new(Slow::new(Duration::from_secs(30)));
+        let service = WebhookService::from_arc(config, handler.clone());
+        let start = Instant::now();
+        let (res, reply) = call(
+            &service,
+            SignedRequest::sample(Command::GroupBeforeSendMsg).build(),
+        )
+        .await;
+        assert_eq!(start.elapsed(), DEADLINE, "answered at the deadline");
+        assert_eq!((res.status(), reply.error_code()), (StatusCode::OK, code));
+        assert_eq!(kinds(&reports), [FailureKind::Timeout]);
+        assert_eq!(
+            res.extensions().get::<HandlerFailure>().unwrap().kind(),
+            FailureKind::Timeout
+        );
+        // The handler was cancelled, and its resources released, not left running.
+        assert_eq!(handler.cancelled.load(Ordering::SeqCst), 1);
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        assert_eq!(handler.finished.load(Ordering::SeqCst), 0);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_slow_after_event_is_answered_at_the_deadline_and_finishes_in_the_background() {
+    let (config, reports) = config(|b| b);
+    let handler = Arc::new(Slow::new(Duration::from_secs(5)));
+    let service = WebhookService::from_arc(config, handler.clone());
+    let start = Instant::now();
+    let (res, reply) = call(
+        &service,
+        SignedRequest::sample(Command::C2cAfterSendMsg).build(),
+    )
+    .await;
+    assert_eq!(start.elapsed(), DEADLINE);
+    assert_eq!((res.status(), reply.error_code()), (StatusCode::OK, 0));
+    assert_eq!(
+        kinds(&reports),
+        [FailureKind::Timeout],
+        "reported, not lost"
+    );
+    assert_eq!(handler.finished.load(Ordering::SeqCst), 0);
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(
+        handler.finished.load(Ordering::SeqCst),
+        1,
+        "finished in the background"
+    );
+    assert_eq!(handler.cancelled.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_background_failure_is_reported_too() {
+    let (config, reports) = config(|b| b);
+    let handler = Arc::new(Slow {
+        fail_after: true,
+        ..Slow::new(Duration::from_secs(5))
+    });
+    let service = WebhookService::from_arc(config, handler.clone());
+    call(
+        &service,
+        SignedRequest::sample(Command::C2cAfterSendMsg).build(),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    assert_eq!(kinds(&reports), [FailureKind::Timeout, FailureKind::Error]);
+    assert!(
+        reports.lock().unwrap()[1]
+            .message()
+            .contains("database is down")
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_background_is_bounded_and_cancel_answers_500() {
+    let cases = [
+        (
+            "cancel",
+            AfterDeadline::Cancel,
+            vec![FailureKind::Abandoned, FailureKind::Abandoned],
+            [500, 500],
+        ),
+        (
+            "room for one",
+            AfterDeadline::Finish {
+                max_in_background: 1,
+            },
+            vec![FailureKind::Timeout, FailureKind::Abandoned],
+            [200, 500],
+        ),
+    ];
+    for (name, policy, want, statuses) in cases {
+        let (config, reports) = config(|b| b.after_deadline(policy));
+        let handler = Arc::new(Slow::new(Duration::from_secs(30)));
+        let service = WebhookService::from_arc(config, handler.clone());
+        let a = call(
+            &service,
+            SignedRequest::sample(Command::GroupAfterGroupFull).build(),
+        );
+        let b = call(
+            &service,
+            SignedRequest::sample(Command::GroupAfterGroupFull).build(),
+        );
+        let ((ra, _), (rb, _)) = tokio::join!(a, b);
+        let mut got = [ra.status().as_u16(), rb.status().as_u16()];
+        got.sort_unstable();
+        assert_eq!(got, statuses, "{name}");
+        let mut kinds = kinds(&reports);
+        kinds.sort_by_key(|k| *k == FailureKind::Abandoned);
+        assert_eq!(kinds, want, "{name}");
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        let (done, dropped) = (
+            handler.finished.load(Ordering::SeqCst),
+            handler.cancelled.load(Ordering::SeqCst),
+        );
+        assert_eq!(
+            done + dropped,
+            2,
+            "{name}: every handler ended, none is left hanging"
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn unknown_commands_follow_the_policy_of_the_kind_their_name_says() {
+    let cases = [
+        (
+            "X.CallbackBeforeFuture",
+            StatusCode::OK,
+            1,
+            FailureKind::Timeout,
+        ),
+        (
+            "X.CallbackAfterFuture",
+            StatusCode::INTERNAL_SERVER_ERROR,
+            500,
+            FailureKind::Abandoned,
+        ),
+    ];
+    for (command, status, code, kind) in cases {
+        let (config, reports) = config(|b| {
+            b.failure_decision(FailureDecision::Deny)
+                .after_deadline(AfterDeadline::Cancel)
+        });
+        let service = WebhookService::new(config, Slow::new(Duration::from_secs(30)));
+        let body = format!(r#"{{"CallbackCommand":"{command}"}}"#);
+        let (res, reply) = call(&service, SignedRequest::new(command, body).build()).await;
+        assert_eq!(
+            (res.status(), reply.error_code()),
+            (status, code),
+            "{command}"
+        );
+        assert_eq!(kinds(&reports), [kind], "{command}");
+    }
+}
+
+/// A body that sends a few bytes, then nothing, forever.
+struct Trickle(bool);
+
+impl http_body::Body for Trickle {
+    type Data = bytes::Bytes;
+    type Error = std::convert::Infallible;
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, Self::Error>>> {
+        if self.0 {
+            return std::task::Poll::Pending;
+        }
+        self.0 = true;
+        std::task::Poll::Ready(Some(Ok(http_body::Frame::data(bytes::Bytes::from_static(
+            b"{\"GroupId\"",
+        )))))
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_body_that_never_ends_is_answered_408_at_the_deadline() {
+    let (config, _) = config(|b| b);
+    let service = WebhookService::new(config, Slow::new(Duration::ZERO));
+    let req = SignedRequest::sample(Command::GroupBeforeSendMsg)
+        .build()
+        .map(|_| Trickle(false));
+    let start = Instant::now();
+    let res = service.oneshot(req).await.unwrap();
+    assert_eq!(start.elapsed(), DEADLINE);
+    assert_eq!(res.status(), StatusCode::REQUEST_TIMEOUT);
+    assert_eq!(
+        res.extensions().get::<Rejection>().unwrap().kind(),
+        RejectionKind::BodyTimeout
+    );
+    let reply = test_util::reply_of(&res).1;
+    assert_eq!(reply.error_code(), 408);
+}
+
+#[tokio::test(start_paused = true)]
+async fn without_a_deadline_the_answer_waits_for_the_handler() {
+    let (config, reports) = config(|b| b.no_deadline());
+    let service = WebhookService::new(config, Slow::new(Duration::from_secs(30)));
+    let start = Instant::now();
+    let (_, reply) = call(
+        &service,
+        SignedRequest::sample(Command::GroupBeforeSendMsg).build(),
+    )
+    .await;
+    assert_eq!(start.elapsed(), Duration::from_secs(30));
+    assert_eq!(reply.error_code(), 2, "the handler's own answer");
+    assert!(kinds(&reports).is_empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Several apps behind one endpoint.
+
+#[tokio::test]
+async fn each_app_has_its_own_tokens_and_the_handler_sees_which_app() {
+    let (config, _) = config(|b| {
+        b.app(1_400_000_001)
+            .token("b-new")
+            .token("b-old")
+            .app(1_400_000_002)
+            .without_signature_check()
+    });
+    let handler = Arc::new(Slow::new(Duration::ZERO));
+    let service = WebhookService::from_arc(config, handler.clone());
+    let req = |app: u64, token: Option<&str>| {
+        let r = SignedRequest::sample(Command::GroupAfterGroupFull).app_id(app);
+        match token {
+            Some(t) => r.token(t).build(),
+            None => r.unsigned().build(),
+        }
+    };
+    let cases = [
+        (
+            "first app, its token",
+            req(DEMO_APP_ID, Some(DEMO_TOKEN)),
+            200,
+        ),
+        (
+            "second app, new token",
+            req(1_400_000_001, Some("b-new")),
+            200,
+        ),
+        (
+            "second app, old token",
+            req(1_400_000_001, Some("b-old")),
+            200,
+        ),
+        (
+            "second app, first app's token",
+            req(1_400_000_001, Some(DEMO_TOKEN)),
+            401,
+        ),
+        (
+            "first app, second app's token",
+            req(DEMO_APP_ID, Some("b-new")),
+            401,
+        ),
+        ("opted-out app, unsigned", req(1_400_000_002, None), 200),
+        ("first app, unsigned", req(DEMO_APP_ID, None), 401),
+        (
+            "an app not configured",
+            req(1_400_000_009, Some(DEMO_TOKEN)),
+            403,
+        ),
+    ];
+    let mut served = Vec::new();
+    for (name, request, status) in cases {
+        let (res, _) = call(&service, request).await;
+        assert_eq!(res.status().as_u16(), status, "{name}");
+        if status == 200 {
+            served.push(res.extensions().get::<Outcome>().unwrap().app_id());
+        }
+    }
+    let seen = handler.apps.lock().unwrap().clone();
+    assert_eq!(
+        seen,
+        [DEMO_APP_ID, 1_400_000_001, 1_400_000_001, 1_400_000_002]
+    );
+    assert_eq!(served, seen);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Duplicates.
+
+#[derive(Default)]
+struct Counts {
+    after: AtomicUsize,
+    before: AtomicUsize,
+    fail_first: bool,
+}
+
+impl Handler for Counts {
+    async fn on_after_event(&self, _: &RequestContext, _: Event) -> HandlerResult<()> {
+        if self.after.fetch_add(1, Ordering::SeqCst) == 0 && self.fail_first {
+            return Err("not yet".into());
+        }
+        Ok(())
+    }
+
+    async fn on_c2c_before_send_msg(
+        &self,
+        _: &RequestContext,
+        _: c2c::BeforeSendMsg,
+    ) -> HandlerResult<c2c::SendMsgDecision> {
+        self.before.fetch_add(1, Ordering::SeqCst);
+        Ok(c2c::SendMsgDecision::Allow)
+    }
+}
+
+#[tokio::test]
+async fn a_repeated_after_event_reaches_the_handler_once_and_before_events_always() {
+    let (config, _) = config(|b| b.dedup(MemoryDedup::new(1000, Duration::from_secs(600))));
+    let handler = Arc::new(Counts::default());
+    let service = WebhookService::from_arc(config, handler.clone());
+    let mut decisions = Vec::new();
+    for command in [Command::C2cAfterSendMsg, Command::PushOfflinePush] {
+        for _ in 0..3 {
+            let (res, reply) = call(&service, SignedRequest::sample(command).build()).await;
+            assert_eq!(reply.error_code(), 0);
+            decisions.push(res.extensions().get::<Outcome>().unwrap().decision());
+        }
+    }
+    assert_eq!(handler.after.load(Ordering::SeqCst), 2, "once per event");
+    use Decision::{Acknowledged as A, Duplicate as D};
+    assert_eq!(decisions, [A, D, D, A, D, D]);
+    for _ in 0..3 {
+        call(
+            &service,
+            SignedRequest::sample(Command::C2cBeforeSendMsg).build(),
+        )
+        .await;
+    }
+    assert_eq!(
+        handler.before.load(Ordering::SeqCst),
+        3,
+        "before-events are never skipped"
+    );
+}
+
+#[tokio::test]
+async fn an_event_whose_handler_failed_is_handled_again_when_retried() {
+    let (config, _) = config(|b| b.dedup(MemoryDedup::new(1000, Duration::from_secs(600))));
+    let handler = Arc::new(Counts {
+        fail_first: true,
+        ..Counts::default()
+    });
+    let service = WebhookService::from_arc(config, handler.clone());
+    let (first, _) = call(
+        &service,
+        SignedRequest::sample(Command::C2cAfterSendMsg).build(),
+    )
+    .await;
+    assert_eq!(first.status(), 500);
+    let (second, _) = call(
+        &service,
+        SignedRequest::sample(Command::C2cAfterSendMsg).build(),
+    )
+    .await;
+    assert_eq!(second.status(), 200);
+    assert_eq!(
+        second.extensions().get::<Outcome>().unwrap().decision(),
+        Decision::Acknowledged
+    );
+    assert_eq!(handler.after.load(Ordering::SeqCst), 2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The console check, and what responses carry.
+
+#[tokio::test]
+async fn a_signed_check_request_without_app_or_command_passes_without_the_handler() {
+    let (config, _) = config(|b| b);
+    let handler = Arc::new(Counts::default());
+    let service = WebhookService::from_arc(config, handler.clone());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let check = |query: String, body: &str| {
+        Request::post(format!("/tencent/chat/webhook?{query}"))
+            .body(body.to_owned())
+            .unwrap()
+    };
+    let signed = format!("Sign={}&RequestTime={now}", auth::sign(DEMO_TOKEN, now));
+    let cases = [
+        ("signed, nothing else", check(signed.clone(), ""), 200),
+        ("signed, empty object", check(signed.clone(), "{}"), 200),
+        (
+            "signed, with a test command",
+            check(format!("CallbackCommand=Console.Check&{signed}"), ""),
+            200,
+        ),
+        (
+            "with the app, no command",
+            check(format!("SdkAppid={DEMO_APP_ID}&{signed}"), ""),
+            200,
+        ),
+        (
+            "wrong token",
+            check(
+                format!("Sign={}&RequestTime={now}", auth::sign("guess", now)),
+                "",
+            ),
+            401,
+        ),
+        ("unsigned", check(String::new(), ""), 400),
+        (
+            "a body without any command",
+            check(
+                format!("SdkAppid={DEMO_APP_ID}&{signed}"),
+                r#"{"GroupId":"x"}"#,
+            ),
+            400,
+        ),
+    ];
+    for (name, req, status) in cases {
+        let res = service.clone().oneshot(req).await.unwrap();
+        assert_eq!(res.status().as_u16(), status, "{name}");
+        if status == 200 {
+            let outcome = res.extensions().get::<Outcome>().unwrap();
+            assert_eq!(outcome.decision(), Decision::ConsoleCheck, "{name}");
+            assert_eq!(test_util::reply_of(&res).1, Reply::ok(), "{name}");
+        }
+    }
+    assert_eq!(handler.after.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn successful_responses_say_what_was_decided() {
+    struct Decides;
+    impl Handler for Decides {
+        async fn on_group_before_send_msg(
+            &self,
+            _: &RequestContext,
+            _: group::BeforeSendMsg,
+        ) -> HandlerResult<group::SendMsgDecision> {
+            Ok(group::SendMsgDecision::Drop)
+        }
+        async fn on_group_before_invite_join_group(
+            &self,
+            _: &RequestContext,
+            e: group::BeforeInviteJoinGroup,
+        ) -> HandlerResult<group::InviteDecision> {
+            Ok(group::InviteDecision::Refuse(
+                e.invited().take(1).map(str::to_owned).collect(),
+            ))
+        }
+    }
+    let (config, _) = config(|b| b);
+    let service = WebhookService::new(config, Decides);
+    let cases = [
+        (
+            Command::GroupBeforeSendMsg,
+            CommandKind::Before,
+            Decision::Drop,
+        ),
+        (
+            Command::GroupBeforeInviteJoinGroup,
+            CommandKind::Before,
+            Decision::RefuseSome,
+        ),
+        (
+            Command::GroupBeforeCreateGroup,
+            CommandKind::Before,
+            Decision::Allow,
+        ),
+        (
+            Command::GroupAfterGroupFull,
+            CommandKind::After,
+            Decision::Acknowledged,
+        ),
+    ];
+    for (command, kind, decision) in cases {
+        let (res, _) = call(&service, SignedRequest::sample(command).build()).await;
+        let outcome = res.extensions().get::<Outcome>().unwrap();
+        assert_eq!(
+            (
+                outcome.command(),
+                outcome.kind(),
+                outcome.decision(),
+                outcome.app_id()
+            ),
+            (command.as_str(), kind, decision, DEMO_APP_ID),
+            "{command}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_body_of_another_command_is_named_as_such_even_when_it_does_not_fit() {
+    let (config, _) = config(|b| b);
+    let service = WebhookService::new(config, Counts::default());
+    let req = SignedRequest::new(
+        "Group.CallbackAfterGroupFull",
+        test_util::sample(Command::C2cAfterMsgReport),
+    )
+    .build();
+    let (res, reply) = call(&service, req).await;
+    assert_eq!(res.status(), 400);
+    assert_eq!(
+        res.extensions().get::<Rejection>().unwrap().kind(),
+        RejectionKind::CommandMismatch
+    );
+    assert!(
+        reply.error_info().contains("C2C.CallbackAfterMsgReport"),
+        "{}",
+        reply.error_info()
+    );
+}
+
+#[tokio::test]
+async fn question_mark_works_on_anyhow_in_a_handler() {
+    struct Anyhow;
+    impl Handler for Anyhow {
+        async fn on_after_event(&self, _: &RequestContext, _: Event) -> HandlerResult<()> {
+            fn lookup() -> anyhow::Result<()> {
+                anyhow::bail!("no such row")
+            }
+            lookup()?;
+            Ok(())
+        }
+    }
+    let (config, reports) = config(|b| b);
+    let service = WebhookService::new(config, Anyhow);
+    let (res, _) = call(
+        &service,
+        SignedRequest::sample(Command::GroupAfterGroupFull).build(),
+    )
+    .await;
+    assert_eq!(res.status(), 500);
+    assert_eq!(reports.lock().unwrap()[0].message(), "no such row");
+}
