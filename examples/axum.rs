@@ -3,7 +3,7 @@
 //! ```sh
 //! cargo run --example axum
 //! curl http://127.0.0.1:8080/health
-//! cargo run --example send -- --command OfficialAccount.CallbackBeforeSendMsg
+//! cargo run --features cli --bin tencent-chat-webhook -- send --command OfficialAccount.CallbackBeforeSendMsg
 //! ```
 //!
 //! The app has what a real one has: shared state, a health route, a JSON route, and tower-http

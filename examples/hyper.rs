@@ -2,7 +2,7 @@
 //!
 //! ```sh
 //! cargo run --example hyper
-//! cargo run --example send -- --command OfficialAccount.CallbackBeforeSendMsg
+//! cargo run --features cli --bin tencent-chat-webhook -- send --command OfficialAccount.CallbackBeforeSendMsg
 //! ```
 //!
 //! hyper-util's auto builder speaks HTTP/1.1 and HTTP/2 (with prior knowledge) on one port, and

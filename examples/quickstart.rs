@@ -3,7 +3,7 @@
 //! ```sh
 //! cargo run --example quickstart
 //! # in another terminal:
-//! cargo run --example send -- --command OfficialAccount.CallbackBeforeSendMsg
+//! cargo run --features cli --bin tencent-chat-webhook -- send --command OfficialAccount.CallbackBeforeSendMsg
 //! ```
 //!
 //! Environment (all optional): `LISTEN_ADDR` (default 127.0.0.1:8080), `SDKAPPID` (default

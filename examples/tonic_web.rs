@@ -2,7 +2,7 @@
 //!
 //! ```sh
 //! cargo run --example tonic_web
-//! cargo run --example send -- --command OfficialAccount.CallbackBeforeSendMsg
+//! cargo run --features cli --bin tencent-chat-webhook -- send --command OfficialAccount.CallbackBeforeSendMsg
 //! ```
 //!
 //! The gRPC service is `tonic-health` (the standard `grpc.health.v1.Health`), so no protobuf

@@ -73,7 +73,7 @@ impl Settings {
             println!("  token: from CALLBACK_TOKEN (not shown)");
         }
         println!(
-            "  try: cargo run --example send -- --url http://{bound}{WEBHOOK_PATH} --command OfficialAccount.CallbackBeforeSendMsg"
+            "  try: cargo run --features cli --bin tencent-chat-webhook -- send --url http://{bound}{WEBHOOK_PATH} --command OfficialAccount.CallbackBeforeSendMsg"
         );
     }
 }
