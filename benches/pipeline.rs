@@ -120,9 +120,58 @@ fn main() {
         });
         group.finish();
     }
+    production_costs(&mut c);
     c.final_summary();
 
     report_ratios();
+}
+
+/// The cost of the deadline (a tokio timer per request) and of metrics (a recorder installed),
+/// each against the same service inside the same runtime without them.
+fn production_costs(c: &mut Criterion) {
+    let command = Command::GroupBeforeSendMsg;
+    let request = SignedRequest::sample(command)
+        .token("bench-token")
+        .request_time(NOW);
+    let service = |deadline: bool| {
+        let builder = WebhookConfig::builder(1_400_000_000)
+            .token("bench-token")
+            .clock(|| UNIX_EPOCH + Duration::from_secs(NOW));
+        let builder = if deadline {
+            builder
+        } else {
+            builder.no_deadline()
+        };
+        WebhookService::new(builder.build().expect("config"), Moderation)
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("runtime");
+    let mut group = c.benchmark_group("production");
+    let mut measure = |name: &str, mut service: WebhookService| {
+        group.bench_function(name, |b| {
+            b.iter_batched(
+                || request.build(),
+                |req| {
+                    rt.block_on(async {
+                        let res = service.call(req).await.expect("infallible");
+                        black_box(res.status())
+                    })
+                },
+                BatchSize::SmallInput,
+            )
+        });
+    };
+    measure("no_deadline", service(false));
+    measure("deadline", service(true));
+    // From here on a recorder is installed for the whole process: every counter and the latency
+    // histogram are recorded.
+    metrics_util::debugging::DebuggingRecorder::new()
+        .install()
+        .expect("recorder");
+    measure("deadline_and_metrics", service(true));
+    group.finish();
 }
 
 /// Reads criterion's estimates and prints, per command, whole service / untyped parse.
@@ -134,6 +183,17 @@ fn report_ratios() {
         let v: serde_json::Value = serde_json::from_str(&text).ok()?;
         v["mean"]["point_estimate"].as_f64()
     };
+    for (name, baseline) in [
+        ("deadline", "no_deadline"),
+        ("deadline_and_metrics", "no_deadline"),
+    ] {
+        if let (Some(t), Some(b)) = (mean("production", name), mean("production", baseline)) {
+            println!(
+                "ratio production: {name} / {baseline} = {:.3} ({t:.0} ns / {b:.0} ns)",
+                t / b
+            );
+        }
+    }
     for (name, _) in COMMANDS {
         let group = format!("pipeline_{name}");
         match (

@@ -49,8 +49,16 @@
 //! # let _ = service;
 //! ```
 //!
-//! Feature flags: `tracing` logs rejections (debug) and handler failures (warn); `test-util`
-//! adds [`test_util`], signed-request builders and Tencent's documented samples.
+//! Every Tencent Chat webhook is typed (58 commands, [`Command::ALL`]), and every event is also a
+//! value, [`Event`], that serialises back to Tencent's JSON; [`construct_event`] authenticates and
+//! parses without the service.
+//!
+//! Feature flags: `tracing` (default) gives one span per request and logs rejections and failures
+//! at warn, bounded; `tokio` (default) enforces the request deadline
+//! ([`WebhookConfig::DEFAULT_DEADLINE`]); `metrics` records counters and a latency histogram
+//! through the `metrics` facade; `test-util` adds [`test_util`], signed-request builders,
+//! Tencent's documented samples and [`test_util::reply_of`]; `cli` builds the
+//! `tencent-chat-webhook` command-line tool.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod auth;
