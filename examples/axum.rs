@@ -7,19 +7,24 @@
 //! ```
 //!
 //! The app has what a real one has: shared state, a health route, a JSON route, and tower-http
-//! layers for tracing, a timeout and a body limit. The webhook is one more route, mounted with
+//! layers for tracing and a body limit. The webhook is one more route, mounted with
 //! `route_service` because it is a tower `Service`, not an axum handler. `app_with_layer` shows
 //! the other form: the crate's `WebhookLayer` around the whole router.
 //!
-//! Environment: `LISTEN_ADDR`, `SDKAPPID`, `CALLBACK_TOKEN` (see the quickstart).
+//! Timeouts and limits are the server's (`demo::serve`, as in the quickstart), not layers of the
+//! router: `axum::serve` cannot set hyper's header-read timeout, and the server's request
+//! timeout and in-flight cap cover every route, answering in the crate's JSON error shape
+//! (tower-http's `TimeoutLayer` answers a bare 408 with an empty body).
+//!
+//! Environment: `LISTEN_ADDR`, `SDKAPPID`, `CALLBACK_TOKEN`, `RUST_LOG` (see the quickstart).
 
 #[path = "common/demo.rs"]
 mod demo;
 
 use std::convert::Infallible;
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -29,7 +34,6 @@ use axum::{Json, Router};
 use tencent_chat_webhook::{WebhookLayer, WebhookResponseBody, WebhookService};
 use tower::{Layer, Service, ServiceBuilder, ServiceExt};
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 /// State the rest of the app shares; the webhook does not need it.
@@ -50,21 +54,20 @@ async fn status(State(state): State<AppState>) -> Json<serde_json::Value> {
     Json(serde_json::json!({ "service": "demo", "status_requests": n }))
 }
 
-/// The layers a production app puts around everything. Tencent waits at most 2 seconds for a
-/// webhook reply, so a longer timeout is pointless; bodies are limited here too (the webhook
-/// service also enforces its own limit).
+/// The layers a production app puts around everything: a request log whose span leaves out the
+/// query (`http_span`: a webhook's query carries `Sign`, a credential, which tower-http's
+/// default span would log in full), and a body limit (the webhook service also enforces its
+/// own). The request timeout is the server's (`demo::Limits::request_timeout`).
 fn production_layers<S>(router: Router<S>) -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
 {
     router.layer(
         ServiceBuilder::new()
-            .layer(TraceLayer::new_for_http())
-            .layer(RequestBodyLimitLayer::new(1024 * 1024))
-            .layer(TimeoutLayer::with_status_code(
-                http::StatusCode::REQUEST_TIMEOUT,
-                Duration::from_secs(2),
-            )),
+            .layer(
+                TraceLayer::new_for_http().make_span_with(tencent_chat_webhook::http_span::<Body>),
+            )
+            .layer(RequestBodyLimitLayer::new(1024 * 1024)),
     )
 }
 
@@ -89,15 +92,22 @@ pub fn app_with_layer(
     )
 }
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
     // Logging, settings from the environment, the demo handler, the bound listener: as in
     // the quickstart.
     let (listener, webhook) = demo::listen("axum example").await?;
-    axum::serve(listener, app(webhook))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    // The quickstart's hardened server: timeouts, connection and request caps.
+    demo::serve(
+        listener,
+        app(webhook),
+        &demo::Limits::default(),
+        demo::shutdown_signal(),
+    )
+    .await;
     Ok(())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    demo::exit_code(run().await)
 }

@@ -7,32 +7,52 @@
 //! ```
 //!
 //! Environment (all optional): `LISTEN_ADDR` (default 127.0.0.1:8080), `SDKAPPID` (default
-//! 1400000000), `CALLBACK_TOKEN` (default a demo token, printed at start), `RUST_LOG`.
+//! 1400000000), `CALLBACK_TOKEN` (default a demo token, printed at start), `RUST_LOG` (default
+//! `info`; `RUST_LOG=debug` shows every request and why one was rejected).
+//!
+//! The server is `demo::serve` (in `common/demo.rs`): hyper with a header-read timeout, an idle
+//! timeout, a request timeout, and caps on connections and requests in flight, so that clients
+//! which connect and send nothing, half a request or a slow body cannot starve it. Ctrl-C (or
+//! SIGTERM) stops accepting and lets the requests in flight finish.
 
 #[path = "common/demo.rs"]
 mod demo;
 
-use axum::Router;
-use tencent_chat_webhook::WebhookService;
-use tokio::net::TcpListener;
+use std::process::ExitCode;
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+use axum::Router;
+use axum::body::Body;
+use tencent_chat_webhook::WebhookService;
+use tower_http::trace::TraceLayer;
+
+/// The app: the webhook endpoint as a route, with a request log that leaves out the query
+/// (it carries `Sign`, a credential).
+pub fn app(webhook: WebhookService) -> Router {
+    Router::new()
+        .route_service(demo::WEBHOOK_PATH, webhook)
+        .layer(TraceLayer::new_for_http().make_span_with(tencent_chat_webhook::http_span::<Body>))
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
     demo::init_logging();
     let settings = demo::Settings::from_env()?;
 
     // The webhook endpoint: configuration (app id, token) plus your handler.
     let webhook = WebhookService::new(settings.config()?, demo::DemoHandler);
 
-    // Mount it like any other tower service.
-    let app = Router::new().route_service(demo::WEBHOOK_PATH, webhook);
-
-    let listener = TcpListener::bind(settings.addr).await?;
+    let listener = demo::bind(settings.addr).await?;
     settings.announce(listener.local_addr()?, "quickstart");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    demo::serve(
+        listener,
+        app(webhook),
+        &demo::Limits::default(),
+        demo::shutdown_signal(),
+    )
+    .await;
     Ok(())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    demo::exit_code(run().await)
 }

@@ -1,6 +1,8 @@
-//! End to end, over real sockets: each example's server (axum, raw hyper, tonic with gRPC-web)
-//! started on an ephemeral loopback port, talked to with real HTTP/1.1, HTTP/2 and gRPC clients.
-//! Also compile-time proof that the service satisfies each stack's bounds.
+//! End to end, over real sockets: each example's server (the quickstart, axum, raw hyper, tonic
+//! with gRPC-web) started on an ephemeral loopback port with the examples' own functions, talked
+//! to with real HTTP/1.1, HTTP/2 and gRPC clients; the hardened server's limits (half-open,
+//! silent, idle and slow clients, connection and request caps), with short timeouts; and
+//! compile-time proof that the service satisfies each stack's bounds.
 // Each example is its own binary and brings its own copy of the shared demo module; including
 // the examples here loads that file once per example, which is what this test wants.
 #![allow(clippy::duplicate_mod)]
@@ -10,29 +12,35 @@
 mod axum_example;
 #[path = "../examples/common/demo.rs"]
 mod demo;
-#[path = "../examples/hyper.rs"]
+#[path = "../examples/quickstart.rs"]
 #[allow(dead_code, unreachable_pub)]
-mod hyper_example;
+mod quickstart_example;
 #[path = "../examples/tonic_web.rs"]
 #[allow(dead_code, unreachable_pub)]
 mod tonic_example;
 
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http::{Request, StatusCode, Uri};
+use http::{Request, Response, StatusCode, Uri};
 use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use serde_json::{Value, json};
-use tencent_chat_webhook::test_util::SignedRequest;
+use tencent_chat_webhook::test_util::{self, SignedRequest};
 use tencent_chat_webhook::{Command, WebhookConfig, WebhookLayer, WebhookService};
-use tokio::net::TcpListener;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tower::ServiceExt;
 
 const APP: u64 = 1_400_000_000;
 const TOKEN: &str = "e2e-token-8c2d";
@@ -40,6 +48,20 @@ const PATH: &str = "/tencent/chat/webhook";
 
 fn webhook() -> WebhookService {
     let config = WebhookConfig::builder(APP).token(TOKEN).build().unwrap();
+    WebhookService::new(config, demo::DemoHandler)
+}
+
+/// The webhook as the examples configure it by default: demo app id and token, which is what
+/// `SignedRequest` signs with unless told otherwise.
+fn demo_webhook() -> WebhookService {
+    assert_eq!(
+        (demo::DEFAULT_APP_ID, demo::DEMO_TOKEN),
+        (test_util::DEMO_APP_ID, test_util::DEMO_TOKEN)
+    );
+    let config = WebhookConfig::builder(demo::DEFAULT_APP_ID)
+        .token(demo::DEMO_TOKEN)
+        .build()
+        .unwrap();
     WebhookService::new(config, demo::DemoHandler)
 }
 
@@ -75,8 +97,10 @@ type HttpClient = Client<Counting, Full<Bytes>>;
 
 fn client(http2: bool) -> (HttpClient, Arc<AtomicUsize>) {
     let opened = Arc::new(AtomicUsize::new(0));
+    let mut inner = HttpConnector::new();
+    inner.set_nodelay(true);
     let connector = Counting {
-        inner: HttpConnector::new(),
+        inner,
         opened: opened.clone(),
     };
     let client = Client::builder(TokioExecutor::new())
@@ -232,17 +256,93 @@ async fn webhook_checks(stack: &str, client: &HttpClient, opened: &AtomicUsize, 
     );
 }
 
-#[tokio::test]
-async fn axum_route_service() {
+/// A server of the examples' hardened loop, running until stopped.
+struct Running {
+    addr: SocketAddr,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<()>,
+}
+
+/// Starts `demo::serve` (the quickstart's, the axum and the hyper example's server) with
+/// `service` and `limits` on an ephemeral loopback port.
+async fn start<S, B>(service: S, limits: demo::Limits) -> Running
+where
+    S: tower::Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let (listener, addr) = listener().await;
     let (stop, stopped) = oneshot::channel::<()>();
-    let server = tokio::spawn(async move {
-        axum::serve(listener, axum_example::app(webhook()))
-            .with_graceful_shutdown(async {
-                let _ = stopped.await;
-            })
-            .await
+    let task = tokio::spawn(async move {
+        demo::serve(listener, service, &limits, async {
+            let _ = stopped.await;
+        })
+        .await;
     });
+    Running { addr, stop, task }
+}
+
+impl Running {
+    /// Stops the server and waits (boundedly) for its graceful shutdown.
+    async fn stop(self) {
+        self.stop.send(()).unwrap();
+        tokio::time::timeout(Duration::from_secs(15), self.task)
+            .await
+            .expect("graceful shutdown did not finish")
+            .unwrap();
+        // Stopped means stopped: nothing listens any more.
+        assert!(TcpStream::connect(self.addr).await.is_err());
+    }
+}
+
+/// The three stacks that run on `demo::serve`, by name, each with its app.
+fn hardened_stacks() -> Vec<(&'static str, demo::Limits, AppKind)> {
+    let limits = demo::Limits::default();
+    vec![
+        ("quickstart", limits, AppKind::Quickstart),
+        ("axum", limits, AppKind::Axum),
+        ("hyper", limits, AppKind::Hyper),
+    ]
+}
+
+#[derive(Clone, Copy, Debug)]
+enum AppKind {
+    Quickstart,
+    Axum,
+    Hyper,
+}
+
+async fn start_app(kind: AppKind, webhook: WebhookService, limits: demo::Limits) -> Running {
+    match kind {
+        AppKind::Quickstart => start(quickstart_example::app(webhook), limits).await,
+        AppKind::Axum => start(axum_example::app(webhook), limits).await,
+        AppKind::Hyper => start(webhook, limits).await,
+    }
+}
+
+#[tokio::test]
+async fn quickstart_app() {
+    let server = start(quickstart_example::app(webhook()), demo::Limits::default()).await;
+    for http2 in [false, true] {
+        let (client, opened) = client(http2);
+        let stack = if http2 {
+            "quickstart h2"
+        } else {
+            "quickstart h1"
+        };
+        webhook_checks(stack, &client, &opened, server.addr).await;
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn axum_route_service() {
+    let server = start(axum_example::app(webhook()), demo::Limits::default()).await;
+    let addr = server.addr;
     let (client, opened) = client(false);
     webhook_checks("axum", &client, &opened, addr).await;
 
@@ -263,51 +363,47 @@ async fn axum_route_service() {
     let (status, _) = send(&client, addr, huge).await;
     assert_eq!(status, 413);
 
-    stop.send(()).unwrap();
-    server.await.unwrap().unwrap();
+    server.stop().await;
 }
 
 #[tokio::test]
 async fn axum_layer_form() {
-    let (listener, addr) = listener().await;
     let app = axum_example::app_with_layer(webhook());
-    let server =
-        tokio::spawn(async move { axum::serve(listener, tower::make::Shared::new(app)).await });
+    // The server hands over hyper's body; the router wants axum's.
+    let app = ServiceExt::<axum::extract::Request>::map_request(app, |req: Request<Incoming>| {
+        req.map(axum::body::Body::new)
+    });
+    let server = start(app, demo::Limits::default()).await;
     let (client, opened) = client(false);
-    webhook_checks("axum layer", &client, &opened, addr).await;
-    let (status, body) = send(&client, addr, get("/health")).await;
+    webhook_checks("axum layer", &client, &opened, server.addr).await;
+    let (status, body) = send(&client, server.addr, get("/health")).await;
     assert_eq!((status, body), (StatusCode::OK, Bytes::from_static(b"ok")));
-    server.abort();
+    server.stop().await;
 }
 
 #[tokio::test]
 async fn raw_hyper_http1_and_http2_with_graceful_shutdown() {
-    let (listener, addr) = listener().await;
-    let (stop, stopped) = oneshot::channel::<()>();
-    let server = tokio::spawn(hyper_example::serve(listener, webhook(), async {
-        let _ = stopped.await;
-    }));
+    let server = start(webhook(), demo::Limits::default()).await;
     for http2 in [false, true] {
         let (client, opened) = client(http2);
         let stack = if http2 { "hyper h2" } else { "hyper h1" };
-        webhook_checks(stack, &client, &opened, addr).await;
+        webhook_checks(stack, &client, &opened, server.addr).await;
     }
-    stop.send(()).unwrap();
-    tokio::time::timeout(std::time::Duration::from_secs(15), server)
-        .await
-        .expect("graceful shutdown did not finish")
-        .unwrap();
-    // Stopped means stopped: nothing listens any more.
-    assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+    server.stop().await;
 }
 
 #[tokio::test]
 async fn tonic_grpc_grpc_web_and_webhook_on_one_port() {
     let (listener, addr) = listener().await;
     let (stop, stopped) = oneshot::channel::<()>();
-    let server = tokio::spawn(tonic_example::serve(listener, webhook(), async {
-        let _ = stopped.await;
-    }));
+    // The tonic example brings its own copy of the demo module, and so its own `Limits` type.
+    let limits = tonic_example::demo::Limits::default();
+    let server = tokio::spawn(async move {
+        tonic_example::serve(listener, webhook(), &limits, async {
+            let _ = stopped.await;
+        })
+        .await
+    });
 
     // The webhook over plain HTTP/1.1, which tonic-web alone would refuse with 400.
     let (client, opened) = client(false);
@@ -348,11 +444,474 @@ async fn tonic_grpc_grpc_web_and_webhook_on_one_port() {
     assert!(trailers.contains("grpc-status:0"), "{trailers}");
 
     stop.send(()).unwrap();
-    tokio::time::timeout(std::time::Duration::from_secs(15), server)
+    tokio::time::timeout(Duration::from_secs(15), server)
         .await
         .expect("shutdown did not finish")
         .unwrap()
         .unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The hardened server's limits.
+
+/// Raises this process's soft open-files limit to its hard limit and returns it.
+fn open_files() -> u64 {
+    let soft = rlimit::increase_nofile_limit(u64::MAX).expect("getrlimit/setrlimit");
+    // On platforms without the limit the call answers with what it was asked.
+    soft.min(1 << 20)
+}
+
+/// A signed webhook, head and body, as raw HTTP/1.1 text.
+fn raw_webhook(req: &SignedRequest, content_length: usize) -> String {
+    format!(
+        "POST {} HTTP/1.1\r\nhost: test\r\ncontent-type: application/json\r\ncontent-length: {content_length}\r\n\r\n",
+        req.path_and_query()
+    )
+}
+
+/// Reads an HTTP/1.1 response from `stream` until the server closes it, within `limit`:
+/// status, headers (lower-cased), body, and how long it took.
+async fn read_to_close(stream: &mut TcpStream, limit: Duration) -> (u16, String, Bytes, Duration) {
+    let started = Instant::now();
+    let mut raw = Vec::new();
+    tokio::time::timeout(limit, stream.read_to_end(&mut raw))
+        .await
+        .unwrap_or_else(|_| panic!("no answer and no close within {limit:?}"))
+        .unwrap();
+    let took = started.elapsed();
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("not an HTTP response: {text:?}"));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line: {head:?}"));
+    (
+        status,
+        head.to_ascii_lowercase(),
+        Bytes::from(body.to_owned()),
+        took,
+    )
+}
+
+/// Sends one good signed webhook (Tencent's group before-send sample, demo token) and checks
+/// the answer: 200 and ErrorCode 0.
+async fn good_webhook(client: &HttpClient, addr: SocketAddr) -> Duration {
+    let started = Instant::now();
+    let req = SignedRequest::sample(Command::GroupBeforeSendMsg).build();
+    let (status, body) = send(client, addr, req).await;
+    assert_eq!(status, 200, "{body:?}");
+    assert_eq!(json(&body)["ErrorCode"], 0, "{body:?}");
+    started.elapsed()
+}
+
+/// The issue's attack: a thousand connections that each send half a request line (no token
+/// needed) and hold it, plus some that send nothing and some that start an HTTP/2 preface. With
+/// the usual 1,024 open files and no timeout, that stopped the quickstart serving anyone. Here
+/// good webhooks are answered 200, promptly, over HTTP/1.1 and HTTP/2, while every one of those
+/// connections is held open; then the server closes each of them at the header-read timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_half_open_connections_do_not_starve_good_webhooks() {
+    const WANTED: usize = 1000;
+    const SILENT: usize = 16;
+    const HALF_PREFACE: usize = 16;
+    let header_read_timeout = Duration::from_secs(2);
+
+    // Each held connection costs two descriptors here (client and server end); keep a margin for
+    // the tests running beside this one.
+    let files = open_files();
+    let fit = usize::try_from(files.saturating_sub(512) / 2)
+        .unwrap_or(usize::MAX)
+        .saturating_sub(SILENT + HALF_PREFACE);
+    let half_lines = WANTED.min(fit);
+    if half_lines < WANTED {
+        println!(
+            "open-files hard limit is {files}: holding {half_lines} half-open connections, not {WANTED}"
+        );
+    }
+    assert!(
+        half_lines >= 100,
+        "open-files limit {files} is too low for this test"
+    );
+
+    let limits = demo::Limits {
+        header_read_timeout,
+        ..demo::Limits::default()
+    };
+    let server = start(quickstart_example::app(demo_webhook()), limits).await;
+    let addr = server.addr;
+
+    let opening = Instant::now();
+    let mut held = Vec::with_capacity(half_lines + SILENT + HALF_PREFACE);
+    for i in 0..half_lines + SILENT + HALF_PREFACE {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        let start: &[u8] = if i < half_lines {
+            b"POST /tencent/chat/webhook?SdkAppid=1400000000&Callback"
+        } else if i < half_lines + SILENT {
+            b""
+        } else {
+            b"PRI * HTTP/2.0\r\n"
+        };
+        stream.write_all(start).await.unwrap();
+        held.push(stream);
+    }
+    let opened_in = opening.elapsed();
+
+    // Good webhooks while they are held: 50 at once over HTTP/1.1 (new connections, each
+    // accepted past the held ones), then 20 over one HTTP/2 connection.
+    let serving = Instant::now();
+    let (h1, _) = client(false);
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let h1 = h1.clone();
+            tokio::spawn(async move { good_webhook(&h1, addr).await })
+        })
+        .collect();
+    let mut slowest = Duration::ZERO;
+    for task in tasks {
+        slowest = slowest.max(task.await.unwrap());
+    }
+    let (h2, _) = client(true);
+    for _ in 0..20 {
+        slowest = slowest.max(good_webhook(&h2, addr).await);
+    }
+    let served_in = serving.elapsed();
+    assert!(
+        slowest < Duration::from_secs(1),
+        "a good webhook took {slowest:?} (Tencent waits at most 2 s)"
+    );
+
+    // Every held connection is still open: they were all held while the webhooks were served.
+    let still_held = opening.elapsed();
+    assert!(
+        still_held < header_read_timeout,
+        "opening and serving took {still_held:?}, past the {header_read_timeout:?} timeout: too slow a machine for this test"
+    );
+    let mut probe = [0u8; 1];
+    for (i, stream) in held.iter().enumerate() {
+        match stream.try_read(&mut probe) {
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            other => panic!("held connection {i} is not open and silent: {other:?}"),
+        }
+    }
+
+    // Then the server closes each of them, at the header-read timeout (from when it was opened).
+    let deadline = opening + header_read_timeout + Duration::from_secs(3);
+    let closes: Vec<_> = held
+        .into_iter()
+        .map(|mut stream| {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 64];
+                match tokio::time::timeout_at(deadline.into(), stream.read(&mut buf)).await {
+                    Ok(Ok(0) | Err(_)) => Ok(Instant::now()),
+                    Ok(Ok(n)) => Err(format!("the server wrote {:?}", &buf[..n])),
+                    Err(_) => Err("still open".to_owned()),
+                }
+            })
+        })
+        .collect();
+    let mut last_close = Duration::ZERO;
+    let mut not_closed = Vec::new();
+    for (i, close) in closes.into_iter().enumerate() {
+        match close.await.unwrap() {
+            Ok(at) => last_close = last_close.max(at - opening),
+            Err(why) => not_closed.push((i, why)),
+        }
+    }
+    assert!(
+        not_closed.is_empty(),
+        "{} of the held connections were not closed by the server (index, why; the first {half_lines} \
+         sent half a request line, then {SILENT} nothing, then {HALF_PREFACE} half a preface): {:?}",
+        not_closed.len(),
+        &not_closed[..not_closed.len().min(5)]
+    );
+    assert!(
+        last_close >= header_read_timeout,
+        "closed after {last_close:?}, before the {header_read_timeout:?} timeout"
+    );
+
+    println!(
+        "held {half_lines} connections with half a request line, {SILENT} silent and {HALF_PREFACE} \
+         with half an HTTP/2 preface (opened in {opened_in:?}); 70 good webhooks answered 200 \
+         meanwhile in {served_in:?}, the slowest in {slowest:?}; every held connection closed by \
+         the server {last_close:?} after the first was opened (header-read timeout \
+         {header_read_timeout:?})"
+    );
+    server.stop().await;
+}
+
+/// A signed webhook whose body arrives too slowly is answered 408, in the crate's JSON error
+/// shape, at the request timeout: on every stack of the examples.
+#[tokio::test]
+async fn a_slow_body_is_answered_408_in_json_at_the_request_timeout() {
+    let request_timeout = Duration::from_millis(300);
+    let limits = demo::Limits {
+        request_timeout,
+        ..demo::Limits::default()
+    };
+    let mut servers: Vec<(&str, SocketAddr)> = Vec::new();
+    let mut running = Vec::new();
+    for (name, _, kind) in hardened_stacks() {
+        let server = start_app(kind, demo_webhook(), limits).await;
+        servers.push((name, server.addr));
+        running.push(server);
+    }
+    let (listener, tonic_addr) = listener().await;
+    let (stop_tonic, tonic_stopped) = oneshot::channel::<()>();
+    let tonic_limits = tonic_example::demo::Limits {
+        request_timeout,
+        ..tonic_example::demo::Limits::default()
+    };
+    let tonic = tokio::spawn(async move {
+        tonic_example::serve(listener, demo_webhook(), &tonic_limits, async {
+            let _ = tonic_stopped.await;
+        })
+        .await
+    });
+    servers.push(("tonic", tonic_addr));
+
+    for (stack, addr) in servers {
+        let req = SignedRequest::sample(Command::GroupBeforeSendMsg);
+        let body = req.body_text().as_bytes();
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        // The whole head and half the body, then nothing.
+        stream
+            .write_all(raw_webhook(&req, body.len()).as_bytes())
+            .await
+            .unwrap();
+        stream.write_all(&body[..body.len() / 2]).await.unwrap();
+        let (status, head, body, took) = read_to_close(&mut stream, Duration::from_secs(5)).await;
+        assert_eq!(status, 408, "{stack}: {head}");
+        assert!(
+            head.contains("content-type: application/json"),
+            "{stack}: {head}"
+        );
+        let reply = json(&body);
+        assert_eq!(reply["ActionStatus"], "FAIL", "{stack}: {reply}");
+        assert_eq!(reply["ErrorCode"], 408, "{stack}: {reply}");
+        assert!(
+            reply["ErrorInfo"].as_str().unwrap().contains("timed out"),
+            "{stack}: {reply}"
+        );
+        assert!(
+            took >= request_timeout && took < request_timeout + Duration::from_secs(1),
+            "{stack}: answered after {took:?}, timeout {request_timeout:?}"
+        );
+    }
+
+    for server in running {
+        server.stop().await;
+    }
+    stop_tonic.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(15), tonic)
+        .await
+        .expect("shutdown did not finish")
+        .unwrap()
+        .unwrap();
+}
+
+/// Past `max_requests` in flight, a request is refused at once with a JSON 503; once the slot
+/// is free again, requests are served.
+#[tokio::test]
+async fn requests_past_the_cap_are_shed_with_a_json_503() {
+    let request_timeout = Duration::from_millis(500);
+    let limits = demo::Limits {
+        max_requests: 1,
+        request_timeout,
+        ..demo::Limits::default()
+    };
+    let server = start(quickstart_example::app(demo_webhook()), limits).await;
+
+    // A slow body holds the only slot until the request timeout.
+    let req = SignedRequest::sample(Command::GroupBeforeSendMsg);
+    let mut slow = TcpStream::connect(server.addr).await.unwrap();
+    slow.write_all(raw_webhook(&req, req.body_text().len()).as_bytes())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    let (client, _) = client(false);
+    let started = Instant::now();
+    let (status, body) = send(&client, server.addr, req.build()).await;
+    assert!(started.elapsed() < request_timeout, "not shed at once");
+    assert_eq!(status, 503, "{body:?}");
+    assert_eq!(
+        json(&body),
+        json!({"ActionStatus": "FAIL", "ErrorInfo": "server busy: the limit of requests in flight (1) is reached; try again", "ErrorCode": 503})
+    );
+
+    let (status, ..) = read_to_close(&mut slow, Duration::from_secs(5)).await;
+    assert_eq!(status, 408);
+    good_webhook(&client, server.addr).await;
+    server.stop().await;
+}
+
+/// When every connection slot is taken, a new connection waits (it is not refused) and is
+/// served as soon as a slot frees up.
+#[tokio::test]
+async fn past_the_connection_cap_new_connections_wait_for_a_slot() {
+    let header_read_timeout = Duration::from_millis(500);
+    let limits = demo::Limits {
+        max_connections: 2,
+        header_read_timeout,
+        ..demo::Limits::default()
+    };
+    let server = start(demo_webhook(), limits).await;
+    let opened = Instant::now();
+    let _silent = [
+        TcpStream::connect(server.addr).await.unwrap(),
+        TcpStream::connect(server.addr).await.unwrap(),
+    ];
+    let (client, _) = client(false);
+    let took = tokio::time::timeout(Duration::from_secs(5), good_webhook(&client, server.addr))
+        .await
+        .expect("the waiting connection was never served");
+    let waited = opened.elapsed();
+    assert!(
+        waited >= header_read_timeout && waited < header_read_timeout + Duration::from_secs(1),
+        "served after {waited:?} ({took:?} for the request); slots free at {header_read_timeout:?}"
+    );
+    server.stop().await;
+}
+
+/// Idle connections are closed: an HTTP/1 one after `header_read_timeout` (hyper starts that
+/// clock again once a response is sent), an HTTP/2 one after `idle_timeout`, with a GOAWAY.
+#[tokio::test]
+async fn idle_connections_are_closed() {
+    let header_read_timeout = Duration::from_millis(300);
+    let idle_timeout = Duration::from_millis(700);
+    let limits = demo::Limits {
+        header_read_timeout,
+        idle_timeout,
+        ..demo::Limits::default()
+    };
+    let server = start(demo_webhook(), limits).await;
+
+    // HTTP/1.1: one request, then silence.
+    let req = SignedRequest::sample(Command::GroupBeforeSendMsg);
+    let mut h1 = TcpStream::connect(server.addr).await.unwrap();
+    h1.write_all(raw_webhook(&req, req.body_text().len()).as_bytes())
+        .await
+        .unwrap();
+    h1.write_all(req.body_text().as_bytes()).await.unwrap();
+    let (status, head, _, took) = read_to_close(&mut h1, Duration::from_secs(5)).await;
+    assert_eq!(status, 200, "{head}");
+    assert!(
+        took >= header_read_timeout && took < header_read_timeout + Duration::from_secs(1),
+        "an idle HTTP/1 connection closed after {took:?}"
+    );
+
+    // HTTP/2: one request, then silence; the connection ends when the server says GOAWAY.
+    let stream = TcpStream::connect(server.addr).await.unwrap();
+    let (mut sender, connection) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+            .await
+            .unwrap();
+    let connection = tokio::spawn(connection);
+    let request = req
+        .build()
+        .map(|body| Full::new(Bytes::from(body)))
+        .map(|body| body.boxed());
+    let (mut parts, body) = request.into_parts();
+    parts.uri = format!("http://{}{}", server.addr, req.path_and_query())
+        .parse()
+        .unwrap();
+    let answered = Instant::now();
+    let res = sender
+        .send_request(Request::from_parts(parts, body))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    res.into_body().collect().await.unwrap();
+    tokio::time::timeout(Duration::from_secs(5), connection)
+        .await
+        .expect("an idle HTTP/2 connection was not closed")
+        .unwrap()
+        .unwrap();
+    let took = answered.elapsed();
+    assert!(
+        took >= idle_timeout && took < idle_timeout + Duration::from_secs(1),
+        "an idle HTTP/2 connection closed after {took:?}"
+    );
+    server.stop().await;
+}
+
+/// A body that sends `left` frames, one every `every`: a streaming response.
+struct Trickle {
+    left: usize,
+    every: Duration,
+    next: std::pin::Pin<Box<tokio::time::Sleep>>,
+}
+
+impl http_body::Body for Trickle {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, Infallible>>> {
+        if self.left == 0 {
+            return Poll::Ready(None);
+        }
+        std::task::ready!(self.next.as_mut().poll(cx));
+        self.left -= 1;
+        let at = tokio::time::Instant::now() + self.every;
+        self.next.as_mut().reset(at);
+        Poll::Ready(Some(Ok(http_body::Frame::data(Bytes::from_static(
+            b"tick\n",
+        )))))
+    }
+}
+
+/// A response still being sent is not idle: a stream that lasts longer than every timeout is
+/// delivered whole.
+#[tokio::test]
+async fn a_long_streaming_response_is_not_cut_as_idle() {
+    let short = Duration::from_millis(300);
+    let limits = demo::Limits {
+        header_read_timeout: short,
+        idle_timeout: short,
+        request_timeout: short,
+        ..demo::Limits::default()
+    };
+    let every = Duration::from_millis(100);
+    let app = tower::service_fn(move |_req: Request<Incoming>| async move {
+        let body = Trickle {
+            left: 10,
+            every,
+            next: Box::pin(tokio::time::sleep(every)),
+        };
+        Ok::<_, Infallible>(Response::new(body))
+    });
+    let server = start(app, limits).await;
+    let (client, _) = client(false);
+    let started = Instant::now();
+    let (status, body) = tokio::time::timeout(
+        Duration::from_secs(5),
+        send(&client, server.addr, get("/stream")),
+    )
+    .await
+    .expect("the stream did not end");
+    assert_eq!(status, 200);
+    assert_eq!(body, "tick\n".repeat(10), "after {:?}", started.elapsed());
+    assert!(started.elapsed() >= 3 * short);
+    server.stop().await;
+}
+
+/// A taken address is reported in one line that names it and says how to pick another.
+#[tokio::test]
+async fn a_taken_address_is_reported_plainly() {
+    let (_taken, addr) = listener().await;
+    let error = demo::bind(addr).await.unwrap_err();
+    assert_eq!(
+        error,
+        format!(
+            "cannot listen on {addr}: address already in use; set LISTEN_ADDR to another address"
+        )
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -388,4 +947,22 @@ async fn tonic_server_layer_accepts_the_layer() {
         .add_service(health)
         .serve("127.0.0.1:0".parse().unwrap())
         .await;
+}
+
+/// What the tonic example's docs say: tonic's routes are a tower service, so the same stack
+/// runs on the hardened server too.
+#[allow(dead_code)]
+async fn tonic_routes_run_on_the_hardened_server(listener: TcpListener) {
+    let (_, health) = tonic_health::server::health_reporter();
+    let app = tower::ServiceBuilder::new()
+        .layer(WebhookLayer::new(PATH, webhook()))
+        .layer(tonic_web::GrpcWebLayer::new())
+        .service(tonic::service::Routes::new(health));
+    demo::serve(
+        listener,
+        app,
+        &demo::Limits::default(),
+        std::future::pending(),
+    )
+    .await;
 }
