@@ -3,6 +3,7 @@
 //! ```sh
 //! cargo run --example axum
 //! curl http://127.0.0.1:8080/health
+//! curl http://127.0.0.1:8080/metrics   # the webhook's counters and latency, Prometheus format
 //! cargo run --features cli --bin tencent-chat-webhook -- send --command OfficialAccount.CallbackBeforeSendMsg
 //! ```
 //!
@@ -23,14 +24,15 @@ mod demo;
 
 use std::convert::Infallible;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tencent_chat_webhook::{WebhookLayer, WebhookResponseBody, WebhookService};
 use tower::{Layer, Service, ServiceBuilder, ServiceExt};
 use tower_http::limit::RequestBodyLimitLayer;
@@ -42,11 +44,36 @@ pub struct AppState {
     status_requests: Arc<AtomicU64>,
 }
 
-/// The app's own routes, which know nothing about webhooks.
+/// The app's own routes, which know nothing about webhooks, and `/metrics` for Prometheus.
 fn routes() -> Router<AppState> {
     Router::new()
         .route("/health", get(|| async { "ok" }))
         .route("/api/status", get(status))
+        .route("/metrics", get(metrics))
+}
+
+/// The process's Prometheus recorder: the webhook service records through the `metrics` facade
+/// (feature `metrics`), and any exporter collects it; this one renders the text format.
+fn prometheus() -> Option<&'static PrometheusHandle> {
+    static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| PrometheusBuilder::new().install_recorder().ok())
+        .as_ref()
+}
+
+async fn metrics() -> Response {
+    match prometheus() {
+        Some(handle) => (
+            [(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+            handle.render(),
+        )
+            .into_response(),
+        None => (
+            http::StatusCode::SERVICE_UNAVAILABLE,
+            "another metrics recorder is installed in this process",
+        )
+            .into_response(),
+    }
 }
 
 async fn status(State(state): State<AppState>) -> Json<serde_json::Value> {
@@ -73,6 +100,8 @@ where
 
 /// The route form: the webhook is a route like any other.
 pub fn app(webhook: WebhookService) -> Router {
+    // Installed before the first request, so every request is counted.
+    let _ = prometheus();
     production_layers(routes().route_service(demo::WEBHOOK_PATH, webhook))
         .with_state(AppState::default())
 }

@@ -354,6 +354,18 @@ async fn axum_route_service() {
     assert_eq!(json(&body)["status_requests"], 1);
     let (status, _) = send(&client, addr, get("/nope")).await;
     assert_eq!(status, 404);
+    // The webhook's metrics, in Prometheus text format.
+    let (status, body) = send(&client, addr, get("/metrics")).await;
+    assert_eq!(status, 200);
+    let text = String::from_utf8_lossy(&body);
+    assert!(
+        text.contains(r#"tencent_chat_webhook_requests_total{command="Group.CallbackBeforeSendMsg",outcome="rewrite"}"#),
+        "{text}"
+    );
+    assert!(
+        text.contains("tencent_chat_webhook_request_duration_seconds"),
+        "{text}"
+    );
     // The body-limit layer in front answers before the webhook service reads anything.
     let huge = SignedRequest::sample(Command::OfficialAccountBeforeSendMsg)
         .app_id(APP)
