@@ -8,64 +8,26 @@ use super::decision::{CustomErrorCode, SendDecision};
 pub type SendMsgDecision = SendDecision<CustomErrorCode>;
 
 use super::common::{ExtensionItem, ExtensionOperation, event_time};
-use super::message::{Conversation, MsgElement, message_event};
+use super::message::c2c_message;
 use super::wire::wire_struct;
 
-wire_struct! {
+c2c_message! {
     /// `C2C.CallbackBeforeSendMsg`: a one-to-one message (from a client, or the REST `sendmsg`)
     /// is about to be delivered (1047/34364). Answer with a [`SendMsgDecision`]. Tencent waits at
     /// most 2 seconds; if the answer blocks the message, `C2C.CallbackAfterSendMsg` does not fire,
     /// and if it rewrites the message, the after-event carries the rewritten one.
     pub struct BeforeSendMsg {
-        /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
-        /// The sender's UserID.
-        pub from_account: String => "From_Account",
-        /// The recipient's UserID.
-        pub to_account: String => "To_Account",
-        /// Message sequence number (64 bits: values above 2^32 occur).
-        pub msg_seq: Option<u64> => "MsgSeq",
-        /// Message random number. Legacy senders spell it `Random`.
-        pub msg_random: Option<u64> => "MsgRandom" | "Random",
-        /// Send time, Unix **seconds**.
-        pub msg_time: Option<u64> => "MsgTime",
-        /// Unique key of the message (recall it with this).
-        pub msg_key: Option<String> => "MsgKey",
         /// Client-side message id (listed on the Chinese page only).
         pub msg_id: Option<String> => "MsgId",
-        /// `1` for an online-only message, else `0`.
-        pub online_only_flag: Option<u32> => "OnlineOnlyFlag",
-        /// The message body.
-        pub msg_body: Vec<MsgElement> => "MsgBody",
-        /// Custom message data.
-        pub cloud_custom_data: Option<String> => "CloudCustomData",
-        /// Event time, Unix milliseconds (not in the documented sample).
-        pub event_time: Option<u64> => "EventTime",
     }
 }
 
-wire_struct! {
+c2c_message! {
     /// `C2C.CallbackAfterSendMsg`: Tencent tried to deliver a one-to-one message, whether or not
     /// it succeeded (see [`send_msg_result`](Self::send_msg_result)) (1047/34365). Answered OK.
     pub struct AfterSendMsg {
-        /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
-        /// The sender's UserID.
-        pub from_account: String => "From_Account",
-        /// The recipient's UserID.
-        pub to_account: String => "To_Account",
-        /// Message sequence number (64 bits).
-        pub msg_seq: Option<u64> => "MsgSeq",
-        /// Message random number. Legacy senders spell it `Random`.
-        pub msg_random: Option<u64> => "MsgRandom" | "Random",
-        /// Send time, Unix **seconds**.
-        pub msg_time: Option<u64> => "MsgTime",
-        /// Unique key of the message.
-        pub msg_key: Option<String> => "MsgKey",
         /// Client-side message id (listed on the Chinese page only).
         pub msg_id: Option<String> => "MsgId",
-        /// `1` for an online-only message, else `0`.
-        pub online_only_flag: Option<u32> => "OnlineOnlyFlag",
         /// `0` when delivered; otherwise the error code.
         pub send_msg_result: Option<i64> => "SendMsgResult",
         /// The failure text; `send msg succeed` on success.
@@ -73,12 +35,6 @@ wire_struct! {
         /// The recipient's unread one-to-one messages over all conversations; `-1` when delivery
         /// failed.
         pub unread_msg_num: Option<i64> => "UnreadMsgNum",
-        /// The message body.
-        pub msg_body: Vec<MsgElement> => "MsgBody",
-        /// Custom message data.
-        pub cloud_custom_data: Option<String> => "CloudCustomData",
-        /// Event time, Unix milliseconds (not in the documented sample).
-        pub event_time: Option<u64> => "EventTime",
     }
 }
 
@@ -143,33 +99,13 @@ wire_struct! {
     }
 }
 
-wire_struct! {
+c2c_message! {
     /// `C2C.CallbackAfterModifyMsg`: a one-to-one message was edited, from a client or the REST
     /// API (269/128224, mainland Chinese page only). Answered OK; the page's reply section was not
     /// captured, so the usual OK is assumed.
     pub struct AfterModifyMsg {
-        /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
         /// Who edited (meaning inferred: the field's description was not captured).
         pub operator_account: Option<String> => "Operator_Account",
-        /// The message's sender.
-        pub from_account: String => "From_Account",
-        /// The message's recipient.
-        pub to_account: String => "To_Account",
-        /// Message random number.
-        pub msg_random: Option<u64> => "MsgRandom" | "Random",
-        /// Message sequence number.
-        pub msg_seq: Option<u64> => "MsgSeq",
-        /// Send time, Unix seconds.
-        pub msg_time: Option<u64> => "MsgTime",
-        /// Unique key of the message.
-        pub msg_key: Option<String> => "MsgKey",
-        /// The message body after the edit.
-        pub msg_body: Vec<MsgElement> => "MsgBody",
-        /// The custom data after the edit.
-        pub cloud_custom_data: Option<String> => "CloudCustomData",
-        /// Event time, Unix milliseconds.
-        pub event_time: Option<u64> => "EventTime",
     }
 }
 
@@ -180,21 +116,6 @@ event_time!(ms:
     AfterMsgWithDraw,
     AfterC2cMsgExtension,
     AfterModifyMsg,
-);
-
-message_event!(
-    BeforeSendMsg {
-        sender: |e| &e.from_account,
-        conversation: |e| Conversation::OneToOne { to: &e.to_account }
-    },
-    AfterSendMsg {
-        sender: |e| &e.from_account,
-        conversation: |e| Conversation::OneToOne { to: &e.to_account }
-    },
-    AfterModifyMsg {
-        sender: |e| &e.from_account,
-        conversation: |e| Conversation::OneToOne { to: &e.to_account }
-    },
 );
 
 impl AfterSendMsg {

@@ -50,7 +50,7 @@ use super::common::{
     ExtensionItem, ExtensionOperation, GroupType, KeyValue, Member, event_time, members,
 };
 use super::decision::{GateDecision, GroupErrorCode, SendDecision};
-use super::message::{Conversation, MsgElement, message_event};
+use super::message::group_message;
 use super::wire::{open_str_enum, wire_struct};
 
 pub use super::decision::InviteDecision;
@@ -248,70 +248,26 @@ wire_struct! {
     }
 }
 
-wire_struct! {
+group_message! {
     /// `Group.CallbackBeforeSendMsg`: a group message is about to be delivered, from a client or
     /// the REST API (1047/34374). Answer with a [`SendMsgDecision`]: allow, deny, drop, or
     /// rewrite.
     pub struct BeforeSendMsg {
-        /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
-        /// The group.
-        pub group_id: String => "GroupId" | "GroupID",
-        /// The group type.
-        pub group_type: Option<GroupType> => "Type",
-        /// UserID of the sender.
-        pub from_account: String => "From_Account",
-        /// UserID of who made the request (differs from the sender for admin sends).
-        pub operator_account: Option<String> => "Operator_Account",
-        /// The random of the send request.
-        pub random: Option<u64> => "Random" | "MsgRandom",
-        /// `1` for an online-only message, else `0` (always `0` in audio-video groups).
-        pub online_only_flag: Option<u32> => "OnlineOnlyFlag",
-        /// The message body.
-        pub msg_body: Vec<MsgElement> => "MsgBody",
-        /// Custom message data.
-        pub cloud_custom_data: Option<String> => "CloudCustomData",
-        /// The topic, for topic-enabled communities only.
-        pub topic_id: Option<String> => "TopicId",
         /// Client-side unique id of the message; documented only by the live-room copy of this
         /// page (647/74347).
         pub msg_id: Option<String> => "MsgId",
-        /// Event time, Unix milliseconds.
-        pub event_time: Option<u64> => "EventTime",
     }
 }
 
-wire_struct! {
+group_message! {
     /// `Group.CallbackAfterSendMsg`: a group message was delivered (1047/34375). Answered OK.
     pub struct AfterSendMsg {
-        /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
-        /// The group.
-        pub group_id: String => "GroupId" | "GroupID",
-        /// The group type.
-        pub group_type: Option<GroupType> => "Type",
-        /// UserID of the sender.
-        pub from_account: String => "From_Account",
-        /// UserID of who made the request (differs from the sender for admin sends).
-        pub operator_account: Option<String> => "Operator_Account",
-        /// The random of the send request.
-        pub random: Option<u64> => "Random" | "MsgRandom",
         /// Sequence number of the message, unique in the group: its ordering key.
         pub msg_seq: u64 => "MsgSeq",
         /// Send time on the server, Unix **seconds**.
         pub msg_time: Option<u64> => "MsgTime",
         /// Client-side unique id of the message (on the Chinese page only).
         pub msg_id: Option<String> => "MsgId",
-        /// `1` for an online-only message, else `0`.
-        pub online_only_flag: Option<u32> => "OnlineOnlyFlag",
-        /// The message body as delivered.
-        pub msg_body: Vec<MsgElement> => "MsgBody",
-        /// Custom message data.
-        pub cloud_custom_data: Option<String> => "CloudCustomData",
-        /// The topic, for topic-enabled communities only.
-        pub topic_id: Option<String> => "TopicId",
-        /// Event time, Unix milliseconds.
-        pub event_time: Option<u64> => "EventTime",
     }
 }
 
@@ -390,36 +346,14 @@ wire_struct! {
     }
 }
 
-wire_struct! {
+group_message! {
     /// `Group.CallbackSendMsgException`: a group message could not be delivered (bad parameters,
     /// frequency limit, content filter, muted sender) (1047/49462). Answered OK.
     pub struct SendMsgException {
-        /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
-        /// The group.
-        pub group_id: String => "GroupId" | "GroupID",
-        /// The group type.
-        pub group_type: Option<GroupType> => "Type",
-        /// UserID of the sender.
-        pub from_account: String => "From_Account",
-        /// UserID of who made the request (differs from the sender for admin sends).
-        pub operator_account: Option<String> => "Operator_Account",
-        /// The random of the send request.
-        pub random: Option<u64> => "Random" | "MsgRandom",
-        /// `1` for an online-only message, else `0`.
-        pub online_only_flag: Option<u32> => "OnlineOnlyFlag",
-        /// The message body that was not delivered.
-        pub msg_body: Vec<MsgElement> => "MsgBody",
-        /// Custom message data.
-        pub cloud_custom_data: Option<String> => "CloudCustomData",
-        /// The topic; not in the field table, read when present.
-        pub topic_id: Option<String> => "TopicId",
         /// The failure's error code (e.g. 10023, frequency limit).
         pub error_code: Option<i64> => "ErrorCode",
         /// The failure's detail.
         pub error_info: Option<String> => "ErrorInfo",
-        /// Event time, Unix milliseconds.
-        pub event_time: Option<u64> => "EventTime",
     }
 }
 
@@ -736,30 +670,6 @@ impl AfterRecallMsg {
     }
 }
 
-message_event!(
-    BeforeSendMsg {
-        sender: |e| &e.from_account,
-        conversation: |e| Conversation::Group {
-            group_id: &e.group_id,
-            topic_id: e.topic_id.as_deref()
-        }
-    },
-    AfterSendMsg {
-        sender: |e| &e.from_account,
-        conversation: |e| Conversation::Group {
-            group_id: &e.group_id,
-            topic_id: e.topic_id.as_deref()
-        }
-    },
-    SendMsgException {
-        sender: |e| &e.from_account,
-        conversation: |e| Conversation::Group {
-            group_id: &e.group_id,
-            topic_id: e.topic_id.as_deref()
-        }
-    },
-);
-
 /// The answer to [`BeforeSendMsg`]: allow, deny (the sender gets 10016), drop silently, deny with
 /// a code in [10100, 10200], or rewrite `MsgBody` and/or `CloudCustomData` (1047/34374).
 pub type SendMsgDecision = SendDecision<GroupErrorCode>;
@@ -787,6 +697,7 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
+    use crate::message::Conversation;
     use crate::message::MessageEvent;
     use crate::protocol::test_support::checked as fixture;
 

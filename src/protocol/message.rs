@@ -668,6 +668,98 @@ macro_rules! message_event {
 }
 pub(crate) use message_event;
 
+/// Declares a one-to-one message event: the fields every one-to-one message webhook shares
+/// (1047/34364, 34365, 68952; 269/128224), then the struct's own, as a [`wire_struct!`]; and
+/// implements [`MessageEvent`] for it.
+///
+/// [`wire_struct!`]: super::wire::wire_struct
+macro_rules! c2c_message {
+    ($(#[$meta:meta])* pub struct $name:ident { $($own:tt)* }) => {
+        $crate::protocol::wire::wire_struct! {
+            $(#[$meta])*
+            pub struct $name {
+                /// The command, repeated in the body.
+                pub callback_command: Option<String> => "CallbackCommand",
+                /// The sender's UserID.
+                pub from_account: String => "From_Account",
+                /// The recipient's UserID.
+                pub to_account: String => "To_Account",
+                /// Message sequence number (64 bits: values above 2^32 occur).
+                pub msg_seq: Option<u64> => "MsgSeq",
+                /// Message random number. Legacy senders spell it `Random`.
+                pub msg_random: Option<u64> => "MsgRandom" | "Random",
+                /// Send time, Unix **seconds**.
+                pub msg_time: Option<u64> => "MsgTime",
+                /// Unique key of the message (recall it with this).
+                pub msg_key: Option<String> => "MsgKey",
+                /// `1` for an online-only message, else `0`.
+                pub online_only_flag: Option<u32> => "OnlineOnlyFlag",
+                /// The message body.
+                pub msg_body: Vec<$crate::message::MsgElement> => "MsgBody",
+                /// Custom message data.
+                pub cloud_custom_data: Option<String> => "CloudCustomData",
+                /// Event time, Unix milliseconds (absent from some documented samples).
+                pub event_time: Option<u64> => "EventTime",
+                $($own)*
+            }
+        }
+
+        $crate::protocol::message::message_event!($name {
+            sender: |e| &e.from_account,
+            conversation: |e| $crate::message::Conversation::OneToOne { to: &e.to_account }
+        });
+    };
+}
+pub(crate) use c2c_message;
+
+/// Declares a group message event: the fields every group message webhook shares (1047/34374,
+/// 34375, 49462, 68953), then the struct's own, as a [`wire_struct!`]; and implements
+/// [`MessageEvent`] for it. `MsgSeq` is the struct's own: required once the message is sent,
+/// absent before.
+///
+/// [`wire_struct!`]: super::wire::wire_struct
+macro_rules! group_message {
+    ($(#[$meta:meta])* pub struct $name:ident { $($own:tt)* }) => {
+        $crate::protocol::wire::wire_struct! {
+            $(#[$meta])*
+            pub struct $name {
+                /// The command, repeated in the body.
+                pub callback_command: Option<String> => "CallbackCommand",
+                /// The group (any form of id; `GroupID` is read too).
+                pub group_id: String => "GroupId" | "GroupID",
+                /// The group type.
+                pub group_type: Option<$crate::GroupType> => "Type",
+                /// UserID of the sender.
+                pub from_account: String => "From_Account",
+                /// UserID of who made the request (differs from the sender for admin sends).
+                pub operator_account: Option<String> => "Operator_Account",
+                /// The random of the send request (`MsgRandom` is read too; 64 bits).
+                pub random: Option<u64> => "Random" | "MsgRandom",
+                /// `1` for an online-only message, else `0` (always `0` in audio-video groups).
+                pub online_only_flag: Option<u32> => "OnlineOnlyFlag",
+                /// The message body.
+                pub msg_body: Vec<$crate::message::MsgElement> => "MsgBody",
+                /// Custom message data.
+                pub cloud_custom_data: Option<String> => "CloudCustomData",
+                /// The topic, for topic-enabled communities only.
+                pub topic_id: Option<String> => "TopicId",
+                /// Event time, Unix milliseconds.
+                pub event_time: Option<u64> => "EventTime",
+                $($own)*
+            }
+        }
+
+        $crate::protocol::message::message_event!($name {
+            sender: |e| &e.from_account,
+            conversation: |e| $crate::message::Conversation::Group {
+                group_id: &e.group_id,
+                topic_id: e.topic_id.as_deref(),
+            }
+        });
+    };
+}
+pub(crate) use group_message;
+
 #[cfg(test)]
 mod tests {
     use super::*;
