@@ -55,6 +55,27 @@ use super::wire::{open_str_enum, wire_struct};
 
 pub use super::decision::InviteDecision;
 
+/// Declares a group event: the fields most group webhooks share (the command, `GroupId` in
+/// either spelling, `Type`, `EventTime`), then the struct's own, as a [`wire_struct!`].
+macro_rules! group_event {
+    ($(#[$meta:meta])* pub struct $name:ident { $($own:tt)* }) => {
+        wire_struct! {
+            $(#[$meta])*
+            pub struct $name {
+                /// The command, repeated in the body.
+                pub callback_command: Option<String> => "CallbackCommand",
+                /// The group (any form of id; `GroupID` is read too).
+                pub group_id: String => "GroupId" | "GroupID",
+                /// The group type.
+                pub group_type: Option<GroupType> => "Type",
+                /// Event time, Unix milliseconds (a numeric string in most samples).
+                pub event_time: Option<u64> => "EventTime",
+                $($own)*
+            }
+        }
+    };
+}
+
 open_str_enum! {
     /// How members joined (`JoinType` of [`AfterNewMemberJoin`]).
     pub enum JoinType {
@@ -188,63 +209,39 @@ wire_struct! {
     }
 }
 
-wire_struct! {
+group_event! {
     /// `Group.CallbackBeforeInviteJoinGroup`: users are about to be added by invitation or by
     /// the REST API (1047/34371). Answer with an [`InviteDecision`]: all, all but some, or none.
     pub struct BeforeInviteJoinGroup {
-        /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
-        /// The group.
-        pub group_id: String => "GroupId" | "GroupID",
-        /// The group type.
-        pub group_type: Option<GroupType> => "Type",
         /// UserID of the inviter.
         pub operator_account: String => "Operator_Account",
         /// The users to be added.
         pub destination_members: Vec<Member> => "DestinationMembers",
-        /// Event time, Unix milliseconds.
-        pub event_time: Option<u64> => "EventTime",
     }
 }
 
-wire_struct! {
+group_event! {
     /// `Group.CallbackAfterNewMemberJoin`: members joined, by approved application, invitation
     /// or the REST API (1047/34372). Answered OK.
     pub struct AfterNewMemberJoin {
-        /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
-        /// The group.
-        pub group_id: String => "GroupId" | "GroupID",
-        /// The group type.
-        pub group_type: Option<GroupType> => "Type",
         /// How they joined.
         pub join_type: Option<JoinType> => "JoinType",
         /// UserID of who made the request.
         pub operator_account: String => "Operator_Account",
         /// The new members.
         pub new_member_list: Vec<Member> => "NewMemberList",
-        /// Event time, Unix milliseconds.
-        pub event_time: Option<u64> => "EventTime",
     }
 }
 
-wire_struct! {
+group_event! {
     /// `Group.CallbackAfterMemberExit`: members quit or were removed (1047/34373). Answered OK.
     pub struct AfterMemberExit {
-        /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
-        /// The group.
-        pub group_id: String => "GroupId" | "GroupID",
-        /// The group type.
-        pub group_type: Option<GroupType> => "Type",
         /// How they left.
         pub exit_type: Option<ExitType> => "ExitType",
         /// UserID of the leaver (`Quit`) or of the remover (`Kicked`).
         pub operator_account: String => "Operator_Account",
         /// The members who left.
         pub exit_member_list: Vec<Member> => "ExitMemberList",
-        /// Event time, Unix milliseconds.
-        pub event_time: Option<u64> => "EventTime",
     }
 }
 
@@ -304,16 +301,10 @@ wire_struct! {
     }
 }
 
-wire_struct! {
+group_event! {
     /// `Group.CallbackAfterGroupInfoChanged`: the group's name, introduction, notice or avatar
     /// changed; only the changed fields are sent (1047/34378). Answered OK.
     pub struct AfterGroupInfoChanged {
-        /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
-        /// The group.
-        pub group_id: String => "GroupId" | "GroupID",
-        /// The group type.
-        pub group_type: Option<GroupType> => "Type",
         /// UserID of who made the change.
         pub operator_account: String => "Operator_Account",
         /// The new name, if changed.
@@ -324,8 +315,6 @@ wire_struct! {
         pub notification: Option<String> => "Notification",
         /// The new avatar URL, if changed.
         pub face_url: Option<String> => "FaceUrl",
-        /// Event time, Unix milliseconds.
-        pub event_time: Option<u64> => "EventTime",
     }
 }
 
@@ -365,24 +354,16 @@ wire_struct! {
     }
 }
 
-wire_struct! {
+group_event! {
     /// `Group.CallbackAfterRecallMsg`: group messages were recalled, from a client or the REST
     /// API (1047/46979). Answered OK.
     pub struct AfterRecallMsg {
-        /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
         /// UserID of who recalled them.
         pub operator_account: String => "Operator_Account",
-        /// The group type.
-        pub group_type: Option<GroupType> => "Type",
-        /// The group.
-        pub group_id: String => "GroupId" | "GroupID",
         /// The recalled messages.
         pub msg_seq_list: Vec<RecalledMsg> => "MsgSeqList",
         /// The topic, for topic-enabled communities only.
         pub topic_id: Option<String> => "TopicId",
-        /// Event time, Unix milliseconds.
-        pub event_time: Option<u64> => "EventTime",
     }
 }
 
@@ -476,16 +457,10 @@ wire_struct! {
     }
 }
 
-wire_struct! {
+group_event! {
     /// `Group.CallbackAfterMemberFieldChanged`: a member's role or name card changed
     /// (1047/60393). Answered OK.
     pub struct AfterMemberFieldChanged {
-        /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
-        /// The group.
-        pub group_id: String => "GroupId" | "GroupID",
-        /// The group type.
-        pub group_type: Option<GroupType> => "Type",
         /// UserID of who made the change.
         pub operator_account: String => "Operator_Account",
         /// UserID of the member whose data changed.
@@ -494,8 +469,6 @@ wire_struct! {
         pub role: Option<MemberRole> => "Role",
         /// The new group name card, if it changed.
         pub name_card: Option<String> => "NameCard",
-        /// Event time, Unix milliseconds.
-        pub event_time: Option<u64> => "EventTime",
     }
 }
 
@@ -509,24 +482,16 @@ wire_struct! {
     }
 }
 
-wire_struct! {
+group_event! {
     /// `Group.CallbackAfterGroupAttrChanged`: group custom attributes were set, modified,
     /// cleared or deleted (1047/60394). Answered OK.
     pub struct AfterGroupAttrChanged {
-        /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
-        /// The group.
-        pub group_id: String => "GroupId" | "GroupID",
-        /// The group type.
-        pub group_type: Option<GroupType> => "Type",
         /// UserID of who made the change.
         pub operator_account: String => "Operator_Account",
         /// What was done (in the sample only, not in the field table).
         pub option_type: Option<GroupAttrOption> => "OptionType",
         /// The attributes concerned.
         pub group_attr: Option<Vec<GroupAttr>> => "GroupAttr",
-        /// Event time, Unix milliseconds.
-        pub event_time: Option<u64> => "EventTime",
     }
 }
 
@@ -544,41 +509,25 @@ wire_struct! {
     }
 }
 
-wire_struct! {
+group_event! {
     /// `Group.CallbackAfterReadReceipt`: group messages were acknowledged as read (not for
     /// communities) (1047/60395). Answered OK.
     pub struct AfterReadReceipt {
-        /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
-        /// The group.
-        pub group_id: String => "GroupId" | "GroupID",
-        /// The group type.
-        pub group_type: Option<GroupType> => "Type",
         /// One entry per message.
         pub group_msg_receipt_list: Vec<MsgReceipt> => "GroupMsgReceiptList",
-        /// Event time, Unix milliseconds.
-        pub event_time: Option<u64> => "EventTime",
     }
 }
 
-wire_struct! {
+group_event! {
     /// `Group.CallbackAfterChangeGroupOwner`: the group's ownership was transferred
     /// (1047/60396). Answered OK.
     pub struct AfterChangeGroupOwner {
-        /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
-        /// The group.
-        pub group_id: String => "GroupId" | "GroupID",
-        /// The group type.
-        pub group_type: Option<GroupType> => "Type",
         /// UserID of who made the transfer.
         pub operator_account: String => "Operator_Account",
         /// The previous owner (a group may have had none).
         pub old_owner_account: Option<String> => "OldOwner_Account",
         /// The new owner.
         pub new_owner_account: String => "NewOwner_Account",
-        /// Event time, Unix milliseconds.
-        pub event_time: Option<u64> => "EventTime",
     }
 }
 
