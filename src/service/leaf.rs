@@ -289,24 +289,38 @@ impl Shared {
             }
             _ => None,
         };
-        let ctx = Arc::new(ctx);
-        let handler = self.handler.clone();
-        let job_ctx = ctx.clone();
-        let job: BoxFuture<'static, Outcome_> = Box::pin(async move {
-            CatchUnwind {
-                inner: handler.dispatch(&job_ctx, event),
+        let (ctx, outcome) = match deadline {
+            // No timer: the handler runs on the request's own future, borrowing its context.
+            None => {
+                let outcome = CatchUnwind {
+                    inner: self.handler.dispatch(&ctx, event),
+                }
+                .await;
+                (Held::Owned(ctx), outcome)
             }
-            .await
-        });
-        let mut job = job;
-        let outcome = match Deadline::race(deadline.as_ref(), &mut job).await {
-            Some(outcome) => outcome,
-            None => return self.timed_out(ctx, job, dedup_key, started).await,
+            // A timer: the handler's future owns what it uses, so that an after-event can be
+            // left to finish on its own task when the deadline passes.
+            Some(deadline) => {
+                let ctx = Arc::new(ctx);
+                let handler = self.handler.clone();
+                let job_ctx = ctx.clone();
+                let mut job: BoxFuture<'static, Outcome_> = Box::pin(async move {
+                    CatchUnwind {
+                        inner: handler.dispatch(&job_ctx, event),
+                    }
+                    .await
+                });
+                match Deadline::race(Some(&deadline), &mut job).await {
+                    Some(outcome) => (Held::Shared(ctx), outcome),
+                    None => return self.timed_out(ctx, job, dedup_key, started).await,
+                }
+            }
         };
+        let ctx: &RequestContext = &ctx;
         let res = match outcome {
-            Ok(Ok(reply)) => return answer(&ctx, &reply, None, started),
-            Ok(Err(error)) => self.failed(&ctx, FailureKind::Error, error.to_string(), started),
-            Err(panic) => self.failed(&ctx, FailureKind::Panic, panic_message(&*panic), started),
+            Ok(Ok(reply)) => return answer(ctx, &reply, None, started),
+            Ok(Err(error)) => self.failed(ctx, FailureKind::Error, error.to_string(), started),
+            Err(panic) => self.failed(ctx, FailureKind::Panic, panic_message(&*panic), started),
         };
         if let (Some(store), Some(key)) = (&self.config.inner.dedup, &dedup_key) {
             // The handler failed: a retry must be handled.
@@ -508,6 +522,22 @@ fn parse_rejection_message(message: String) -> Rejection {
 
 /// What a handler's dispatch ends with: its result, or the payload of its panic.
 type Outcome_ = Result<HandlerResult<Reply>, Box<dyn Any + Send>>;
+
+/// A request context owned by the request's future, or shared with a handler's task.
+enum Held<T> {
+    Owned(T),
+    Shared(Arc<T>),
+}
+
+impl<T> std::ops::Deref for Held<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        match self {
+            Held::Owned(t) => t,
+            Held::Shared(t) => t,
+        }
+    }
+}
 
 fn internal_error() -> Response<ReplyBody> {
     // The handler's message stays in the report: it may hold internal details.

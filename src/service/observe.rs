@@ -288,12 +288,17 @@ pub(crate) fn duplicate(command: &str) {
 }
 
 /// Records the end of a request: its span's fields, the request counter and the latency.
-pub(crate) fn finished(command: Option<&str>, outcome: &str, status: u16, started: Instant) {
+pub(crate) fn finished(
+    command: Option<&str>,
+    outcome: &'static str,
+    status: u16,
+    started: Instant,
+) {
     let elapsed = started.elapsed();
     #[cfg(feature = "metrics")]
     {
         let command = command.map_or("none", command_label);
-        metrics::counter!("tencent_chat_webhook_requests_total", "command" => command, "outcome" => outcome.to_owned())
+        metrics::counter!("tencent_chat_webhook_requests_total", "command" => command, "outcome" => outcome)
             .increment(1);
         metrics::histogram!("tencent_chat_webhook_request_duration_seconds", "command" => command)
             .record(elapsed.as_secs_f64());
