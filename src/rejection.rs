@@ -65,10 +65,14 @@ pub struct Rejection {
 }
 
 impl Rejection {
+    /// The most of a message a rejection keeps: a message may quote what the caller sent (a
+    /// method, a value of the wrong type), and no answer echoes more than a short piece of it.
+    pub const MAX_MESSAGE: usize = 256;
+
     pub(crate) fn new(kind: RejectionKind, message: impl fmt::Display) -> Self {
         Rejection {
             kind,
-            message: message.to_string(),
+            message: truncated(message.to_string(), Self::MAX_MESSAGE),
         }
     }
 
@@ -117,4 +121,42 @@ pub(crate) fn json_response(status: StatusCode, reply: &Reply) -> Response<Reply
         HeaderValue::from_static("application/json"),
     );
     res
+}
+
+/// `text` cut to at most `max` bytes on a character boundary, with `…` when cut.
+pub(crate) fn truncated(mut text: String, max: usize) -> String {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max.saturating_sub('…'.len_utf8());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.truncate(end);
+    text.push('…');
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_cut_on_a_character_boundary() {
+        let cases = [
+            ("short", "abc".to_owned(), "abc".to_owned()),
+            ("exact", "a".repeat(256), "a".repeat(256)),
+            ("long", "a".repeat(60_000), format!("{}…", "a".repeat(253))),
+            (
+                "multibyte",
+                "é".repeat(200),
+                format!("{}…", "é".repeat(126)),
+            ),
+        ];
+        for (name, input, want) in cases {
+            let got = Rejection::new(RejectionKind::MethodNotAllowed, input).message;
+            assert!(got.len() <= Rejection::MAX_MESSAGE, "{name}: {}", got.len());
+            assert_eq!(got, want, "{name}");
+        }
+    }
 }

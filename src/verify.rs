@@ -40,7 +40,7 @@ pub(crate) fn authenticate_query(
     let Some(app_id) = query.sdk_app_id.as_deref() else {
         return console_check(config, &query);
     };
-    let app_id: u64 = app_id.parse().map_err(|_| {
+    let app_id = parse_app_id(app_id).ok_or_else(|| {
         Rejection::new(
             RejectionKind::MalformedQuery,
             "query parameter `SdkAppid` is not a decimal app id",
@@ -76,6 +76,17 @@ pub(crate) fn authenticate_query(
         }),
         request_time,
     })
+}
+
+/// An app id as Tencent writes one: decimal digits, no sign, no leading zero. Anything else
+/// (`+1400000000`, `01400000000`, which `u64::from_str` would accept) is not taken for a
+/// configured app.
+fn parse_app_id(raw: &str) -> Option<u64> {
+    let digits = !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit());
+    if !digits || (raw.len() > 1 && raw.starts_with('0')) {
+        return None;
+    }
+    raw.parse().ok()
 }
 
 fn signature_rejection(e: SignatureError) -> Rejection {

@@ -357,7 +357,7 @@ async fn every_bad_input_gets_a_precise_status_and_json_reason() {
             with_method(http::Method::GET),
             StatusCode::METHOD_NOT_ALLOWED,
             RejectionKind::MethodNotAllowed,
-            "method GET",
+            "method `GET` is not allowed",
         ),
         (
             "PUT",
@@ -1201,5 +1201,151 @@ async fn push_batches_of_one_and_a_hundred_events_are_read_as_the_query_says() {
             let (status, _, _) = send(service.clone(), req).await;
             assert_eq!(status, 400, "{command} without a query command");
         }
+    }
+}
+
+/// A request for `command` whose query is `query` with the signed pair appended.
+fn with_query(command: Command, query: &str) -> Request<String> {
+    let mut req = signed(command).build();
+    let signed_pair = format!("Sign={}&RequestTime={NOW}", auth::sign(TOKEN, NOW));
+    *req.uri_mut() = format!("/tencent/chat/webhook?{query}&{signed_pair}")
+        .parse()
+        .unwrap();
+    req
+}
+
+#[tokio::test]
+async fn bad_input_widened_gets_precise_answers_that_echo_little() {
+    let after = Command::GroupAfterGroupFull;
+    let cmd = format!("CallbackCommand={after}");
+    let app = format!("SdkAppid={APP}&{cmd}");
+    let body = |text: String| signed(after).body(text).build();
+    let mut long_method = signed(after).build();
+    *long_method.method_mut() = http::Method::from_bytes("X".repeat(60_000).as_bytes()).unwrap();
+    let deep = format!(
+        r#"{{"GroupId":"g","Deep":{}{}}}"#,
+        "[".repeat(5_000),
+        "]".repeat(5_000)
+    );
+    let huge_value = format!(r#"{{"GroupId":"{}"}}"#, "x".repeat(900_000)).replacen(
+        r#""GroupId":""#,
+        r#""GroupId":5,"Other":""#,
+        1,
+    );
+    let cases: Vec<(&str, Request<String>, StatusCode, RejectionKind, &str)> = vec![
+        (
+            "an app id given twice, once empty",
+            with_query(after, &format!("SdkAppid=&{app}")),
+            StatusCode::BAD_REQUEST,
+            RejectionKind::MalformedQuery,
+            "`SdkAppid` is given more than once",
+        ),
+        (
+            "a signature given twice, once empty",
+            {
+                let mut req = signed(after).build();
+                let q = signed(after).query_string().replace("Sign=", "Sign=&Sign=");
+                *req.uri_mut() = format!("/tencent/chat/webhook?{q}").parse().unwrap();
+                req
+            },
+            StatusCode::BAD_REQUEST,
+            RejectionKind::MalformedQuery,
+            "`Sign` is given more than once",
+        ),
+        (
+            "an app id with a sign",
+            with_query(after, &format!("SdkAppid=%2B{APP}&{cmd}")),
+            StatusCode::BAD_REQUEST,
+            RejectionKind::MalformedQuery,
+            "not a decimal app id",
+        ),
+        (
+            "an app id with a leading zero",
+            with_query(after, &format!("SdkAppid=0{APP}&{cmd}")),
+            StatusCode::BAD_REQUEST,
+            RejectionKind::MalformedQuery,
+            "not a decimal app id",
+        ),
+        (
+            "invalid UTF-8 in a parameter",
+            with_query(after, &format!("{app}&ClientIP=%FF%FE")),
+            StatusCode::BAD_REQUEST,
+            RejectionKind::MalformedQuery,
+            "`ClientIP` is not UTF-8",
+        ),
+        (
+            "a control character in a parameter",
+            with_query(after, &format!("{app}&OptPlatform=iOS%0D%0AX")),
+            StatusCode::BAD_REQUEST,
+            RejectionKind::MalformedQuery,
+            "`OptPlatform` holds a control character",
+        ),
+        (
+            "a 60,000-byte method",
+            long_method,
+            StatusCode::METHOD_NOT_ALLOWED,
+            RejectionKind::MethodNotAllowed,
+            "is not allowed",
+        ),
+        (
+            "JSON nested 5,000 deep",
+            body(deep),
+            StatusCode::BAD_REQUEST,
+            RejectionKind::InvalidBody,
+            "recursion limit",
+        ),
+        (
+            "a number beyond 64 bits",
+            signed(Command::GroupAfterSendMsg)
+                .body(r#"{"GroupId":"g","From_Account":"a","MsgSeq":123456789012345678901234567890,"MsgBody":[]}"#)
+                .build(),
+            StatusCode::BAD_REQUEST,
+            RejectionKind::InvalidBody,
+            "`MsgSeq`",
+        ),
+        (
+            "a duplicate key",
+            body(r#"{"GroupId":"a","GroupId":"b"}"#.into()),
+            StatusCode::BAD_REQUEST,
+            RejectionKind::InvalidBody,
+            "duplicate field `GroupId`",
+        ),
+        (
+            "0.9 MB of a wrong value",
+            body(huge_value),
+            StatusCode::BAD_REQUEST,
+            RejectionKind::InvalidBody,
+            "`GroupId`",
+        ),
+    ];
+    for (name, req, status, kind, reason) in cases {
+        let service = WebhookService::new(builder().build().unwrap(), Recorder::default());
+        let res = service.oneshot(req).await.unwrap();
+        let len = res.body().as_bytes().len();
+        assert!(len < 512, "{name}: a {len}-byte answer");
+        assert_rejected(name, res, status, kind, reason, &auth::sign(TOKEN, NOW)).await;
+    }
+}
+
+#[tokio::test]
+async fn nul_bytes_are_kept_and_the_window_edges_are_exact() {
+    let recorder = Arc::new(Recorder::default());
+    let service = WebhookService::from_arc(builder().build().unwrap(), recorder.clone());
+    let req = signed(Command::GroupAfterGroupFull)
+        .body(r#"{"GroupId":"a\u0000b"}"#)
+        .build();
+    let (status, _, _) = send(service.clone(), req).await;
+    assert_eq!(status, 200);
+    let Event::GroupAfterGroupFull(e) = &recorder.take()[0].0 else {
+        panic!()
+    };
+    assert_eq!(e.group_id, "a\0b");
+    for (offset, status) in [(-61, 401), (-60, 200), (0, 200), (60, 200), (61, 401)] {
+        let time = NOW.checked_add_signed(offset).unwrap();
+        let req = signed(Command::GroupAfterGroupFull)
+            .request_time(time)
+            .build();
+        let (got, reply, _) = send(service.clone(), req).await;
+        assert_eq!(got.as_u16(), status, "RequestTime now{offset:+}: {reply}");
     }
 }

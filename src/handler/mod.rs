@@ -780,8 +780,13 @@ fn parse_typed<T: DeserializeOwned>(command: Command, body: &[u8]) -> Result<T, 
             return ParseError::mismatch(command.as_str(), named);
         }
         let mut de = serde_json::Deserializer::from_slice(body);
+        // serde's message may quote the value (a whole string of the wrong type): keep a short
+        // piece, for logs and answers; the handler gets the whole body anyway.
         let (path, message) = match serde_path_to_error::deserialize::<_, T>(&mut de) {
-            Err(e) => (e.path().to_string(), e.inner().to_string()),
+            Err(e) => (
+                crate::rejection::truncated(e.path().to_string(), 128),
+                crate::rejection::truncated(e.inner().to_string(), 128),
+            ),
             // Cannot happen (the value parsed as JSON, and the typed parse failed); kept total.
             Ok(_) => (".".to_owned(), first.to_string()),
         };

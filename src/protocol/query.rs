@@ -111,6 +111,8 @@ pub(crate) struct CallbackQuery<'a> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum QueryError {
     Duplicate(&'static str),
+    NotUtf8(&'static str),
+    Control(&'static str),
 }
 
 impl fmt::Display for QueryError {
@@ -119,37 +121,60 @@ impl fmt::Display for QueryError {
             QueryError::Duplicate(name) => {
                 write!(f, "query parameter `{name}` is given more than once")
             }
+            QueryError::NotUtf8(name) => {
+                write!(f, "query parameter `{name}` is not UTF-8 once decoded")
+            }
+            QueryError::Control(name) => {
+                write!(f, "query parameter `{name}` holds a control character")
+            }
         }
     }
 }
 
 impl<'a> CallbackQuery<'a> {
-    /// Reads the parameters by name. A known parameter given twice is refused rather than
-    /// guessed at, so a signature cannot be checked against one value and acted on with another.
-    /// Empty values count as absent.
+    /// Reads the parameters by name. A known parameter given twice, even once empty, is refused
+    /// rather than guessed at, so a signature cannot be checked against one value and acted on
+    /// with another. Empty values count as absent. A known parameter whose decoded value is not
+    /// UTF-8 or holds a control character is refused: nothing Tencent sends does that, and such
+    /// a value would reach handlers and logs.
     pub(crate) fn parse(query: &'a str) -> Result<Self, QueryError> {
         let mut q = CallbackQuery::default();
+        let mut seen = 0u8;
         for pair in query.split('&') {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
             let key = decode(key);
-            let (name, slot): (&'static str, &mut Option<Cow<'a, str>>) = match &*key {
-                "SdkAppid" => ("SdkAppid", &mut q.sdk_app_id),
-                "CallbackCommand" => ("CallbackCommand", &mut q.command),
-                "contenttype" => ("contenttype", &mut q.content_type),
-                "ClientIP" => ("ClientIP", &mut q.client_ip),
-                "OptPlatform" => ("OptPlatform", &mut q.platform),
-                "Sign" => ("Sign", &mut q.sign),
-                "RequestTime" => ("RequestTime", &mut q.request_time),
+            let (bit, name, slot): (u8, &'static str, &mut Option<Cow<'a, str>>) = match &*key {
+                "SdkAppid" => (1, "SdkAppid", &mut q.sdk_app_id),
+                "CallbackCommand" => (2, "CallbackCommand", &mut q.command),
+                "contenttype" => (4, "contenttype", &mut q.content_type),
+                "ClientIP" => (8, "ClientIP", &mut q.client_ip),
+                "OptPlatform" => (16, "OptPlatform", &mut q.platform),
+                "Sign" => (32, "Sign", &mut q.sign),
+                "RequestTime" => (64, "RequestTime", &mut q.request_time),
                 _ => continue,
             };
-            if slot.is_some() {
+            if seen & bit != 0 {
                 return Err(QueryError::Duplicate(name));
             }
+            seen |= bit;
             if !value.is_empty() {
-                *slot = Some(decode(value));
+                let value = decode_strict(value).ok_or(QueryError::NotUtf8(name))?;
+                if value.chars().any(char::is_control) {
+                    return Err(QueryError::Control(name));
+                }
+                *slot = Some(value);
             }
         }
         Ok(q)
+    }
+}
+
+/// [`decode`], but `None` when the decoded bytes are not UTF-8.
+#[inline]
+fn decode_strict(raw: &str) -> Option<Cow<'_, str>> {
+    match decode_bytes(raw) {
+        None => Some(Cow::Borrowed(raw)),
+        Some(bytes) => String::from_utf8(bytes).ok().map(Cow::Owned),
     }
 }
 
@@ -157,13 +182,25 @@ impl<'a> CallbackQuery<'a> {
 /// is replaced, as browsers and `form_urlencoded` do. Borrows when there is nothing to decode.
 #[inline]
 fn decode(raw: &str) -> Cow<'_, str> {
+    match decode_bytes(raw) {
+        None => Cow::Borrowed(raw),
+        Some(bytes) => match String::from_utf8(bytes) {
+            Ok(s) => Cow::Owned(s),
+            Err(e) => Cow::Owned(String::from_utf8_lossy(e.as_bytes()).into_owned()),
+        },
+    }
+}
+
+/// The decoded bytes, or `None` when there is nothing to decode.
+#[inline]
+fn decode_bytes(raw: &str) -> Option<Vec<u8>> {
     // A branch-free fold, which the compiler vectorises: most values have nothing to decode.
     let escaped = raw
         .as_bytes()
         .iter()
         .fold(false, |acc, &b| acc | (b == b'%') | (b == b'+'));
     if !escaped {
-        return Cow::Borrowed(raw);
+        return None;
     }
     fn hex(b: u8) -> Option<u8> {
         char::from(b)
@@ -190,10 +227,7 @@ fn decode(raw: &str) -> Cow<'_, str> {
         }
         i += 1;
     }
-    match String::from_utf8(out) {
-        Ok(s) => Cow::Owned(s),
-        Err(e) => Cow::Owned(String::from_utf8_lossy(e.as_bytes()).into_owned()),
-    }
+    Some(out)
 }
 
 #[cfg(test)]

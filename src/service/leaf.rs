@@ -203,7 +203,10 @@ impl Shared {
         if parts.method != Method::POST {
             return Err(Rejection::new(
                 RejectionKind::MethodNotAllowed,
-                format_args!("method {} is not allowed; webhooks are POST", parts.method),
+                format_args!(
+                    "method `{}` is not allowed; webhooks are POST",
+                    crate::rejection::truncated(parts.method.to_string(), 32)
+                ),
             ));
         }
         authenticate_query(&self.config, parts.uri.query().unwrap_or(""))
