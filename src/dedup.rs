@@ -9,32 +9,55 @@ use std::time::{Duration, SystemTime};
 use crate::config::{Clock, SystemClock};
 use crate::handler::BoxFuture;
 
-/// A store of the idempotency keys of after-events already handled, so that a repeat (Tencent
-/// retries after-events on timeout when the console says so, and push reports over quota) is
-/// answered OK without running the handler again. Before-events are never de-duplicated: each
-/// one is a decision Tencent waits for.
-///
-/// The service calls [`first_time`](Dedup::first_time) before the handler and
-/// [`forget`](Dedup::forget) when the handler failed, so that a retry is handled. Implement it
-/// on any shared store (Redis `SET NX` with an expiry, a database table); [`MemoryDedup`] is a
-/// bounded one for a single process.
-pub trait Dedup: Send + Sync + 'static {
-    /// Records `key`; `true` if it was not already recorded (within the store's expiry).
-    fn first_time(&self, key: &str) -> impl Future<Output = bool> + Send;
+/// What a [`Dedup`] store knows of a key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Seen {
+    /// Not seen within the store's expiry: now recorded as being handled.
+    New,
+    /// Another delivery of the same event is being handled right now.
+    InFlight,
+    /// Handled already, within the store's expiry.
+    Done,
+}
 
-    /// Removes `key`, so that the next event with it is handled.
+/// A store of the idempotency keys of after-events, so that a repeat (Tencent retries
+/// after-events on timeout when the console says so, and push reports over quota) is answered
+/// without running the handler again. Before-events are never de-duplicated: each one is a
+/// decision Tencent waits for.
+///
+/// The service calls [`begin`](Dedup::begin) before the handler: a key [`Seen::Done`] is
+/// answered OK without the handler; a key [`Seen::InFlight`] (a retry that arrives while the
+/// first delivery is still being handled) is answered 500, so that it is not acknowledged before
+/// the first one succeeds. Then [`complete`](Dedup::complete) when the handler succeeded, or
+/// [`forget`](Dedup::forget) when it failed, timed out, or its request was dropped, so that a
+/// retry is handled. Implement it on any shared store (Redis `SET NX` with an expiry, a database
+/// table); [`MemoryDedup`] is a bounded one for a single process.
+pub trait Dedup: Send + Sync + 'static {
+    /// Starts handling `key`, and says what was known of it.
+    fn begin(&self, key: &str) -> impl Future<Output = Seen> + Send;
+
+    /// `key` was handled.
+    fn complete(&self, key: &str) -> impl Future<Output = ()> + Send;
+
+    /// `key` was not handled: the next event with it is handled.
     fn forget(&self, key: &str) -> impl Future<Output = ()> + Send;
 }
 
 /// The object-safe twin of [`Dedup`].
 pub(crate) trait ErasedDedup: Send + Sync + 'static {
-    fn first_time<'a>(&'a self, key: &'a str) -> BoxFuture<'a, bool>;
+    fn begin<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Seen>;
+    fn complete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, ()>;
     fn forget<'a>(&'a self, key: &'a str) -> BoxFuture<'a, ()>;
 }
 
 impl<D: Dedup> ErasedDedup for D {
-    fn first_time<'a>(&'a self, key: &'a str) -> BoxFuture<'a, bool> {
-        Box::pin(Dedup::first_time(self, key))
+    fn begin<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Seen> {
+        Box::pin(Dedup::begin(self, key))
+    }
+
+    fn complete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, ()> {
+        Box::pin(Dedup::complete(self, key))
     }
 
     fn forget<'a>(&'a self, key: &'a str) -> BoxFuture<'a, ()> {
@@ -42,17 +65,68 @@ impl<D: Dedup> ErasedDedup for D {
     }
 }
 
-/// An in-memory [`Dedup`]: remembers at most `capacity` keys, each for `ttl`. When full, the
-/// oldest key is forgotten first, so memory stays bounded whatever the traffic.
+/// A key being handled: forgotten when dropped before [`finish`](Claim::finish) (the request's
+/// future was dropped: a client gone, an outer timeout), so that Tencent's retry is handled.
+pub(crate) struct Claim {
+    store: std::sync::Arc<dyn ErasedDedup>,
+    key: Option<String>,
+}
+
+impl Claim {
+    pub(crate) fn new(store: std::sync::Arc<dyn ErasedDedup>, key: String) -> Self {
+        Claim {
+            store,
+            key: Some(key),
+        }
+    }
+
+    /// Records how the handling ended.
+    pub(crate) async fn finish(mut self, handled: bool) {
+        if let Some(key) = self.key.take() {
+            if handled {
+                self.store.complete(&key).await;
+            } else {
+                self.store.forget(&key).await;
+            }
+        }
+    }
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        let Some(key) = self.key.take() else {
+            return;
+        };
+        let store = self.store.clone();
+        let mut forget: BoxFuture<'static, ()> = Box::pin(async move { store.forget(&key).await });
+        // A store that forgets at once (as `MemoryDedup` does) is done here; one that waits on
+        // I/O finishes on a task of its own, where there is a runtime to run it.
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        let pending = forget.as_mut().poll(&mut cx).is_pending();
+        #[cfg(feature = "tokio")]
+        if pending && let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(forget);
+        }
+        #[cfg(not(feature = "tokio"))]
+        let _ = pending;
+    }
+}
+
+/// An in-memory [`Dedup`]: remembers at most `capacity` keys, each for `ttl` (a key in flight
+/// too, so that one whose request vanished is not held forever). When full, the oldest key is
+/// forgotten first, so memory stays bounded whatever the traffic.
 ///
 /// ```
 /// use std::time::Duration;
-/// use tencent_chat_webhook::{Dedup, MemoryDedup};
+/// use tencent_chat_webhook::{Dedup, MemoryDedup, Seen};
 ///
 /// # futures_lite_block_on(async {
-/// let seen = MemoryDedup::new(10_000, Duration::from_secs(600));
-/// assert!(seen.first_time("C2C.CallbackAfterSendMsg:48374_2837546_1557481126").await);
-/// assert!(!seen.first_time("C2C.CallbackAfterSendMsg:48374_2837546_1557481126").await);
+/// let store = MemoryDedup::new(10_000, Duration::from_secs(600));
+/// let key = "C2C.CallbackAfterSendMsg:48374_2837546_1557481126";
+/// assert_eq!(store.begin(key).await, Seen::New);
+/// assert_eq!(store.begin(key).await, Seen::InFlight);
+/// store.complete(key).await;
+/// assert_eq!(store.begin(key).await, Seen::Done);
 /// # });
 /// # fn futures_lite_block_on<F: std::future::Future>(f: F) -> F::Output {
 /// #     let mut f = std::pin::pin!(f);
@@ -69,8 +143,8 @@ pub struct MemoryDedup {
 
 #[derive(Default)]
 struct State {
-    /// Key to the time it was recorded.
-    seen: HashMap<String, SystemTime>,
+    /// Key to the time it was recorded, and whether its handling is over.
+    seen: HashMap<String, (SystemTime, bool)>,
     /// Keys in the order recorded, for expiry and eviction (a key forgotten or recorded again
     /// leaves a stale entry, skipped when it comes up).
     order: VecDeque<(String, SystemTime)>,
@@ -93,7 +167,8 @@ impl MemoryDedup {
         self
     }
 
-    /// How many keys are remembered now.
+    /// How many keys are remembered now (expired ones included until the next
+    /// [`begin`](Dedup::begin) sweeps them).
     pub fn len(&self) -> usize {
         self.lock().seen.len()
     }
@@ -111,13 +186,13 @@ impl MemoryDedup {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn record(&self, key: &str) -> bool {
+    fn record(&self, key: &str) -> Seen {
         let now = self.clock.now();
         let mut state = self.lock();
         let State { seen, order } = &mut *state;
         // Expire from the front while entries are old; drop stale entries on the way.
         while let Some((k, at)) = order.front() {
-            let current = seen.get(k) == Some(at);
+            let current = seen.get(k).map(|(t, _)| t) == Some(at);
             let expired = now.duration_since(*at).is_ok_and(|age| age >= self.ttl);
             if current && !expired {
                 break;
@@ -127,10 +202,10 @@ impl MemoryDedup {
             }
             order.pop_front();
         }
-        if let Some(at) = seen.get(key)
+        if let Some((at, done)) = seen.get(key)
             && now.duration_since(*at).map_or(true, |age| age < self.ttl)
         {
-            return false;
+            return if *done { Seen::Done } else { Seen::InFlight };
         }
         // Bound both maps: forgotten keys leave stale entries in `order`, so it may hold at most
         // twice the capacity before the oldest entries go.
@@ -138,20 +213,31 @@ impl MemoryDedup {
             let Some((k, at)) = order.pop_front() else {
                 break;
             };
-            if seen.get(&k) == Some(&at) {
+            if seen.get(&k).map(|(t, _)| t) == Some(&at) {
                 seen.remove(&k);
             }
         }
-        seen.insert(key.to_owned(), now);
+        seen.insert(key.to_owned(), (now, false));
         order.push_back((key.to_owned(), now));
-        true
+        Seen::New
+    }
+
+    fn mark_done(&self, key: &str) {
+        if let Some((_, done)) = self.lock().seen.get_mut(key) {
+            *done = true;
+        }
     }
 }
 
 impl Dedup for MemoryDedup {
-    fn first_time(&self, key: &str) -> impl Future<Output = bool> + Send {
-        let fresh = self.record(key);
-        async move { fresh }
+    fn begin(&self, key: &str) -> impl Future<Output = Seen> + Send {
+        let seen = self.record(key);
+        async move { seen }
+    }
+
+    fn complete(&self, key: &str) -> impl Future<Output = ()> + Send {
+        self.mark_done(key);
+        async {}
     }
 
     fn forget(&self, key: &str) -> impl Future<Output = ()> + Send {
@@ -189,23 +275,25 @@ mod tests {
     #[test]
     fn keys_are_seen_once_within_the_ttl_then_again() {
         let (store, now) = clocked(10, 60);
-        assert!(store.record("a"));
-        assert!(!store.record("a"));
+        assert_eq!(store.record("a"), Seen::New);
+        assert_eq!(store.record("a"), Seen::InFlight);
+        store.mark_done("a");
+        assert_eq!(store.record("a"), Seen::Done);
         now.fetch_add(59, Ordering::SeqCst);
-        assert!(!store.record("a"), "59 s later: still a repeat");
+        assert_eq!(store.record("a"), Seen::Done, "59 s later: still a repeat");
         now.fetch_add(1, Ordering::SeqCst);
-        assert!(store.record("a"), "60 s later: expired");
+        assert_eq!(store.record("a"), Seen::New, "60 s later: expired");
     }
 
     #[test]
     fn memory_is_bounded_by_forgetting_the_oldest() {
         let (store, _) = clocked(3, 600);
         for k in ["a", "b", "c", "d"] {
-            assert!(store.record(k));
+            assert_eq!(store.record(k), Seen::New);
         }
         assert_eq!(store.len(), 3);
-        assert!(store.record("a"), "the oldest was forgotten");
-        assert!(!store.record("d"), "the newest is kept");
+        assert_eq!(store.record("a"), Seen::New, "the oldest was forgotten");
+        assert_eq!(store.record("d"), Seen::InFlight, "the newest is kept");
         for i in 0..1000 {
             store.record(&i.to_string());
         }
@@ -225,9 +313,9 @@ mod tests {
     #[test]
     fn a_forgotten_key_is_handled_again() {
         let (store, _) = clocked(10, 600);
-        assert!(store.record("a"));
+        assert_eq!(store.record("a"), Seen::New);
         store.lock().seen.remove("a");
-        assert!(store.record("a"));
-        assert!(!store.record("a"));
+        assert_eq!(store.record("a"), Seen::New);
+        assert_eq!(store.record("a"), Seen::InFlight);
     }
 }

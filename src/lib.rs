@@ -78,7 +78,7 @@ pub use config::{
     AfterDeadline, Clock, ConfigError, FailureDecision, SystemClock, WebhookConfig,
     WebhookConfigBuilder,
 };
-pub use dedup::{Dedup, MemoryDedup};
+pub use dedup::{Dedup, MemoryDedup, Seen};
 pub use handler::{
     Command, CommandKind, Event, FailureKind, Handler, HandlerError, HandlerFailure, HandlerResult,
     ParseError, ParseErrorKind, RequestContext, RequestContextBuilder, UnknownEvent, UnparsedEvent,

@@ -104,9 +104,10 @@ fn signature_rejection(e: SignatureError) -> Rejection {
 /// A request without `SdkAppid`. The console's "check" (校验) button test-calls the URL; its
 /// request is not documented (a third-party implementation says it may carry only `Sign` and
 /// `RequestTime`, perhaps `CallbackCommand`, and no `SdkAppid`). Such a request passes when its
-/// signature is valid, fresh, and made with the token of one of the configured apps: then it is
-/// authenticated as that app, and (having no command, or none this crate knows) answered OK
-/// without calling the handler. Anything else without `SdkAppid` is a malformed query (400).
+/// signature is valid, fresh, and made with the token of one of the configured apps (or, unsigned,
+/// when an app opted out of signatures), and it carries no event: no command this crate knows,
+/// and an empty body. It is answered OK without calling the handler. A known command without
+/// `SdkAppid`, or anything else, is a malformed query (400).
 fn console_check(
     config: &crate::config::ConfigInner,
     query: &CallbackQuery<'_>,
@@ -118,7 +119,21 @@ fn console_check(
         )
     };
     if query.sign.is_none() {
-        return Err(missing());
+        // An app that opted out of signatures cannot tell a check from anything else; such a
+        // request names no app and is answered OK only if it carries no event (checked once
+        // the body is read).
+        return match config.apps.iter().find(|a| a.verifier.is_none()) {
+            Some(app) => Ok(Authenticated {
+                app_id: app.app_id,
+                console_check: true,
+                command: query.command.clone().map(intern),
+                client_ip: query.client_ip.clone().map(Cow::into_owned),
+                platform: query.platform.as_deref().map(OptPlatform::parse),
+                content_type: None,
+                request_time: None,
+            }),
+            None => Err(missing()),
+        };
     }
     let now = config.clock.now();
     let mut last = None;

@@ -644,3 +644,274 @@ async fn question_mark_works_on_anyhow_in_a_handler() {
     assert_eq!(res.status(), 500);
     assert_eq!(reports.lock().unwrap()[0].message(), "no such row");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Found in review: each of these failed before its fix.
+
+#[test]
+fn a_runtime_without_a_timer_gets_no_deadline_instead_of_a_panic() {
+    struct Drops;
+    impl Handler for Drops {
+        async fn on_group_before_send_msg(
+            &self,
+            _: &RequestContext,
+            _: group::BeforeSendMsg,
+        ) -> HandlerResult<group::SendMsgDecision> {
+            Ok(group::SendMsgDecision::Drop)
+        }
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let (config, reports) = config(|b| b);
+    let service = WebhookService::new(config, Drops);
+    for _ in 0..2 {
+        let res = rt
+            .block_on(
+                service
+                    .clone()
+                    .oneshot(SignedRequest::sample(Command::GroupBeforeSendMsg).build()),
+            )
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        assert_eq!(
+            test_util::reply_of(&res).1.error_code(),
+            2,
+            "the handler's answer"
+        );
+    }
+    assert!(kinds(&reports).is_empty());
+}
+
+#[tokio::test]
+async fn a_deadline_too_far_away_is_no_deadline() {
+    let (config, _) = config(|b| b.deadline(Duration::MAX));
+    let service = WebhookService::new(config, Slow::new(Duration::ZERO));
+    let (res, reply) = call(
+        &service,
+        SignedRequest::sample(Command::GroupBeforeSendMsg).build(),
+    )
+    .await;
+    assert_eq!((res.status().as_u16(), reply.error_code()), (200, 2));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_dropped_request_forgets_its_key_and_a_retry_during_handling_is_not_acknowledged() {
+    let (config, _) = config(|b| {
+        b.no_deadline()
+            .dedup(MemoryDedup::new(100, Duration::from_secs(600)))
+    });
+    let handler = Arc::new(Slow::new(Duration::from_secs(10)));
+    let service = WebhookService::from_arc(config, handler.clone());
+    let req = || SignedRequest::sample(Command::C2cAfterSendMsg).build();
+    // A first delivery in flight: a retry now is answered 500, not acknowledged.
+    let first = tokio::spawn(service.clone().oneshot(req()));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (retry, _) = call(&service, req()).await;
+    assert_eq!(retry.status(), 500);
+    // The first one's request is dropped (a client gone): its key is forgotten.
+    first.abort();
+    let _ = first.await;
+    let (again, _) = call(&service, req()).await;
+    assert_eq!(again.status(), 200);
+    assert_eq!(
+        again.extensions().get::<Outcome>().unwrap().decision(),
+        Decision::Acknowledged
+    );
+    assert_eq!(
+        handler.finished.load(Ordering::SeqCst),
+        1,
+        "handled once, by the retry"
+    );
+    assert_eq!(
+        handler.cancelled.load(Ordering::SeqCst),
+        1,
+        "the dropped one"
+    );
+}
+
+#[tokio::test]
+async fn identical_events_without_an_id_or_a_time_are_not_taken_for_duplicates() {
+    let (config, _) = config(|b| b.dedup(MemoryDedup::new(100, Duration::from_secs(600))));
+    let handler = Arc::new(Counts::default());
+    let service = WebhookService::from_arc(config, handler.clone());
+    // An unfriend and a re-friend send the same body twice.
+    for _ in 0..2 {
+        call(
+            &service,
+            SignedRequest::sample(Command::SnsFriendAdd).build(),
+        )
+        .await;
+    }
+    assert_eq!(handler.after.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_friend_request_that_fails_is_refused_per_target_under_deny() {
+    struct Fails;
+    impl Handler for Fails {
+        async fn on_sns_prev_friend_add(
+            &self,
+            _: &RequestContext,
+            _: tencent_chat_webhook::sns::PrevFriendAdd,
+        ) -> HandlerResult<tencent_chat_webhook::sns::FriendDecision> {
+            Err("the graph store is down".into())
+        }
+    }
+    let (config, _) = config(|b| b.failure_decision(FailureDecision::Deny));
+    let service = WebhookService::new(config, Fails);
+    let unparsed_body = r#"{"From_Account":"a","FriendItem":[{"To_Account":"x","AddWording":5},{"To_Account":"y"}]}"#;
+    for (name, req, targets) in [
+        (
+            "handler error",
+            SignedRequest::sample(Command::SnsPrevFriendAdd).build(),
+            ["id1", "id2"],
+        ),
+        (
+            "unparsed body",
+            SignedRequest::new(Command::SnsPrevFriendAdd.as_str(), unparsed_body).build(),
+            ["x", "y"],
+        ),
+    ] {
+        let (res, reply) = call(&service, req).await;
+        assert_eq!(res.status(), 200, "{name}");
+        let items = reply
+            .result_items()
+            .unwrap_or_else(|| panic!("{name}: no ResultItem"));
+        let got: Vec<(&str, u32)> = items
+            .iter()
+            .map(|i| (i.to_account.as_str(), i.result_code))
+            .collect();
+        assert_eq!(got, [(targets[0], 38_000), (targets[1], 38_000)], "{name}");
+    }
+}
+
+#[tokio::test]
+async fn a_panic_before_on_unparsed_returns_its_future_is_caught() {
+    struct Eager;
+    impl Handler for Eager {
+        #[allow(clippy::manual_async_fn)]
+        fn on_unparsed(
+            &self,
+            _: &RequestContext,
+            _: tencent_chat_webhook::UnparsedEvent,
+        ) -> impl std::future::Future<Output = HandlerResult<Option<Reply>>> + Send {
+            panic!("eager");
+            #[allow(unreachable_code)]
+            async {
+                Ok(None)
+            }
+        }
+    }
+    let (config, reports) = config(|b| b);
+    let service = WebhookService::new(config, Eager);
+    let req = SignedRequest::new(Command::GroupAfterGroupFull.as_str(), r#"{"GroupId":1}"#).build();
+    let (res, _) = call(&service, req).await;
+    assert_eq!(res.status(), 400);
+    assert_eq!(kinds(&reports), [FailureKind::Unparsed, FailureKind::Panic]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_background_slot_is_given_back_when_its_handler_ends() {
+    let (config, reports) = config(|b| {
+        b.after_deadline(AfterDeadline::Finish {
+            max_in_background: 1,
+        })
+    });
+    let service = WebhookService::new(config, Slow::new(Duration::from_secs(5)));
+    for _ in 0..3 {
+        let (res, _) = call(
+            &service,
+            SignedRequest::sample(Command::GroupAfterGroupFull).build(),
+        )
+        .await;
+        assert_eq!(
+            res.status(),
+            200,
+            "each goes to the background once the last one ended"
+        );
+        tokio::time::sleep(Duration::from_secs(10)).await;
+    }
+    assert_eq!(kinds(&reports), [FailureKind::Timeout; 3]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_handler_that_never_ends_in_the_background_is_cancelled_after_a_minute() {
+    let (config, reports) = config(|b| b);
+    let handler = Arc::new(Slow::new(Duration::from_secs(3600)));
+    let service = WebhookService::from_arc(config, handler.clone());
+    call(
+        &service,
+        SignedRequest::sample(Command::GroupAfterGroupFull).build(),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(120)).await;
+    assert_eq!(
+        kinds(&reports),
+        [FailureKind::Timeout, FailureKind::Abandoned]
+    );
+    assert_eq!(handler.cancelled.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_known_command_without_an_app_is_refused_and_an_opted_out_app_passes_the_check() {
+    let (config, _) = config(|b| b);
+    let handler = Arc::new(Counts::default());
+    let service = WebhookService::from_arc(config, handler.clone());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let signed = format!("Sign={}&RequestTime={now}", auth::sign(DEMO_TOKEN, now));
+    let req = Request::post(format!(
+        "/tencent/chat/webhook?CallbackCommand=C2C.CallbackAfterSendMsg&{signed}"
+    ))
+    .body(test_util::sample(Command::C2cAfterSendMsg).to_owned())
+    .unwrap();
+    let res = service.clone().oneshot(req).await.unwrap();
+    assert_eq!(res.status(), 400);
+    assert_eq!(
+        handler.after.load(Ordering::SeqCst),
+        0,
+        "not handled as some app's event"
+    );
+
+    let open = WebhookConfig::builder(DEMO_APP_ID)
+        .without_signature_check()
+        .build()
+        .unwrap();
+    let service = WebhookService::new(open, Counts::default());
+    let check = Request::post("/tencent/chat/webhook")
+        .body(String::new())
+        .unwrap();
+    let res = service.oneshot(check).await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.extensions().get::<Outcome>().unwrap().decision(),
+        Decision::ConsoleCheck
+    );
+}
+
+#[tokio::test]
+async fn a_value_of_the_wrong_type_is_not_quoted_in_answers_or_reports() {
+    let (config, reports) = config(|b| b);
+    let service = WebhookService::new(config, Counts::default());
+    let body = r#"{"From_Account":"a","To_Account":"b","MsgBody":"my secret love letter"}"#;
+    let (res, reply) = call(
+        &service,
+        SignedRequest::new(Command::C2cAfterSendMsg.as_str(), body).build(),
+    )
+    .await;
+    assert_eq!(res.status(), 400);
+    assert!(
+        reply.error_info().contains("MsgBody"),
+        "{}",
+        reply.error_info()
+    );
+    assert!(
+        !reply.error_info().contains("love letter"),
+        "{}",
+        reply.error_info()
+    );
+    assert!(!reports.lock().unwrap()[0].message().contains("love letter"));
+}

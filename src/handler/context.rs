@@ -17,6 +17,8 @@ pub struct RequestContext {
     pub(crate) request_time: Option<u64>,
     pub(crate) content_type: Option<Cow<'static, str>>,
     pub(crate) parts: http::request::Parts,
+    /// The targets of a friend request, so that a failure can still answer per target.
+    pub(crate) targets: Option<Vec<String>>,
 }
 
 impl RequestContext {
@@ -131,6 +133,7 @@ impl RequestContext {
                 request_time: None,
                 content_type: Some(Cow::Borrowed("json")),
                 parts: request.into_parts().0,
+                targets: None,
             },
         }
     }

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use sha2::{Digest, Sha256};
 
-use super::Event;
+use super::{Command, Event, UnparsedEvent};
 
 impl Event {
     /// A key that is the same for every delivery of this event and differs between events:
@@ -48,6 +48,30 @@ impl Event {
         format!("{}:{id}", self.command_name())
     }
 
+    /// The key the de-duplication step uses: the [`idempotency_key`](Event::idempotency_key)
+    /// when it comes from a documented id, or from a digest of an event that carries an
+    /// `EventTime` (a millisecond stamp makes two different events differ). An event with
+    /// neither (for instance `Sns.CallbackFriendAdd`, `Group.CallbackOnMemberStateChange`,
+    /// `Alert.RequestOverLimit`: the same body may well be a new event, an unfriend and a
+    /// re-friend) is never de-duplicated.
+    pub(crate) fn dedup_key(&self) -> Option<String> {
+        if self.documented_id().is_some() {
+            return Some(self.idempotency_key());
+        }
+        let json = serde_json::to_value(self).ok()?;
+        json.get("EventTime")?;
+        Some(self.idempotency_key())
+    }
+
+    /// The targets of a friend request (`Sns.CallbackPrevFriendAdd`, `…Response`), in order.
+    pub(crate) fn friend_targets(&self) -> Option<Vec<String>> {
+        match self {
+            Event::SnsPrevFriendAdd(e) => Some(e.targets().map(str::to_owned).collect()),
+            Event::SnsPrevFriendResponse(e) => Some(e.targets().map(str::to_owned).collect()),
+            _ => None,
+        }
+    }
+
     fn documented_id(&self) -> Option<String> {
         match self {
             Event::OfficialAccountAfterSendMsg(e) => Some(e.msg_key.clone()),
@@ -84,6 +108,26 @@ impl Event {
             }
             _ => None,
         }
+    }
+}
+
+impl UnparsedEvent {
+    /// The targets of a friend request whose body did not fit, read from its JSON as far as it
+    /// goes (`FriendItem[].To_Account`, `ResponseFriendItem[].To_Account`).
+    pub(crate) fn friend_targets(&self) -> Option<Vec<String>> {
+        let list = match self.command {
+            Command::SnsPrevFriendAdd => "FriendItem",
+            Command::SnsPrevFriendResponse => "ResponseFriendItem",
+            _ => return None,
+        };
+        let items = self.body.get(list).and_then(|v| v.as_array());
+        Some(
+            items
+                .into_iter()
+                .flatten()
+                .filter_map(|item| item.get("To_Account")?.as_str().map(str::to_owned))
+                .collect(),
+        )
     }
 }
 

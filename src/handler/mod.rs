@@ -397,7 +397,9 @@ macro_rules! commands {
                 ctx: &'a RequestContext,
                 event: UnparsedEvent,
             ) -> BoxFuture<'a, HandlerResult<Option<Reply>>> {
-                Box::pin(self.on_unparsed(ctx, event))
+                // Called inside the future, so that a method that panics before returning its
+                // future is caught like one that panics while running.
+                Box::pin(async move { self.on_unparsed(ctx, event).await })
             }
         }
 
@@ -785,7 +787,7 @@ fn parse_typed<T: DeserializeOwned>(command: Command, body: &[u8]) -> Result<T, 
         let (path, message) = match serde_path_to_error::deserialize::<_, T>(&mut de) {
             Err(e) => (
                 crate::rejection::truncated(e.path().to_string(), 128),
-                crate::rejection::truncated(e.inner().to_string(), 128),
+                crate::rejection::truncated(without_quoted_values(&e.inner().to_string()), 128),
             ),
             // Cannot happen (the value parsed as JSON, and the typed parse failed); kept total.
             Ok(_) => (".".to_owned(), first.to_string()),
@@ -797,6 +799,26 @@ fn parse_typed<T: DeserializeOwned>(command: Command, body: &[u8]) -> Result<T, 
             message,
         })
     })
+}
+
+/// serde's message with any quoted string value left out: `invalid type: string "…", expected
+/// u64`. A value of the wrong type may be message text, which must not reach logs or answers.
+fn without_quoted_values(message: &str) -> String {
+    let mut out = String::with_capacity(message.len().min(128));
+    let mut rest = message;
+    while let Some(start) = rest.find("string \"") {
+        let (head, tail) = rest.split_at(start + "string \"".len());
+        out.push_str(head);
+        // The value ends at the last quote before the explanation serde appends.
+        let end = tail
+            .rfind("\", expected")
+            .or_else(|| tail.rfind('"'))
+            .unwrap_or(tail.len());
+        out.push('…');
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 fn parse_value(body: &[u8]) -> Result<Value, ParseError> {

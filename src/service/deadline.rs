@@ -20,19 +20,23 @@ pub(crate) struct Deadline {
 
 impl Deadline {
     /// A deadline `limit` from now, when a limit is configured and a timer can run: the `tokio`
-    /// feature is on and this is called inside a tokio runtime. Otherwise none.
-    pub(crate) fn start(limit: Option<Duration>) -> Option<Deadline> {
+    /// feature is on, this is called inside a tokio runtime, and `timer` says that runtime has
+    /// its time driver. Otherwise (or for a limit too far away to represent) none.
+    pub(crate) fn start(limit: Option<Duration>, timer: &Timer) -> Option<Deadline> {
         #[cfg(feature = "tokio")]
         {
             let limit = limit?;
             tokio::runtime::Handle::try_current().ok()?;
+            if !timer.available() {
+                return None;
+            }
             Some(Deadline {
-                at: tokio::time::Instant::now() + limit,
+                at: tokio::time::Instant::now().checked_add(limit)?,
             })
         }
         #[cfg(not(feature = "tokio"))]
         {
-            let _ = limit;
+            let _ = (limit, timer);
             None
         }
     }
@@ -60,5 +64,41 @@ impl Deadline {
         }
         #[cfg(not(feature = "tokio"))]
         match deadline.never {}
+    }
+}
+
+/// Whether the runtime the service runs on has a time driver. A tokio runtime built without
+/// `enable_time` panics when a timer is created; the first request finds out (once, catching
+/// that panic), and from then on the service enforces no deadline and says so.
+#[derive(Debug, Default)]
+pub(crate) struct Timer {
+    /// 0: not known yet, 1: available, 2: not available.
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+    state: std::sync::atomic::AtomicU8,
+}
+
+impl Timer {
+    #[cfg(feature = "tokio")]
+    fn available(&self) -> bool {
+        use std::sync::atomic::Ordering;
+        match self.state.load(Ordering::Relaxed) {
+            1 => true,
+            2 => false,
+            _ => {
+                let works = std::panic::catch_unwind(|| {
+                    drop(tokio::time::sleep(Duration::ZERO));
+                })
+                .is_ok();
+                self.state
+                    .store(if works { 1 } else { 2 }, Ordering::Relaxed);
+                if !works {
+                    #[cfg(feature = "tracing")]
+                    tracing::warn!(
+                        "the tokio runtime has no timer (build it with `enable_time` or `enable_all`): no deadline is enforced"
+                    );
+                }
+                works
+            }
+        }
     }
 }

@@ -22,17 +22,26 @@ use pin_project_lite::pin_project;
 use tower_service::Service;
 
 use super::body::ReplyBody;
-use super::deadline::Deadline;
+use super::deadline::{Deadline, Timer};
 use super::future::ResponseFuture;
 use super::observe::{self, Decision, Outcome};
 #[cfg(feature = "tokio")]
 use crate::config::AfterDeadline;
 use crate::config::{FailureDecision, WebhookConfig};
+use crate::dedup::{Claim, Seen};
 use crate::handler::{
     BoxFuture, Command, CommandKind, ErasedHandler, Event, FailureKind, Handler, HandlerFailure,
     HandlerResult, ParseErrorKind, RequestContext, UnparsedEvent,
 };
+use crate::protocol::decision::{FriendDecision, FriendErrorCode};
 use crate::protocol::reply::Reply;
+
+/// The code a friend request is refused with when it could not be checked (the failure
+/// decision is `Deny`).
+const FRIEND_REFUSED: FriendErrorCode = match FriendErrorCode::new(38_000) {
+    Some(code) => code,
+    None => unreachable!(),
+};
 use crate::rejection::{Rejection, RejectionKind, json_response};
 use crate::service::WebhookLayer;
 use crate::verify::{Authenticated, authenticate_query, parse_rejection, resolve_command};
@@ -84,6 +93,8 @@ struct Shared {
     /// After-event handlers finishing in the background after the deadline.
     #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
     in_background: AtomicUsize,
+    /// Whether the runtime has a timer.
+    timer: Timer,
 }
 
 impl WebhookService {
@@ -99,6 +110,7 @@ impl WebhookService {
                 config,
                 handler,
                 in_background: AtomicUsize::new(0),
+                timer: Timer::default(),
             }),
         }
     }
@@ -139,7 +151,7 @@ where
 
     fn call(&mut self, req: Request<B>) -> ResponseFuture {
         let started = Instant::now();
-        let deadline = Deadline::start(self.shared.config.inner.deadline);
+        let deadline = Deadline::start(self.shared.config.inner.deadline, &self.shared.timer);
         #[cfg(feature = "tracing")]
         let span = observe::span();
         #[cfg(feature = "tracing")]
@@ -254,10 +266,20 @@ impl Shared {
             request_time: auth.request_time,
             content_type: auth.content_type,
             parts,
+            targets: None,
         };
         // A console check: authenticated, naming no command (or, without `SdkAppid`, none this
         // crate knows). It passes without reaching the handler.
-        if command.is_none() || (auth.console_check && !is_known) {
+        if auth.console_check && is_known {
+            // An event of a known command must say which app it is for: it is not taken for
+            // an app because its signature fits one.
+            let rejection = Rejection::new(
+                RejectionKind::MalformedQuery,
+                "query parameter `SdkAppid` is missing",
+            );
+            return reject(rejection, command.as_deref(), started);
+        }
+        if command.is_none() || auth.console_check {
             ctx.command = Cow::Borrowed("");
             return answer(&ctx, &Reply::ok(), Some(Decision::ConsoleCheck), started);
         }
@@ -269,6 +291,7 @@ impl Shared {
                 let message = e.to_string();
                 return match e.into_unparsed() {
                     Some(unparsed) => {
+                        ctx.targets = unparsed.friend_targets();
                         self.unparsed(&ctx, unparsed, message, deadline, started)
                             .await
                     }
@@ -281,14 +304,37 @@ impl Shared {
             }
             Err(e) => return reject(parse_rejection(&e), Some(&ctx.command), started),
         };
-        let dedup_key = match (&self.config.inner.dedup, ctx.kind()) {
-            (Some(store), CommandKind::After) => {
-                let key = event.idempotency_key();
-                if !store.first_time(&key).await {
-                    observe::duplicate(&ctx.command);
-                    return answer(&ctx, &Reply::ok(), Some(Decision::Duplicate), started);
+        ctx.targets = event.friend_targets();
+        let claim = match (&self.config.inner.dedup, ctx.kind(), event.dedup_key()) {
+            (Some(store), CommandKind::After, Some(key)) => {
+                let seen = Deadline::race(deadline.as_ref(), pin!(store.begin(&key))).await;
+                match seen {
+                    Some(Seen::New) => Some(Claim::new(store.clone(), key)),
+                    Some(Seen::Done) => {
+                        observe::duplicate(&ctx.command);
+                        return answer(&ctx, &Reply::ok(), Some(Decision::Duplicate), started);
+                    }
+                    // Another delivery is being handled: not acknowledged until that one is.
+                    Some(_) => {
+                        observe::duplicate(&ctx.command);
+                        let message = "the same event is being handled; not acknowledged yet";
+                        return self.failed(
+                            &ctx,
+                            FailureKind::Abandoned,
+                            message.to_owned(),
+                            started,
+                        );
+                    }
+                    None => {
+                        let message = "the de-duplication store did not answer within the deadline";
+                        return self.failed(
+                            &ctx,
+                            FailureKind::Timeout,
+                            message.to_owned(),
+                            started,
+                        );
+                    }
                 }
-                Some(key)
             }
             _ => None,
         };
@@ -315,21 +361,21 @@ impl Shared {
                 });
                 match Deadline::race(Some(&deadline), &mut job).await {
                     Some(outcome) => (Held::Shared(ctx), outcome),
-                    None => return self.timed_out(ctx, job, dedup_key, started).await,
+                    None => return self.timed_out(ctx, job, claim, started).await,
                 }
             }
         };
         let ctx: &RequestContext = &ctx;
-        let res = match outcome {
-            Ok(Ok(reply)) => return answer(ctx, &reply, None, started),
+        let handled = matches!(outcome, Ok(Ok(_)));
+        if let Some(claim) = claim {
+            // Handled: remembered; failed: forgotten, so that a retry is handled.
+            claim.finish(handled).await;
+        }
+        match outcome {
+            Ok(Ok(reply)) => answer(ctx, &reply, None, started),
             Ok(Err(error)) => self.failed(ctx, FailureKind::Error, error.to_string(), started),
             Err(panic) => self.failed(ctx, FailureKind::Panic, panic_message(&*panic), started),
-        };
-        if let (Some(store), Some(key)) = (&self.config.inner.dedup, &dedup_key) {
-            // The handler failed: a retry must be handled.
-            store.forget(key).await;
         }
-        res
     }
 
     /// The deadline passed while the handler ran. A before-event gets the failure decision
@@ -339,7 +385,7 @@ impl Shared {
         self: Arc<Self>,
         ctx: Arc<RequestContext>,
         job: BoxFuture<'static, Outcome_>,
-        dedup_key: Option<String>,
+        claim: Option<Claim>,
         started: Instant,
     ) -> Response<ReplyBody> {
         let limit = self.config.inner.deadline.unwrap_or_default();
@@ -348,32 +394,33 @@ impl Shared {
             let message = format!("no answer within the deadline of {limit:?}; cancelled");
             return self.failed(&ctx, FailureKind::Timeout, message, started);
         }
-        if let Some(res) =
-            self.clone()
-                .finish_in_background(&ctx, job, dedup_key.clone(), limit, started)
+        let claim = match self
+            .clone()
+            .finish_in_background(&ctx, job, claim, limit, started)
         {
-            return res;
-        }
-        if let (Some(store), Some(key)) = (&self.config.inner.dedup, &dedup_key) {
-            store.forget(key).await;
+            Ok(res) => return res,
+            Err(claim) => claim,
+        };
+        if let Some(claim) = claim {
+            claim.finish(false).await;
         }
         let message = format!("no answer within the deadline of {limit:?}; cancelled");
         self.failed(&ctx, FailureKind::Abandoned, message, started)
     }
 
     /// Spawns a timed-out after-event's handler, if the policy and the room allow, and answers
-    /// OK; `None` (the job dropped) otherwise.
+    /// OK; otherwise the job is dropped and its claim given back.
     #[cfg(feature = "tokio")]
     fn finish_in_background(
         self: Arc<Self>,
         ctx: &Arc<RequestContext>,
         job: BoxFuture<'static, Outcome_>,
-        dedup_key: Option<String>,
+        claim: Option<Claim>,
         limit: Duration,
         started: Instant,
-    ) -> Option<Response<ReplyBody>> {
+    ) -> Result<Response<ReplyBody>, Option<Claim>> {
         let AfterDeadline::Finish { max_in_background } = self.config.inner.after_deadline else {
-            return None;
+            return Err(claim);
         };
         let taken = self
             .in_background
@@ -381,7 +428,7 @@ impl Shared {
                 (n < max_in_background).then_some(n + 1)
             });
         if taken.is_err() {
-            return None;
+            return Err(claim);
         }
         let failure = self.report(
             ctx,
@@ -390,24 +437,32 @@ impl Shared {
         );
         let shared = self.clone();
         let task_ctx = ctx.clone();
-        tokio::spawn(async move {
-            let outcome = job.await;
+        let task = async move {
+            // A handler that never ends would hold its slot for ever: past this, it is cancelled.
+            let outcome = tokio::time::timeout(BACKGROUND_LIMIT, job).await;
             shared.in_background.fetch_sub(1, Ordering::AcqRel);
             let failed = match outcome {
-                Ok(Ok(_)) => None,
-                Ok(Err(error)) => Some((FailureKind::Error, error.to_string())),
-                Err(panic) => Some((FailureKind::Panic, panic_message(&*panic))),
+                Ok(Ok(Ok(_))) => None,
+                Ok(Ok(Err(error))) => Some((FailureKind::Error, error.to_string())),
+                Ok(Err(panic)) => Some((FailureKind::Panic, panic_message(&*panic))),
+                Err(_) => Some((
+                    FailureKind::Abandoned,
+                    format!("still running {BACKGROUND_LIMIT:?} past the deadline; cancelled"),
+                )),
             };
-            if let Some((kind, message)) = failed {
-                shared.report(&task_ctx, kind, message);
-                if let (Some(store), Some(key)) = (&shared.config.inner.dedup, &dedup_key) {
-                    store.forget(key).await;
-                }
+            if let Some((kind, message)) = &failed {
+                shared.report(&task_ctx, *kind, message.clone());
             }
-        });
+            if let Some(claim) = claim {
+                claim.finish(failed.is_none()).await;
+            }
+        };
+        #[cfg(feature = "tracing")]
+        let task = tracing::Instrument::in_current_span(task);
+        tokio::spawn(task);
         let mut res = answer(ctx, &Reply::ok(), None, started);
         res.extensions_mut().insert(failure);
-        Some(res)
+        Ok(res)
     }
 
     #[cfg(not(feature = "tokio"))]
@@ -415,11 +470,11 @@ impl Shared {
         self: Arc<Self>,
         _ctx: &Arc<RequestContext>,
         _job: BoxFuture<'static, Outcome_>,
-        _dedup_key: Option<String>,
+        claim: Option<Claim>,
         _limit: Duration,
         _started: Instant,
-    ) -> Option<Response<ReplyBody>> {
-        None
+    ) -> Result<Response<ReplyBody>, Option<Claim>> {
+        Err(claim)
     }
 
     /// A known command whose body did not fit: reported, offered to `on_unparsed`, and answered
@@ -502,11 +557,27 @@ impl Shared {
     /// in Tencent's statistics, and is retried where retries are on), the configured
     /// [`FailureDecision`] for a before-event.
     fn failure_response(&self, ctx: &RequestContext, started: Instant) -> Response<ReplyBody> {
-        let reply = match self.config.inner.on_failure {
+        let reply = match (self.config.inner.on_failure, &ctx.targets) {
             _ if ctx.kind() == CommandKind::After => None,
-            FailureDecision::DeferToTencent => None,
-            FailureDecision::Allow => Some(Reply::ok()),
-            FailureDecision::Deny => Some(Reply::ok().with_error_code(1)),
+            (FailureDecision::DeferToTencent, _) => None,
+            // A friend request is decided per target: Tencent ignores a top-level `ErrorCode`.
+            (FailureDecision::Allow, Some(targets)) => {
+                Some(FriendDecision::allow_all().into_reply(targets.iter().map(String::as_str)))
+            }
+            (FailureDecision::Deny, Some(targets)) => Some(
+                targets
+                    .iter()
+                    .fold(FriendDecision::allow_all(), |d, t| {
+                        d.refuse(
+                            t.as_str(),
+                            FRIEND_REFUSED,
+                            "the request could not be checked",
+                        )
+                    })
+                    .into_reply(targets.iter().map(String::as_str)),
+            ),
+            (FailureDecision::Allow, None) => Some(Reply::ok()),
+            (FailureDecision::Deny, None) => Some(Reply::ok().with_error_code(1)),
         };
         match reply {
             Some(reply) => answer(ctx, &reply, None, started),
@@ -522,6 +593,10 @@ impl Shared {
 fn parse_rejection_message(message: String) -> Rejection {
     Rejection::new(RejectionKind::InvalidBody, message)
 }
+
+/// How long an after-event's handler may go on in the background once its deadline passed.
+#[cfg(feature = "tokio")]
+const BACKGROUND_LIMIT: Duration = Duration::from_secs(60);
 
 /// What a handler's dispatch ends with: its result, or the payload of its panic.
 type Outcome_ = Result<HandlerResult<Reply>, Box<dyn Any + Send>>;
