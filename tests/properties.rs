@@ -1,4 +1,5 @@
-//! Property tests: every event of every command survives a serialise/parse round trip.
+//! Property tests: every event of every command survives a serialise/parse round trip; the
+//! verifier accepts exactly the signatures it should within the window and rejects the rest.
 //!
 //! Each property runs a modest number of cases so that the file stays fast in the normal suite.
 //! `PROPTEST_CASES=N` runs N cases of each property instead (for the round trip: N per command).
@@ -6,6 +7,7 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use proptest::collection::{btree_map, vec};
 use proptest::prelude::*;
@@ -14,6 +16,8 @@ use proptest::test_runner::{
     Config, FileFailurePersistence, RngAlgorithm, TestCaseError, TestCaseResult, TestRunner,
 };
 use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use tencent_chat_webhook::auth::{SignatureError, Verifier, sign};
 use tencent_chat_webhook::{Command, Event, ParseErrorKind, Reply, test_util};
 
 /// `default` cases of a property (`PROPTEST_CASES` if set); failures are kept in
@@ -31,6 +35,10 @@ fn cases(default: u32) -> Config {
         rng_algorithm: RngAlgorithm::XorShift,
         ..Config::with_cases(cases)
     }
+}
+
+fn at(secs: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(secs)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -515,4 +523,345 @@ fn every_event_of_every_command_survives_a_round_trip() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The verifier
+// ---------------------------------------------------------------------------------------------
+
+/// 1 to 64 printable characters: ASCII, or any printable Unicode.
+fn token() -> BoxedStrategy<String> {
+    prop_oneof![re("[ -~]{1,64}"), re("\\PC{1,64}")].boxed()
+}
+
+fn tokens() -> BoxedStrategy<Vec<String>> {
+    vec(token(), 1..=4).boxed()
+}
+
+fn window() -> BoxedStrategy<u64> {
+    prop_oneof![Just(0u64), Just(60), 0u64..=300, 0u64..=1_000_000].boxed()
+}
+
+fn now() -> BoxedStrategy<u64> {
+    prop_oneof![1_600_000_000u64..2_000_000_000, 0u64..=(1 << 40)].boxed()
+}
+
+/// A window, a time now, and an offset of a request time from now, up to twice the window
+/// away (and 2 s) either way.
+fn window_now_offset() -> BoxedStrategy<(u64, u64, i64)> {
+    (window(), now())
+        .prop_flat_map(|(w, now)| {
+            let reach = i64::try_from(2 * w + 2).unwrap_or(i64::MAX);
+            (Just(w), Just(now), -reach..=reach)
+        })
+        .boxed()
+}
+
+fn hex_sha256(token: &str, time_digits: &str) -> String {
+    Sha256::digest(format!("{token}{time_digits}"))
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// What `Verifier::verify` is documented to answer, written out from the spec: `Sign` and
+/// `RequestTime` present, the time decimal digits, the signature the hex (either case) of
+/// `sha256(token + digits)` for some token, then the time within the window of now.
+fn model(
+    tokens: &[String],
+    window: u64,
+    sign: Option<&str>,
+    time: Option<&str>,
+    now: u64,
+) -> Result<u64, SignatureError> {
+    let sign = sign.ok_or(SignatureError::MissingSign)?;
+    let digits = time.ok_or(SignatureError::MissingRequestTime)?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(SignatureError::MalformedRequestTime);
+    }
+    let time: u64 = digits
+        .parse()
+        .map_err(|_| SignatureError::MalformedRequestTime)?;
+    if !tokens
+        .iter()
+        .any(|t| hex_sha256(t, digits).eq_ignore_ascii_case(sign))
+    {
+        return Err(SignatureError::Mismatch);
+    }
+    match now.abs_diff(time) {
+        skew if skew > window => Err(SignatureError::Stale { skew_secs: skew }),
+        _ => Ok(time),
+    }
+}
+
+fn verifier(tokens: &[String], window: u64) -> Verifier {
+    Verifier::new(tokens)
+        .unwrap()
+        .with_max_skew(Duration::from_secs(window))
+}
+
+/// Ways to spoil a valid signature, and two that must not spoil it.
+#[derive(Clone, Debug)]
+enum SignEdit {
+    /// One hex digit replaced by another of a different value (either case).
+    OtherDigit(Index, u8, bool),
+    /// One hex digit replaced by a character that is not hex.
+    NotHex(Index, char),
+    /// Cut to fewer than 64 characters.
+    Truncate(usize),
+    /// Hex digits appended.
+    Extend(String),
+    /// All upper case: accepted (hex is read in either case).
+    Upper,
+    /// Each letter's case chosen at random: accepted.
+    MixedCase(Vec<bool>),
+}
+
+fn sign_edit() -> BoxedStrategy<SignEdit> {
+    prop_oneof![
+        (any::<Index>(), 0u8..16, any::<bool>())
+            .prop_map(|(i, d, up)| SignEdit::OtherDigit(i, d, up)),
+        (
+            any::<Index>(),
+            any::<char>().prop_filter("hex", |c| !c.is_ascii_hexdigit())
+        )
+            .prop_map(|(i, c)| SignEdit::NotHex(i, c)),
+        (0usize..64).prop_map(SignEdit::Truncate),
+        re("[0-9a-fA-F]{1,4}").prop_map(SignEdit::Extend),
+        Just(SignEdit::Upper),
+        vec(any::<bool>(), 64).prop_map(SignEdit::MixedCase),
+    ]
+    .boxed()
+}
+
+/// The edited signature, and whether it must still be accepted.
+fn apply(edit: &SignEdit, sig: &str) -> (String, bool) {
+    let mut chars: Vec<char> = sig.chars().collect();
+    match edit {
+        SignEdit::OtherDigit(i, d, up) => {
+            let i = i.index(chars.len());
+            let old = chars[i].to_digit(16).unwrap();
+            // Any other value: shift by 1..=15.
+            let new = (old + 1 + u32::from(*d) % 15) % 16;
+            let c = char::from_digit(new, 16).unwrap();
+            chars[i] = if *up { c.to_ascii_uppercase() } else { c };
+            (chars.into_iter().collect(), false)
+        }
+        SignEdit::NotHex(i, c) => {
+            let i = i.index(chars.len());
+            chars[i] = *c;
+            (chars.into_iter().collect(), false)
+        }
+        SignEdit::Truncate(n) => (chars[..*n].iter().collect(), false),
+        SignEdit::Extend(more) => (format!("{sig}{more}"), false),
+        SignEdit::Upper => (sig.to_ascii_uppercase(), true),
+        SignEdit::MixedCase(up) => (
+            chars
+                .iter()
+                .zip(up)
+                .map(|(c, up)| if *up { c.to_ascii_uppercase() } else { *c })
+                .collect(),
+            true,
+        ),
+    }
+}
+
+/// `Sign` and `RequestTime` as a request might carry them, valid or not.
+fn raw_sign() -> BoxedStrategy<String> {
+    prop_oneof![
+        any_text(),
+        re("[0-9a-fA-F]{64}"),
+        re("[0-9a-fA-F]{60,68}"),
+        re("[0-9a-fA-F\u{e9}\u{ff10}]{62,64}"),
+    ]
+    .boxed()
+}
+
+fn raw_time() -> BoxedStrategy<String> {
+    prop_oneof![
+        re("[0-9]{0,25}"),
+        re("[+-]?[0-9]{1,20}"),
+        re("[ 0-9]{1,12}"),
+        re("[0-9\u{0660}-\u{0669}\u{ff10}-\u{ff19}]{1,12}"),
+        any_text(),
+        select(vec![
+            "18446744073709551615",
+            "18446744073709551616",
+            "00000000000000000000001"
+        ])
+        .prop_map(str::to_owned),
+    ]
+    .boxed()
+}
+
+proptest! {
+    #![proptest_config(cases(256))]
+
+    /// Signed with any configured token for time t: accepted iff |now - t| <= window, else
+    /// stale by exactly |now - t|. The clock's fraction of a second does not count: `RequestTime`
+    /// is in whole seconds.
+    #[test]
+    fn a_signature_of_any_configured_token_verifies_iff_within_the_window(
+        tokens in tokens(),
+        which in any::<Index>(),
+        (window, now, offset) in window_now_offset(),
+        nanos in 0u32..1_000_000_000,
+    ) {
+        let Some(t) = now.checked_add_signed(offset) else {
+            return Err(TestCaseError::reject("request time before 1970"));
+        };
+        let v = verifier(&tokens, window);
+        let sig = sign(which.get::<String>(&tokens), t);
+        let digits = t.to_string();
+        let want = if offset.unsigned_abs() <= window {
+            Ok(t)
+        } else {
+            Err(SignatureError::Stale { skew_secs: offset.unsigned_abs() })
+        };
+        prop_assert_eq!(v.verify(Some(&sig), Some(&digits), at(now)), want);
+        let later_in_the_second = at(now) + Duration::from_nanos(u64::from(nanos));
+        prop_assert_eq!(v.verify(Some(&sig), Some(&digits), later_in_the_second), want);
+    }
+
+    /// The exact edges, for every configured token: `window` seconds either way is accepted,
+    /// `window + 1` is not.
+    #[test]
+    fn the_window_edges_are_exact(tokens in tokens(), window in window(), now in now()) {
+        let now = now.max(window + 1);
+        let v = verifier(&tokens, window);
+        for token in &tokens {
+            for t in [now - window, now + window] {
+                prop_assert_eq!(v.verify(Some(&sign(token, t)), Some(&t.to_string()), at(now)), Ok(t));
+            }
+            for t in [now - window - 1, now + window + 1] {
+                prop_assert_eq!(
+                    v.verify(Some(&sign(token, t)), Some(&t.to_string()), at(now)),
+                    Err(SignatureError::Stale { skew_secs: window + 1 })
+                );
+            }
+        }
+    }
+
+    /// A signature made with any other token never verifies, in the window or out of it: the
+    /// time is judged only once the signature matches.
+    #[test]
+    fn a_signature_of_another_token_never_verifies(
+        tokens in tokens(),
+        other in token(),
+        (window, now, offset) in window_now_offset(),
+    ) {
+        prop_assume!(!tokens.contains(&other));
+        let Some(t) = now.checked_add_signed(offset) else {
+            return Err(TestCaseError::reject("request time before 1970"));
+        };
+        let v = verifier(&tokens, window);
+        prop_assert_eq!(
+            v.verify(Some(&sign(&other, t)), Some(&t.to_string()), at(now)),
+            Err(SignatureError::Mismatch)
+        );
+    }
+
+    /// A changed digit, a non-hex character, a cut or a longer signature is a mismatch; the same
+    /// hex in upper or mixed case is accepted (hex is read in either case).
+    #[test]
+    fn an_edited_signature_verifies_only_if_just_its_case_changed(
+        tokens in tokens(),
+        which in any::<Index>(),
+        (window, now, offset) in window_now_offset(),
+        edit in sign_edit(),
+    ) {
+        let offset = offset.clamp(-i64::try_from(window).unwrap(), i64::try_from(window).unwrap());
+        let Some(t) = now.checked_add_signed(offset) else {
+            return Err(TestCaseError::reject("request time before 1970"));
+        };
+        let v = verifier(&tokens, window);
+        let (sig, still_valid) = apply(&edit, &sign(which.get::<String>(&tokens), t));
+        let want = if still_valid { Ok(t) } else { Err(SignatureError::Mismatch) };
+        prop_assert_eq!(v.verify(Some(&sig), Some(&t.to_string()), at(now)), want, "sign {}", sig);
+    }
+
+    /// A signature is for the exact digits sent: another time, or the same time zero-padded,
+    /// is a mismatch; a signature over the padded digits is accepted for that time.
+    #[test]
+    fn a_signature_is_for_the_exact_digits_sent(
+        tokens in tokens(),
+        which in any::<Index>(),
+        (window, now, offset) in window_now_offset(),
+        other_time in prop_oneof![any::<u64>(), 0u64..=(1 << 40)],
+        zeros in 1usize..4,
+    ) {
+        let Some(t) = now.checked_add_signed(offset) else {
+            return Err(TestCaseError::reject("request time before 1970"));
+        };
+        prop_assume!(other_time != t);
+        let v = verifier(&tokens, window);
+        let token = which.get::<String>(&tokens);
+        let sig = sign(token, t);
+        prop_assert_eq!(
+            v.verify(Some(&sig), Some(&other_time.to_string()), at(now)),
+            Err(SignatureError::Mismatch)
+        );
+        let padded = format!("{}{t}", "0".repeat(zeros));
+        prop_assert_eq!(v.verify(Some(&sig), Some(&padded), at(now)), Err(SignatureError::Mismatch));
+        let padded_sig = hex_sha256(token, &padded);
+        prop_assert_eq!(
+            v.verify(Some(&padded_sig), Some(&padded), at(now)),
+            model(&tokens, window, Some(&padded_sig), Some(&padded), now)
+        );
+        prop_assert_eq!(
+            v.verify(Some(&padded_sig), Some(&padded), at(now)).is_ok(),
+            offset.unsigned_abs() <= window
+        );
+    }
+
+    /// Any `Sign` and `RequestTime`, present or not, valid or not: never a panic, and always the
+    /// answer the spec gives.
+    #[test]
+    fn any_sign_and_time_get_the_documented_answer(
+        tokens in tokens(),
+        which in any::<Index>(),
+        window in window(),
+        now in now(),
+        sign in proptest::option::of(raw_sign()),
+        time in proptest::option::of(raw_time()),
+        signed in any::<bool>(),
+    ) {
+        // Half the time, sign the digits sent with a configured token (the time may be malformed).
+        let sign = match (&time, signed) {
+            (Some(time), true) => Some(hex_sha256(which.get::<String>(&tokens), time)),
+            _ => sign,
+        };
+        let v = verifier(&tokens, window);
+        prop_assert_eq!(
+            v.verify(sign.as_deref(), time.as_deref(), at(now)),
+            model(&tokens, window, sign.as_deref(), time.as_deref(), now)
+        );
+    }
+
+    /// One verifier (and its clone) answering a run of requests, with times repeated so that its
+    /// cache of digests is hit and missed, answers each as the spec does.
+    #[test]
+    fn the_digest_cache_never_changes_a_verdict(
+        tokens in tokens(),
+        others in vec(token(), 1..3),
+        window in window(),
+        now in now(),
+        requests in vec((any::<Index>(), any::<bool>(), 0u64..4, any::<bool>(), any::<bool>()), 1..24),
+    ) {
+        let v = verifier(&tokens, window);
+        let clone = v.clone();
+        let times = [now, now.saturating_sub(1), now + window, now + window + 1];
+        for (i, (which, configured, time, padded, use_clone)) in requests.into_iter().enumerate() {
+            let token = if configured { which.get::<String>(&tokens) } else { which.get::<String>(&others) };
+            let digits = times[usize::try_from(time).unwrap()].to_string();
+            let digits = if padded { format!("0{digits}") } else { digits };
+            let sig = hex_sha256(token, &digits);
+            let verifier = if use_clone { &clone } else { &v };
+            prop_assert_eq!(
+                verifier.verify(Some(&sig), Some(&digits), at(now)),
+                model(&tokens, window, Some(&sig), Some(&digits), now),
+                "request {}", i
+            );
+        }
+    }
 }
