@@ -125,26 +125,30 @@ impl fmt::Display for QueryError {
 
 impl<'a> CallbackQuery<'a> {
     /// Reads the parameters by name. A known parameter given twice is refused rather than
-    /// guessed at, so a signature cannot be checked against one value and acted on with another.
-    /// Empty values count as absent.
+    /// guessed at, so a signature cannot be checked against one value and acted on with another;
+    /// that holds when one of the values is empty too, so the verdict never depends on the
+    /// parameters' order. Empty values count as absent.
     pub(crate) fn parse(query: &'a str) -> Result<Self, QueryError> {
         let mut q = CallbackQuery::default();
+        // One bit per known parameter already given, empty or not.
+        let mut given = 0u8;
         for pair in query.split('&') {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
             let key = decode(key);
-            let (name, slot): (&'static str, &mut Option<Cow<'a, str>>) = match &*key {
-                "SdkAppid" => ("SdkAppid", &mut q.sdk_app_id),
-                "CallbackCommand" => ("CallbackCommand", &mut q.command),
-                "contenttype" => ("contenttype", &mut q.content_type),
-                "ClientIP" => ("ClientIP", &mut q.client_ip),
-                "OptPlatform" => ("OptPlatform", &mut q.platform),
-                "Sign" => ("Sign", &mut q.sign),
-                "RequestTime" => ("RequestTime", &mut q.request_time),
+            let (bit, name, slot): (u8, &'static str, &mut Option<Cow<'a, str>>) = match &*key {
+                "SdkAppid" => (1, "SdkAppid", &mut q.sdk_app_id),
+                "CallbackCommand" => (1 << 1, "CallbackCommand", &mut q.command),
+                "contenttype" => (1 << 2, "contenttype", &mut q.content_type),
+                "ClientIP" => (1 << 3, "ClientIP", &mut q.client_ip),
+                "OptPlatform" => (1 << 4, "OptPlatform", &mut q.platform),
+                "Sign" => (1 << 5, "Sign", &mut q.sign),
+                "RequestTime" => (1 << 6, "RequestTime", &mut q.request_time),
                 _ => continue,
             };
-            if slot.is_some() {
+            if given & bit != 0 {
                 return Err(QueryError::Duplicate(name));
             }
+            given |= bit;
             if !value.is_empty() {
                 *slot = Some(decode(value));
             }
@@ -272,6 +276,25 @@ mod tests {
             let err = CallbackQuery::parse(&format!("{name}=a&{name}=b")).unwrap_err();
             assert_eq!(err, QueryError::Duplicate(name), "{name}");
         }
+    }
+
+    #[test]
+    fn a_repeat_with_an_empty_value_is_refused_in_either_order() {
+        // Found by `tests/properties.rs` (the order of parameters never changes the verdict):
+        // `Sign=&Sign=x` was read as `Sign=x`, while `Sign=x&Sign=` was refused.
+        for name in ["SdkAppid", "Sign", "RequestTime", "contenttype"] {
+            for query in [
+                format!("{name}=&{name}=x"),
+                format!("{name}=x&{name}="),
+                format!("{name}&{name}=x"),
+                format!("{name}=&{name}="),
+            ] {
+                let err = CallbackQuery::parse(&query).unwrap_err();
+                assert_eq!(err, QueryError::Duplicate(name), "{query}");
+            }
+        }
+        // Given once, an empty value is still absent.
+        assert_eq!(CallbackQuery::parse("Sign=&x=1").unwrap().sign, None);
     }
 
     #[test]
