@@ -1,5 +1,6 @@
 //! Property tests: every event of every command survives a serialise/parse round trip; the
-//! verifier accepts exactly the signatures it should within the window and rejects the rest.
+//! verifier accepts exactly the signatures it should within the window and rejects the rest;
+//! arbitrary query strings never panic the parser nor show a token in a rejection.
 //!
 //! Each property runs a modest number of cases so that the file stays fast in the normal suite.
 //! `PROPTEST_CASES=N` runs N cases of each property instead (for the round trip: N per command).
@@ -18,7 +19,9 @@ use proptest::test_runner::{
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use tencent_chat_webhook::auth::{SignatureError, Verifier, sign};
-use tencent_chat_webhook::{Command, Event, ParseErrorKind, Reply, test_util};
+use tencent_chat_webhook::{
+    Command, Event, ParseErrorKind, Reply, WebhookConfig, construct_event, test_util,
+};
 
 /// `default` cases of a property (`PROPTEST_CASES` if set); failures are kept in
 /// `tests/properties.proptest-regressions` and tried first on the next run.
@@ -863,5 +866,352 @@ proptest! {
                 "request {}", i
             );
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Query strings through `construct_event`
+// ---------------------------------------------------------------------------------------------
+
+const APP: u64 = 1_400_000_000;
+const OPEN_APP: u64 = 1_400_000_001;
+const NOW: u64 = 1_700_000_000;
+const PARAMS: [&str; 7] = [
+    "SdkAppid",
+    "CallbackCommand",
+    "contenttype",
+    "ClientIP",
+    "OptPlatform",
+    "Sign",
+    "RequestTime",
+];
+
+/// An endpoint with a signed app (these tokens) and an app whose signature check is off.
+fn endpoint(tokens: &[String]) -> WebhookConfig {
+    let mut builder = WebhookConfig::builder(APP);
+    for token in tokens {
+        builder = builder.token(token.as_str());
+    }
+    builder
+        .app(OPEN_APP)
+        .without_signature_check()
+        .clock(|| at(NOW))
+        .build()
+        .unwrap()
+}
+
+/// Long, distinctive tokens: one showing in a message would be a leak, not a coincidence.
+fn secret_tokens() -> BoxedStrategy<Vec<String>> {
+    vec(re("[ -~]{16,40}"), 1..=3).boxed()
+}
+
+/// Bytes percent-encoded, in either case, with a malformed escape now and then.
+fn percent_encoded() -> BoxedStrategy<String> {
+    let byte = prop_oneof![
+        8 => (any::<u8>(), any::<bool>()).prop_map(|(b, up)| {
+            if up { format!("%{b:02X}") } else { format!("%{b:02x}") }
+        }),
+        2 => re("[a-zA-Z0-9+&=]"),
+        1 => select(vec!["%", "%4", "%G0", "%%", "%zz", "%0"]).prop_map(str::to_owned),
+    ];
+    vec(byte, 0..24).prop_map(|parts| parts.concat()).boxed()
+}
+
+/// Arbitrary bytes as a query string can carry them unencoded (invalid UTF-8 replaced).
+fn raw_bytes() -> BoxedStrategy<String> {
+    vec(any::<u8>(), 0..48)
+        .prop_map(|b| String::from_utf8_lossy(&b).into_owned())
+        .boxed()
+}
+
+fn param_key() -> BoxedStrategy<String> {
+    prop_oneof![
+        8 => select(PARAMS.to_vec()).prop_map(str::to_owned),
+        2 => select(vec![
+            "sdkappid", "SIGN", "requesttime", "Sign ", " Sign", "Si%67n", "%53ign", "Sign%00",
+            "Request+Time", "Callback%43ommand", "", "=", "%3D", "&",
+        ])
+        .prop_map(str::to_owned),
+        1 => any_text(),
+        1 => percent_encoded(),
+        1 => raw_bytes(),
+    ]
+    .boxed()
+}
+
+fn param_value(tokens: &[String]) -> BoxedStrategy<String> {
+    let signs: Vec<String> = tokens
+        .iter()
+        .flat_map(|t| {
+            [
+                sign(t, NOW),
+                sign(t, NOW - 60),
+                sign(t, NOW + 61),
+                sign(t, NOW).to_ascii_uppercase(),
+            ]
+        })
+        .collect();
+    let commands: Vec<String> = Command::ALL
+        .iter()
+        .map(|c| c.as_str().to_owned())
+        .chain(["Group.CallbackFuture".to_owned(), "%20".to_owned()])
+        .collect();
+    prop_oneof![
+        2 => Just(String::new()),
+        2 => select(vec![
+            APP.to_string(), OPEN_APP.to_string(), "1400000002".into(), "%2B1400000000".into(),
+            "-1".into(), "18446744073709551616".into(), "1400000000%20".into(), "0x5".into(),
+        ]),
+        2 => select(commands),
+        2 => select(signs),
+        2 => select(vec![
+            NOW.to_string(), (NOW - 60).to_string(), (NOW + 61).to_string(), format!("0{NOW}"),
+            "0".into(), u64::MAX.to_string(), "%2B1700000000".into(), "1.7e9".into(),
+        ]),
+        2 => any_text(),
+        2 => percent_encoded(),
+        1 => raw_bytes(),
+        1 => any_text().prop_map(|t| form_urlencoded::byte_serialize(t.as_bytes()).collect()),
+        1 => (re("[a-zA-Z0-9%+&=]"), 1_000usize..100_000).prop_map(|(c, n)| c.repeat(n)),
+    ]
+    .boxed()
+}
+
+/// One `&`-separated part of a query: `key=value`, a bare key, or nothing.
+fn part(tokens: &[String]) -> BoxedStrategy<String> {
+    prop_oneof![
+        6 => (param_key(), param_value(tokens)).prop_map(|(k, v)| format!("{k}={v}")),
+        1 => param_key(),
+        1 => Just(String::new()),
+    ]
+    .boxed()
+}
+
+/// A query as Tencent sends it, signed with one of the tokens (or for the open app), at a time
+/// in or near the window.
+fn signed_parts(tokens: &[String]) -> BoxedStrategy<Vec<String>> {
+    (
+        select(tokens.to_vec()),
+        prop_oneof![Just(APP), Just(OPEN_APP)],
+        select(Command::ALL.to_vec()),
+        NOW - 90..NOW + 90,
+    )
+        .prop_map(|(token, app, cmd, t)| {
+            vec![
+                format!("SdkAppid={app}"),
+                format!("CallbackCommand={cmd}"),
+                "contenttype=json".to_owned(),
+                "ClientIP=127.0.0.1".to_owned(),
+                "OptPlatform=RESTAPI".to_owned(),
+                format!("Sign={}", sign(&token, t)),
+                format!("RequestTime={t}"),
+            ]
+        })
+        .boxed()
+}
+
+/// The parts of a query: arbitrary ones, or a signed query with arbitrary parts mixed in (which
+/// may repeat a parameter), in any order.
+fn query_parts(tokens: &[String]) -> BoxedStrategy<Vec<String>> {
+    prop_oneof![
+        vec(part(tokens), 0..10),
+        (signed_parts(tokens), vec(part(tokens), 0..4))
+            .prop_map(|(mut signed, more)| {
+                signed.extend(more);
+                signed
+            })
+            .prop_shuffle(),
+    ]
+    .boxed()
+}
+
+fn body() -> BoxedStrategy<Vec<u8>> {
+    prop_oneof![
+        4 => select(Command::ALL.to_vec()).prop_map(|c| test_util::sample(c).as_bytes().to_vec()),
+        1 => Just(b"{}".to_vec()),
+        1 => Just(Vec::new()),
+        1 => vec(any::<u8>(), 0..64),
+        1 => any_text().prop_map(String::into_bytes),
+        1 => any_text().prop_map(|t| format!("{{\"CallbackCommand\":{}}}", Value::from(t)).into_bytes()),
+    ]
+    .boxed()
+}
+
+/// What the request itself carries, raw and decoded: a token found in there may be echoed back
+/// without being a leak.
+fn carried(query: &str, body: &[u8]) -> Vec<String> {
+    let mut texts = vec![query.to_owned(), String::from_utf8_lossy(body).into_owned()];
+    for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+        texts.push(k.into_owned());
+        texts.push(v.into_owned());
+    }
+    texts
+}
+
+/// The value of a known parameter as the crate reads it: decoded, an empty value absent.
+fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .filter(|(k, v)| k == name && !v.is_empty())
+        .map(|(_, v)| v.as_str())
+        .next_back()
+}
+
+/// `items` in an order drawn from `seed` (a small xorshift).
+fn shuffled<T>(mut items: Vec<T>, mut seed: u64) -> Vec<T> {
+    for i in (1..items.len()).rev() {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let j = usize::try_from(seed % (i as u64 + 1)).unwrap();
+        items.swap(i, j);
+    }
+    items
+}
+
+/// Every byte percent-encoded, in either case.
+fn encode_all(s: &str, upper: bool) -> String {
+    s.bytes()
+        .map(|b| {
+            if upper {
+                format!("%{b:02X}")
+            } else {
+                format!("%{b:02x}")
+            }
+        })
+        .collect()
+}
+
+fn check_query(tokens: &[String], query: &str, body: &[u8]) -> TestCaseResult {
+    let config = endpoint(tokens);
+    match construct_event(&config, query, body) {
+        Err(rejection) => {
+            let status = rejection.status().as_u16();
+            prop_assert!(matches!(status, 400 | 401 | 403), "status {}", status);
+            let carried = carried(query, body);
+            let debug = format!("{rejection:?}");
+            for token in tokens {
+                if carried.iter().any(|c| c.contains(token.as_str())) {
+                    continue;
+                }
+                prop_assert!(
+                    !rejection.message().contains(token.as_str()),
+                    "{}",
+                    rejection
+                );
+                prop_assert!(!debug.contains(token.as_str()), "{}", debug);
+            }
+        }
+        Ok(_) => {
+            // Accepted: the open app, or a right and fresh signature for the signed app (the
+            // console check, naming no app, too).
+            let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+            let app = param(&pairs, "SdkAppid").and_then(|a| a.parse::<u64>().ok());
+            if app != Some(OPEN_APP) {
+                prop_assert_eq!(app.unwrap_or(APP), APP);
+                let verdict = model(
+                    tokens,
+                    60,
+                    param(&pairs, "Sign"),
+                    param(&pairs, "RequestTime"),
+                    NOW,
+                );
+                prop_assert!(verdict.is_ok(), "accepted with {:?}", verdict);
+            }
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(cases(256))]
+
+    /// Arbitrary query strings never panic the parser, a rejection never shows a token the
+    /// request did not carry, and only an authenticated request is accepted.
+    #[test]
+    fn arbitrary_queries_never_panic_nor_show_a_token(
+        (tokens, query, body) in secret_tokens()
+            .prop_flat_map(|t| (Just(t.clone()), vec(part(&t), 0..12).prop_map(|p| p.join("&")), body())),
+    ) {
+        check_query(&tokens, &query, &body)?;
+    }
+
+    /// The same for arbitrary text and bytes as the whole query.
+    #[test]
+    fn arbitrary_text_as_a_query_never_panics(
+        tokens in secret_tokens(),
+        query in prop_oneof![any_text(), raw_bytes(), percent_encoded()],
+        body in body(),
+    ) {
+        check_query(&tokens, &query, &body)?;
+    }
+
+    /// A signed, fresh query with a sample body is accepted however it is written: with unknown
+    /// parameters mixed in, in any order, any key or value percent-encoded.
+    #[test]
+    fn a_signed_fresh_query_is_accepted_however_it_is_written(
+        tokens in secret_tokens(),
+        which in any::<Index>(),
+        signed_app in any::<bool>(),
+        cmd in select(Command::ALL.to_vec()),
+        offset in -60i64..=60,
+        encodings in vec((any::<bool>(), any::<bool>(), any::<bool>()), 7),
+        noise in vec(
+            (any_text(), any_text()).prop_filter("a known parameter", |(k, _)| !PARAMS.contains(&k.as_str())),
+            0..4,
+        ),
+        order in any::<u64>(),
+    ) {
+        let t = NOW.checked_add_signed(offset).unwrap();
+        let app = if signed_app { APP } else { OPEN_APP };
+        let pairs = [
+            ("SdkAppid", app.to_string()),
+            ("CallbackCommand", cmd.as_str().to_owned()),
+            ("contenttype", "json".to_owned()),
+            ("ClientIP", "127.0.0.1".to_owned()),
+            ("OptPlatform", "RESTAPI".to_owned()),
+            ("Sign", sign(which.get::<String>(&tokens), t)),
+            ("RequestTime", t.to_string()),
+        ];
+        let mut parts: Vec<String> = pairs
+            .iter()
+            .zip(&encodings)
+            .map(|((k, v), &(key, value, upper))| {
+                let k = if key { encode_all(k, upper) } else { (*k).to_owned() };
+                let v = if value { encode_all(v, upper) } else { v.clone() };
+                format!("{k}={v}")
+            })
+            .collect();
+        parts.extend(noise.iter().map(|(k, v)| {
+            let k: String = form_urlencoded::byte_serialize(k.as_bytes()).collect();
+            let v: String = form_urlencoded::byte_serialize(v.as_bytes()).collect();
+            format!("{k}={v}")
+        }));
+        let query = shuffled(parts, order).join("&");
+        let body = test_util::sample(cmd).as_bytes();
+        let want = Event::parse(cmd.as_str(), body).unwrap();
+        prop_assert_eq!(construct_event(&endpoint(&tokens), &query, body), Ok(want), "{}", query);
+    }
+
+    /// Signed queries with arbitrary parts mixed in: the checks above hold, and parameters are
+    /// read by name, so their order never changes the verdict.
+    #[test]
+    fn the_order_of_parameters_never_changes_the_verdict(
+        (tokens, parts, order, body) in secret_tokens().prop_flat_map(|t| {
+            let parts = query_parts(&t);
+            (Just(t), parts, any::<u64>(), body())
+        }),
+    ) {
+        let query = parts.join("&");
+        check_query(&tokens, &query, &body)?;
+        let reordered = shuffled(parts, order).join("&");
+        let config = endpoint(&tokens);
+        prop_assert_eq!(
+            construct_event(&config, &query, &body).map_err(|r| r.kind()),
+            construct_event(&config, &reordered, &body).map_err(|r| r.kind()),
+            "{} against {}", query, reordered
+        );
     }
 }
