@@ -1,6 +1,7 @@
 //! Property tests: every event of every command survives a serialise/parse round trip; the
 //! verifier accepts exactly the signatures it should within the window and rejects the rest;
-//! arbitrary query strings never panic the parser nor show a token in a rejection.
+//! arbitrary query strings never panic the parser nor show a token in a rejection; every typed
+//! decision's reply reads back as it was written.
 //!
 //! Each property runs a modest number of cases so that the file stays fast in the normal suite.
 //! `PROPTEST_CASES=N` runs N cases of each property instead (for the round trip: N per command).
@@ -19,8 +20,14 @@ use proptest::test_runner::{
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use tencent_chat_webhook::auth::{SignatureError, Verifier, sign};
+use tencent_chat_webhook::group::InviteDecision;
+use tencent_chat_webhook::message::MsgElement;
+use tencent_chat_webhook::official_account::AddSubscriberDecision;
+use tencent_chat_webhook::sns::FriendDecision;
 use tencent_chat_webhook::{
-    Command, Event, ParseErrorKind, Reply, WebhookConfig, construct_event, test_util,
+    ActionStatus, CodeOutOfRange, Command, CustomCode, CustomErrorCode, Event, FriendErrorCode,
+    GateDecision, GroupErrorCode, ParseErrorKind, Reply, SendDecision, WebhookConfig,
+    construct_event, test_util,
 };
 
 /// `default` cases of a property (`PROPTEST_CASES` if set); failures are kept in
@@ -1213,5 +1220,296 @@ proptest! {
             construct_event(&config, &reordered, &body).map_err(|r| r.kind()),
             "{} against {}", query, reordered
         );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Replies
+// ---------------------------------------------------------------------------------------------
+
+/// Every `MsgBody` element of every fixture.
+fn sample_elements() -> Vec<Value> {
+    fn walk(v: &Value, key: Option<&str>, out: &mut Vec<Value>) {
+        match v {
+            Value::Array(items) => {
+                if key == Some("MsgBody") {
+                    out.extend(items.iter().cloned());
+                }
+                for item in items {
+                    walk(item, None, out);
+                }
+            }
+            Value::Object(map) => {
+                for (k, v) in map {
+                    walk(v, Some(k), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for &cmd in Command::ALL {
+        walk(&sample_value(cmd), None, &mut out);
+    }
+    out
+}
+
+fn msg_element() -> BoxedStrategy<MsgElement> {
+    let samples = sample_elements();
+    assert!(!samples.is_empty());
+    prop_oneof![
+        any_text().prop_map(MsgElement::text),
+        select(samples).prop_map(|v| serde_json::from_value(v).unwrap()),
+        unknown_element().prop_map(|(json, _)| serde_json::from_str(&json).unwrap()),
+    ]
+    .boxed()
+}
+
+fn code_in<C: CustomCode>(new: fn(u32) -> Option<C>) -> BoxedStrategy<C> {
+    (C::MIN..=C::MAX).prop_map(move |c| new(c).unwrap()).boxed()
+}
+
+fn send_decision<C: CustomCode>(code: BoxedStrategy<C>) -> BoxedStrategy<SendDecision<C>> {
+    prop_oneof![
+        Just(SendDecision::Allow),
+        Just(SendDecision::Deny),
+        Just(SendDecision::Drop),
+        (code, any_text()).prop_map(|(c, m)| SendDecision::deny_with(c, m)),
+        (
+            proptest::option::of(vec(msg_element(), 0..4)),
+            proptest::option::of(any_text())
+        )
+            .prop_map(|(msg_body, cloud_custom_data)| SendDecision::Rewrite {
+                msg_body,
+                cloud_custom_data
+            }),
+    ]
+    .boxed()
+}
+
+fn gate_decision<C: CustomCode>(code: BoxedStrategy<C>) -> BoxedStrategy<GateDecision<C>> {
+    prop_oneof![
+        Just(GateDecision::Allow),
+        Just(GateDecision::Deny),
+        (code, any_text()).prop_map(|(c, m)| GateDecision::deny_with(c, m)),
+    ]
+    .boxed()
+}
+
+fn users() -> BoxedStrategy<Vec<String>> {
+    vec(any_text(), 0..5).boxed()
+}
+
+/// The reply reads back from its JSON as it was.
+fn reads_back(reply: &Reply) -> TestCaseResult {
+    let json = reply.to_json();
+    let back = Reply::from_json(json.as_bytes())
+        .map_err(|e| TestCaseError::fail(format!("{e}: {json}")))?;
+    prop_assert_eq!(&back, reply, "{}", json);
+    Ok(())
+}
+
+fn check_send<C: CustomCode>(d: SendDecision<C>) -> TestCaseResult {
+    let reply = Reply::from(d.clone());
+    prop_assert_eq!(reply.action_status(), ActionStatus::Ok);
+    match &d {
+        SendDecision::Allow => prop_assert_eq!(reply.error_code(), 0),
+        SendDecision::Deny => prop_assert_eq!(reply.error_code(), 1),
+        SendDecision::Drop => prop_assert_eq!(reply.error_code(), 2),
+        SendDecision::DenyWithCode { code, message } => {
+            prop_assert_eq!(reply.error_code(), code.get());
+            prop_assert_eq!(reply.error_info(), message.as_str());
+        }
+        SendDecision::Rewrite {
+            msg_body,
+            cloud_custom_data,
+        } => {
+            prop_assert_eq!(reply.error_code(), 0);
+            prop_assert_eq!(reply.msg_body(), msg_body.as_deref());
+            prop_assert_eq!(reply.cloud_custom_data(), cloud_custom_data.as_deref());
+        }
+        _ => {}
+    }
+    reads_back(&reply)
+}
+
+fn check_gate<C: CustomCode>(d: GateDecision<C>) -> TestCaseResult {
+    let reply = Reply::from(d.clone());
+    prop_assert_eq!(reply.action_status(), ActionStatus::Ok);
+    match &d {
+        GateDecision::Allow => prop_assert_eq!(reply.error_code(), 0),
+        GateDecision::Deny => prop_assert_eq!(reply.error_code(), 1),
+        GateDecision::DenyWithCode { code, message } => {
+            prop_assert_eq!(reply.error_code(), code.get());
+            prop_assert_eq!(reply.error_info(), message.as_str());
+        }
+        _ => {}
+    }
+    reads_back(&reply)
+}
+
+/// Outside its range a code cannot be built; inside it, it is that code.
+fn check_range<C: CustomCode + PartialEq>(
+    code: u32,
+    new: fn(u32) -> Option<C>,
+    try_from: fn(u32) -> Result<C, CodeOutOfRange>,
+) -> TestCaseResult {
+    let inside = (C::MIN..=C::MAX).contains(&code);
+    prop_assert_eq!(new(code).map(CustomCode::get), inside.then_some(code));
+    match try_from(code) {
+        Ok(c) => prop_assert!(inside && c.get() == code),
+        Err(e) => {
+            prop_assert!(!inside);
+            prop_assert_eq!(e.code(), code);
+            prop_assert_eq!(
+                e.to_string(),
+                format!(
+                    "custom error code {code} is outside [{}, {}]",
+                    C::MIN,
+                    C::MAX
+                )
+            );
+        }
+    }
+    Ok(())
+}
+
+fn near_the_edges() -> BoxedStrategy<u32> {
+    let edges: Vec<u32> = [
+        CustomErrorCode::MIN,
+        CustomErrorCode::MAX,
+        GroupErrorCode::MIN,
+        GroupErrorCode::MAX,
+        FriendErrorCode::MIN,
+        FriendErrorCode::MAX,
+    ]
+    .into_iter()
+    .collect();
+    prop_oneof![
+        any::<u32>(),
+        Just(0u32),
+        Just(u32::MAX),
+        (select(edges), -3i64..=3)
+            .prop_map(|(edge, d)| u32::try_from(i64::from(edge) + d).unwrap()),
+    ]
+    .boxed()
+}
+
+proptest! {
+    #![proptest_config(cases(256))]
+
+    /// `SendMsgDecision` of one-to-one and Official Account messages ([120001, 130000]) and of
+    /// group messages ([10100, 10200]).
+    #[test]
+    fn send_decisions_read_back(
+        custom in send_decision(code_in(CustomErrorCode::new)),
+        group in send_decision(code_in(GroupErrorCode::new)),
+    ) {
+        check_send(custom)?;
+        check_send(group)?;
+    }
+
+    /// `CreateOfficialAccountDecision` ([120001, 130000]); `CreateGroupDecision`,
+    /// `ApplyJoinGroupDecision`, `CreateTopicDecision` ([10100, 10200]).
+    #[test]
+    fn gate_decisions_read_back(
+        custom in gate_decision(code_in(CustomErrorCode::new)),
+        group in gate_decision(code_in(GroupErrorCode::new)),
+    ) {
+        check_gate(custom)?;
+        check_gate(group)?;
+    }
+
+    #[test]
+    fn invite_decisions_read_back(
+        d in prop_oneof![
+            Just(InviteDecision::AllowAll),
+            users().prop_map(InviteDecision::Refuse),
+            Just(InviteDecision::Reject),
+            (code_in(GroupErrorCode::new), any_text()).prop_map(|(c, m)| InviteDecision::reject_with(c, m)),
+        ],
+    ) {
+        let reply = Reply::from(d.clone());
+        match &d {
+            InviteDecision::Refuse(users) if !users.is_empty() => {
+                prop_assert_eq!(reply.refused_members(), Some(users.as_slice()));
+            }
+            InviteDecision::RejectWithCode { code, message } => {
+                prop_assert_eq!(reply.error_code(), code.get());
+                prop_assert_eq!(reply.error_info(), message.as_str());
+            }
+            _ => prop_assert_eq!(reply.refused_members(), None),
+        }
+        reads_back(&reply)?;
+    }
+
+    #[test]
+    fn add_subscriber_decisions_read_back(
+        d in prop_oneof![
+            Just(AddSubscriberDecision::AllowAll),
+            users().prop_map(AddSubscriberDecision::Refuse),
+            Just(AddSubscriberDecision::Reject),
+        ],
+    ) {
+        let reply = Reply::from(d.clone());
+        match &d {
+            AddSubscriberDecision::Refuse(users) if !users.is_empty() => {
+                prop_assert_eq!(reply.refused_subscribers(), Some(users.as_slice()));
+            }
+            AddSubscriberDecision::Reject => prop_assert_eq!(reply.error_code(), 1),
+            _ => prop_assert_eq!(reply.refused_subscribers(), None),
+        }
+        reads_back(&reply)?;
+    }
+
+    /// A friend decision answers every target of the request, in order: refused ones with their
+    /// code ([38000, 39000]) and message, the rest with 0.
+    #[test]
+    fn friend_decisions_read_back(
+        targets in users(),
+        refusals in vec((any_text(), code_in(FriendErrorCode::new), any_text()), 0..5),
+        refuse_targets in vec((any::<Index>(), code_in(FriendErrorCode::new), any_text()), 0..3),
+    ) {
+        let mut d = FriendDecision::allow_all();
+        for (account, code, message) in refusals {
+            d = d.refuse(account, code, message);
+        }
+        if !targets.is_empty() {
+            for (which, code, message) in refuse_targets {
+                d = d.refuse(which.get::<String>(&targets).clone(), code, message);
+            }
+        }
+        let reply = d.clone().into_reply(targets.iter().map(String::as_str));
+        let items = reply.result_items().unwrap_or_default();
+        prop_assert_eq!(items.len(), targets.len());
+        for (item, target) in items.iter().zip(&targets) {
+            prop_assert_eq!(&item.to_account, target);
+            let (code, info) = d.refusal(target).map_or((0, ""), |(c, m)| (c.get(), m));
+            prop_assert_eq!((item.result_code, item.result_info.as_str()), (code, info));
+        }
+        reads_back(&reply)?;
+    }
+
+    /// Any reply built by hand (the chatbot signal's, an unknown command's): any status, code,
+    /// message and extra fields.
+    #[test]
+    fn hand_built_replies_read_back(
+        fail in any::<bool>(),
+        code in any::<u32>(),
+        info in any_text(),
+        fields in btree_map(extra_key(), any_json(), 0..4),
+    ) {
+        let mut reply = if fail { Reply::fail(code, info) } else { Reply::ok().with_error_code(code).with_error_info(info) };
+        for (k, v) in fields {
+            reply = reply.with_field(k, v);
+        }
+        reads_back(&reply)?;
+    }
+
+    #[test]
+    fn codes_outside_each_range_cannot_be_built(code in near_the_edges()) {
+        check_range(code, CustomErrorCode::new, CustomErrorCode::try_from)?;
+        check_range(code, GroupErrorCode::new, GroupErrorCode::try_from)?;
+        check_range(code, FriendErrorCode::new, FriendErrorCode::try_from)?;
     }
 }
