@@ -207,8 +207,8 @@ pub(crate) fn parse_rejection(e: &crate::handler::ParseError) -> Rejection {
 ///
 /// `query` is the request URI's query, without `?`. The checks are the service's: app id,
 /// signature and window (per `config`), then the body's JSON against the command. A body that
-/// does not fit its command is refused here, and so is a request naming no command (which the
-/// service answers OK, as a console check); ([`RejectionKind::InvalidBody`], the path named);
+/// does not fit its command is refused here, and so is a request naming no app or no command
+/// (which the service answers OK, as a console check, when it carries no event); ([`RejectionKind::InvalidBody`], the path named);
 /// [`Event::parse`] gives it back with its JSON instead. The method and the body limit are yours
 /// to check: the service refuses anything but `POST` and bodies over
 /// [`body_limit`](WebhookConfig::body_limit).
@@ -244,6 +244,13 @@ pub fn construct_event(
     body: &[u8],
 ) -> Result<Event, Rejection> {
     let auth = authenticate_query(config, query)?;
+    if auth.console_check {
+        // No app named: a console check carries no event, and an event must name its app.
+        return Err(Rejection::new(
+            RejectionKind::MalformedQuery,
+            "query parameter `SdkAppid` is missing",
+        ));
+    }
     let command = resolve_command(auth.command, body)?.ok_or_else(no_command)?;
     Event::parse(&command, body).map_err(|e| parse_rejection(&e))
 }

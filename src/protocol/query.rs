@@ -309,6 +309,25 @@ mod tests {
     }
 
     #[test]
+    fn a_repeat_with_an_empty_value_is_refused_in_either_order() {
+        // Found by `tests/properties.rs` (the order of parameters never changes the verdict):
+        // `Sign=&Sign=x` was read as `Sign=x`, while `Sign=x&Sign=` was refused.
+        for name in ["SdkAppid", "Sign", "RequestTime", "contenttype"] {
+            for query in [
+                format!("{name}=&{name}=x"),
+                format!("{name}=x&{name}="),
+                format!("{name}&{name}=x"),
+                format!("{name}=&{name}="),
+            ] {
+                let err = CallbackQuery::parse(&query).unwrap_err();
+                assert_eq!(err, QueryError::Duplicate(name), "{query}");
+            }
+        }
+        // Given once, an empty value is still absent.
+        assert_eq!(CallbackQuery::parse("Sign=&x=1").unwrap().sign, None);
+    }
+
+    #[test]
     fn platforms_match_case_insensitively_and_keep_unknowns() {
         let cases = [
             ("RESTAPI", OptPlatform::RestApi),
