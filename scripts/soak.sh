@@ -7,14 +7,14 @@
 #
 # Fails (non-zero) if a request gets anything but its expected answer, if any answer is a 5xx,
 # if the server's RSS at the end exceeds the one after the warm-up by more than
-# SOAK_MAX_RSS_GROWTH_MB (default 16), if the server panics or logs an error, or if it does not
+# SOAK_MAX_RSS_GROWTH_MB (default 8), if the server panics or logs an error, or if it does not
 # stop cleanly on SIGTERM. SOAK_CONCURRENCY (default 64) sets the requests in flight.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 requests="${1:-1000000}"
 concurrency="${SOAK_CONCURRENCY:-64}"
-max_growth="${SOAK_MAX_RSS_GROWTH_MB:-16}"
+max_growth="${SOAK_MAX_RSS_GROWTH_MB:-8}"
 target="${CARGO_TARGET_DIR:-target}"
 log_dir="$target/soak"
 log="$log_dir/quickstart.log"
