@@ -28,8 +28,8 @@
 //! oversize request (its body is never finished) or when the server closes it.
 //!
 //! With `--rss-pid`, the server's resident set (`VmRSS` in `/proc/PID/status`) is sampled at the
-//! start, every second, after the warm-up (the first tenth of the requests) and at the end (once
-//! this client's connections are closed). The run fails if any request got an answer other than
+//! start, every second, after the warm-up (the first tenth of the requests, and at least 50 per
+//! connection) and at the end (once this client's connections are closed). The run fails if any request got an answer other than
 //! its expected one (or none), if any answer was a 5xx, or if the resident set at the end exceeds
 //! the one after the warm-up by more than `--max-rss-growth-mb`.
 //!
@@ -645,7 +645,7 @@ struct Sample {
 }
 
 impl Stats {
-    fn new(requests: u64) -> Self {
+    fn new(requests: u64, concurrency: usize) -> Self {
         Stats {
             started: Instant::now(),
             done: AtomicU64::new(0),
@@ -657,7 +657,7 @@ impl Stats {
             good_latency: Default::default(),
             examples: Mutex::new(Vec::new()),
             warm: Mutex::new(None),
-            warm_at: (requests / 10).max(1),
+            warm_at: warm_up(requests, concurrency),
             samples: Mutex::new(Vec::new()),
             finished: AtomicBool::new(false),
         }
@@ -700,6 +700,14 @@ impl Stats {
         }
         Duration::ZERO
     }
+}
+
+/// The requests after which the server counts as warm: a tenth of the run, and at least 50 per
+/// connection (the server's memory rises until every connection has served a few requests, more
+/// so with many connections), but at most half the run.
+fn warm_up(requests: u64, concurrency: usize) -> u64 {
+    let per_connection = 50 * concurrency as u64;
+    (requests / 10).max(per_connection).min(requests / 2).max(1)
 }
 
 /// The resident set of `pid`, in KiB (`VmRSS` in `/proc/PID/status`).
@@ -1004,7 +1012,7 @@ async fn run(options: Options) -> Result<bool, String> {
     let host = HeaderValue::from_str(options.authority()).map_err(|e| e.to_string())?;
     let requests = options.requests;
     let shared = Arc::new(Shared {
-        stats: Stats::new(requests),
+        stats: Stats::new(requests, options.concurrency),
         options,
         templates,
         ranks,
