@@ -9,6 +9,8 @@
 # if the server's RSS at the end exceeds the one after the warm-up by more than
 # SOAK_MAX_RSS_GROWTH_MB (default 8), if the server panics or logs an error, or if it does not
 # stop cleanly on SIGTERM. SOAK_CONCURRENCY (default 64) sets the requests in flight.
+# SOAK_PROFILE=dev uses debug builds (with all features, as `cargo test --all-features` builds the
+# examples, so that CI pays for no second build) instead of release ones.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,14 +26,28 @@ if [[ ! -r /proc/self/status ]]; then
   exit 2
 fi
 
-echo "== build (release)"
-cargo build --release --locked --example quickstart --example soak
+case "${SOAK_PROFILE:-release}" in
+  release)
+    echo "== build (release)"
+    cargo build --release --locked --example quickstart --example soak
+    bin="$target/release/examples"
+    ;;
+  dev)
+    echo "== build (dev, all features)"
+    cargo build --locked --all-features --example quickstart --example soak
+    bin="$target/debug/examples"
+    ;;
+  *)
+    echo "soak: SOAK_PROFILE must be release or dev, not ${SOAK_PROFILE}" >&2
+    exit 2
+    ;;
+esac
 
 mkdir -p "$log_dir"
 # Port 0: the kernel picks a free loopback port, which the quickstart prints. RUST_LOG=warn keeps
 # the per-event info lines out, so that logging does not dominate the run; rejections are still
 # logged (at most ten a second of each kind).
-LISTEN_ADDR=127.0.0.1:0 RUST_LOG=warn NO_COLOR=1 "$target/release/examples/quickstart" >"$log" 2>&1 &
+LISTEN_ADDR=127.0.0.1:0 RUST_LOG=warn NO_COLOR=1 "$bin/quickstart" >"$log" 2>&1 &
 server=$!
 stop_server() {
   if kill -0 "$server" 2>/dev/null; then
@@ -67,7 +83,7 @@ echo "== soak"
 started_ms=$(($(date +%s%N) / 1000000))
 soak_status=0
 # The soak waits until the server answers a good request (up to 10 s) before it starts.
-"$target/release/examples/soak" --url "$url" --requests "$requests" \
+"$bin/soak" --url "$url" --requests "$requests" \
   --concurrency "$concurrency" --rss-pid "$server" --max-rss-growth-mb "$max_growth" ||
   soak_status=$?
 elapsed_ms=$(($(date +%s%N) / 1000000 - started_ms))
