@@ -1,0 +1,6 @@
+#![no_main]
+//! See `tencent_chat_webhook_fuzz::verifier`.
+
+use tencent_chat_webhook_fuzz::verifier::{VerifierInput, run};
+
+libfuzzer_sys::fuzz_target!(|input: VerifierInput| run(input));
