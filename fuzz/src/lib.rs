@@ -8,6 +8,7 @@
 
 pub mod body;
 pub mod query;
+pub mod service;
 pub mod verifier;
 
 use std::cell::Cell;

@@ -1,0 +1,6 @@
+#![no_main]
+//! See `tencent_chat_webhook_fuzz::service`.
+
+use tencent_chat_webhook_fuzz::service::{ServiceInput, run};
+
+libfuzzer_sys::fuzz_target!(|input: ServiceInput| run(input));
