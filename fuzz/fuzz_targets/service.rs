@@ -3,4 +3,7 @@
 
 use tencent_chat_webhook_fuzz::service::{ServiceInput, run};
 
-libfuzzer_sys::fuzz_target!(|input: ServiceInput| run(input));
+libfuzzer_sys::fuzz_target!(
+    init: tencent_chat_webhook_fuzz::seeds::init(),
+    |input: ServiceInput| run(input)
+);

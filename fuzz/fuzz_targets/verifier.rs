@@ -3,4 +3,7 @@
 
 use tencent_chat_webhook_fuzz::verifier::{VerifierInput, run};
 
-libfuzzer_sys::fuzz_target!(|input: VerifierInput| run(input));
+libfuzzer_sys::fuzz_target!(
+    init: tencent_chat_webhook_fuzz::seeds::init(),
+    |input: VerifierInput| run(input)
+);

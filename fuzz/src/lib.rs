@@ -1,6 +1,6 @@
 //! What the fuzz targets share: the configuration they run against (fixed apps, tokens and
 //! clock), an independent model of which queries are authentic, the checks every answer must
-//! pass, and a panic filter for the panics the test handler makes on purpose.
+//! pass, a panic filter for the panics the test handler makes on purpose, and the seeds.
 //!
 //! The targets in `fuzz_targets/` are thin: each decodes its input and calls one `run` here.
 
@@ -8,6 +8,7 @@
 
 pub mod body;
 pub mod query;
+pub mod seeds;
 pub mod service;
 pub mod verifier;
 
