@@ -1,0 +1,92 @@
+//! The `body` target: `Event::parse` of every command on any bytes.
+//!
+//! Input: the first byte picks the command (`Command::ALL`, and past its end two commands the
+//! crate does not know, one before-event and one after-event); the rest is the body.
+
+use tencent_chat_webhook::{Command, Event, ParseErrorKind};
+
+/// Names past `Command::ALL`: unknown commands, parsed as `Event::Unknown`.
+pub const UNKNOWN_COMMANDS: [&str; 2] = ["Group.CallbackBeforeFuture", "Future.Event"];
+
+/// The command the first byte picks.
+pub fn command_name(selector: u8) -> &'static str {
+    let i = usize::from(selector) % (Command::ALL.len() + UNKNOWN_COMMANDS.len());
+    match Command::ALL.get(i) {
+        Some(cmd) => cmd.as_str(),
+        None => UNKNOWN_COMMANDS[i - Command::ALL.len()],
+    }
+}
+
+/// The selector byte of a command (the inverse of [`command_name`], for seeds).
+pub fn selector(command: Command) -> u8 {
+    let i = Command::ALL.iter().position(|&c| c == command).unwrap_or(0);
+    u8::try_from(i).unwrap_or(0)
+}
+
+pub fn run(data: &[u8]) {
+    let Some((&selector, body)) = data.split_first() else {
+        return;
+    };
+    let name = command_name(selector);
+    let event = match Event::parse(name, body) {
+        Ok(event) => event,
+        Err(e) => {
+            // A body that is JSON but does not fit comes back whole, for `on_unparsed`.
+            let kind = e.kind();
+            let path = e.path().map(str::to_owned);
+            let _ = e.to_string();
+            if kind == ParseErrorKind::Shape {
+                let unparsed = e
+                    .into_unparsed()
+                    .unwrap_or_else(|| panic!("{name}: a shape error without its event"));
+                assert_eq!(unparsed.command.as_str(), name);
+                assert_eq!(path.as_deref(), Some(unparsed.path.as_str()));
+            }
+            return;
+        }
+    };
+    assert_eq!(event.command_name(), name);
+    assert_eq!(
+        event.command().map(Command::as_str),
+        Command::from_wire(name).map(Command::as_str)
+    );
+    let _ = event.kind();
+    let unknown_keys = event.unknown_keys();
+
+    // It serialises to Tencent's JSON, which parses again to an equal event.
+    let json = event.to_json();
+    let again = Event::parse(name, json.as_bytes()).unwrap_or_else(|e| {
+        panic!(
+            "{name}: its own JSON does not parse again: {e}\n  body: {}\n  json: {json}",
+            String::from_utf8_lossy(body)
+        )
+    });
+    assert!(
+        again == event,
+        "{name}: the round trip changed the event\n  body: {}\n  json: {json}\n  first:  {event:?}\n  second: {again:?}",
+        String::from_utf8_lossy(body)
+    );
+    assert_eq!(again.to_json(), json, "{name}: the JSON is not stable");
+    assert_eq!(
+        again.unknown_keys(),
+        unknown_keys,
+        "{name}: unknown keys changed"
+    );
+
+    // The idempotency key is stable: twice the same, and the same after the round trip.
+    let key = event.idempotency_key();
+    assert_eq!(
+        event.idempotency_key(),
+        key,
+        "{name}: key not deterministic"
+    );
+    assert_eq!(
+        again.idempotency_key(),
+        key,
+        "{name}: key changed by the round trip"
+    );
+    assert!(
+        key.starts_with(name) && key[name.len()..].starts_with(':'),
+        "{name}: key {key:?} does not start with the command"
+    );
+}
