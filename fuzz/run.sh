@@ -5,7 +5,8 @@
 # fixtures/events, runs each target for SECONDS_PER_TARGET seconds, and prints each one's
 # executions. Exits 0 with "skipped: no nightly toolchain" when `cargo +nightly` does not work;
 # installs cargo-fuzz when it is missing. Exits non-zero if any target crashed (or hung), after
-# running them all; the crashing input is under fuzz/artifacts/<target>/.
+# running them all; the crashing input is under fuzz/artifacts/<target>/. The inputs of past
+# crashes (fuzz/regressions/<target>/) run first.
 #
 # Environment: FUZZ_SANITIZER (default none: the crate forbids unsafe code, and without
 # AddressSanitizer a target runs several times faster; `address` for ASan), FUZZ_CODEGEN_UNITS
@@ -48,7 +49,10 @@ failed=()
 for t in "${targets[@]}"; do
   echo "fuzz: running $t for $seconds s"
   start=$SECONDS
-  cargo +nightly fuzz run "${build_flags[@]}" "$t" -- \
+  # The committed crash inputs run first, every time: a regression fails at once.
+  corpora=("fuzz/corpus/$t")
+  [ -d "fuzz/regressions/$t" ] && corpora+=("fuzz/regressions/$t")
+  cargo +nightly fuzz run "${build_flags[@]}" "$t" "${corpora[@]}" -- \
     -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
     >"$logs/$t.log" 2>&1
   rc=$?
