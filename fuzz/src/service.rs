@@ -299,6 +299,19 @@ impl Plan {
                 "the webhook path reached the inner service"
             );
             self.check(status.as_u16(), &headers, &body, &extensions, round);
+            if trace() {
+                let failure = extensions.get::<tencent_chat_webhook::HandlerFailure>();
+                let outcome = extensions.get::<Outcome>();
+                eprintln!(
+                    "service: {} {} -> {status} {} | outcome {:?} | failure {:?} | handler calls {}",
+                    self.method,
+                    self.uri.path(),
+                    String::from_utf8_lossy(&body),
+                    outcome.map(|o| o.decision()),
+                    failure.map(|f| f.kind()),
+                    calls.load(Ordering::SeqCst),
+                );
+            }
         }
         let facts = QueryFacts::parse(&self.query);
         let handled = calls.load(Ordering::SeqCst);
@@ -447,6 +460,13 @@ impl Plan {
             },
         )
     }
+}
+
+/// Whether `TCW_FUZZ_TRACE` is set: then every answer is printed (status, body, outcome, failure),
+/// to see what a corpus reaches: `TCW_FUZZ_TRACE=1 cargo +nightly fuzz run service corpus -- -runs=0`.
+fn trace() -> bool {
+    static TRACE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *TRACE.get_or_init(|| std::env::var_os("TCW_FUZZ_TRACE").is_some())
 }
 
 /// Polls the service's future, turning a panic that escapes it into a crash with a clear name
