@@ -39,7 +39,12 @@ echo "fuzz: $(cargo +nightly fuzz --version)"
 
 start=$SECONDS
 echo "fuzz: building ${targets[*]} (${build_flags[*]})"
-cargo +nightly fuzz build "${build_flags[@]}" || { echo "fuzz: the build failed" >&2; exit 1; }
+# Once, a build here stopped with no compiler error (cargo ended by a signal from outside?): a
+# second try costs nothing when the first one failed for a real reason, as that fails again.
+if ! cargo +nightly fuzz build "${build_flags[@]}"; then
+  echo "fuzz: the build failed; trying once more"
+  cargo +nightly fuzz build "${build_flags[@]}" || { echo "fuzz: the build failed" >&2; exit 1; }
+fi
 echo "fuzz: built in $((SECONDS - start)) s"
 
 fuzz/seed.sh || { echo "fuzz: seeding failed" >&2; exit 1; }
