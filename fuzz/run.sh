@@ -5,7 +5,8 @@
 # fixtures/events, runs each target for SECONDS_PER_TARGET seconds, and prints each one's
 # executions. Exits 0 with "skipped: no nightly toolchain" when `cargo +nightly` does not work;
 # installs cargo-fuzz when it is missing. Exits non-zero if any target crashed (or hung), after
-# running them all; the crashing input is under fuzz/artifacts/<target>/.
+# running them all; the crashing input is under fuzz/artifacts/<target>/. The inputs of past
+# crashes (fuzz/regressions/<target>/) run first.
 #
 # Environment: FUZZ_SANITIZER (default none: the crate forbids unsafe code, and without
 # AddressSanitizer a target runs several times faster; `address` for ASan), FUZZ_CODEGEN_UNITS
@@ -38,7 +39,12 @@ echo "fuzz: $(cargo +nightly fuzz --version)"
 
 start=$SECONDS
 echo "fuzz: building ${targets[*]} (${build_flags[*]})"
-cargo +nightly fuzz build "${build_flags[@]}" || { echo "fuzz: the build failed" >&2; exit 1; }
+# Once, a build here stopped with no compiler error (cargo ended by a signal from outside?): a
+# second try costs nothing when the first one failed for a real reason, as that fails again.
+if ! cargo +nightly fuzz build "${build_flags[@]}"; then
+  echo "fuzz: the build failed; trying once more"
+  cargo +nightly fuzz build "${build_flags[@]}" || { echo "fuzz: the build failed" >&2; exit 1; }
+fi
 echo "fuzz: built in $((SECONDS - start)) s"
 
 fuzz/seed.sh || { echo "fuzz: seeding failed" >&2; exit 1; }
@@ -48,7 +54,10 @@ failed=()
 for t in "${targets[@]}"; do
   echo "fuzz: running $t for $seconds s"
   start=$SECONDS
-  cargo +nightly fuzz run "${build_flags[@]}" "$t" -- \
+  # The committed crash inputs run first, every time: a regression fails at once.
+  corpora=("fuzz/corpus/$t")
+  [ -d "fuzz/regressions/$t" ] && corpora+=("fuzz/regressions/$t")
+  cargo +nightly fuzz run "${build_flags[@]}" "$t" "${corpora[@]}" -- \
     -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
     >"$logs/$t.log" 2>&1
   rc=$?

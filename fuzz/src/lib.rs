@@ -101,7 +101,8 @@ impl QueryFacts {
 
     /// Whether some reading of this query is authentic: an app of the configuration with
     /// signature checks off, or a valid fresh signature with a token of the named app (of any app
-    /// when the query names none: the console check). Lenient on purpose (any of several values
+    /// when the query names none: the console check, which may also come unsigned, since an app
+    /// of the configuration has signature checks off). Lenient on purpose (any of several values
     /// may be the one): a query the crate accepts must pass this; the converse is not checked.
     pub fn authentic(&self, max_skew: u64) -> bool {
         let signed_with = |app: Option<u64>| {
@@ -119,7 +120,9 @@ impl QueryFacts {
                 })
         };
         if self.app_ids.is_empty() {
-            return signed_with(None);
+            // The console check: signed with any app's token, or unsigned, which the app that
+            // opted out of signatures (always configured here) lets through.
+            return self.signs.is_empty() || signed_with(None);
         }
         self.app_ids.iter().any(|id| match id.parse::<u64>() {
             Ok(APP_UNSIGNED) => true,

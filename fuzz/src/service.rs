@@ -94,7 +94,8 @@ pub struct ServiceInput {
     /// no-op waker loop).
     pub config: u8,
     /// Bits 0–1: the window (60 s, 0, 1 h, 60 s); 2: a failure reporter; 3: which panics; 4:
-    /// behind `WebhookLayer`; 5: a 50 ms deadline (else the default).
+    /// behind `WebhookLayer`; 5: a 50 ms deadline (else the default); 6: the same request with
+    /// its body in one frame, to a fresh service, must get the same answer.
     pub config2: u8,
     /// How many of the raw bytes are path and query; the rest is the body.
     pub raw_len: u16,
@@ -247,18 +248,56 @@ impl Plan {
         })
     }
 
-    fn request(&self, with_runtime: bool) -> Request<ChunkedBody> {
-        let mut req = Request::new(ChunkedBody::new(
+    fn request(&self, body: ChunkedBody) -> Request<ChunkedBody> {
+        let mut req = Request::new(body);
+        *req.method_mut() = self.method.clone();
+        *req.uri_mut() = self.uri.clone();
+        *req.headers_mut() = self.headers.clone();
+        req
+    }
+
+    fn chunked_body(&self, with_runtime: bool) -> ChunkedBody {
+        ChunkedBody::new(
             &self.body,
             self.chunks,
             self.size_hint,
             // A stall is only allowed where a deadline will end it.
             with_runtime && self.config & 4 == 0,
-        ));
-        *req.method_mut() = self.method.clone();
-        *req.uri_mut() = self.uri.clone();
-        *req.headers_mut() = self.headers.clone();
-        req
+        )
+    }
+
+    /// Sends one request to the service (behind the layer when the input says so) and reads
+    /// the answer.
+    async fn send(
+        &self,
+        service: &WebhookService,
+        req: Request<ChunkedBody>,
+        inner_calls: &Arc<AtomicUsize>,
+    ) -> Answer {
+        if self.config2 & 0x10 != 0 {
+            let inner = Inner(inner_calls.clone());
+            let mut svc = WebhookLayer::new(PATH, service.clone()).layer(inner);
+            let Ok(res) = guarded(svc.call(req)).await;
+            let (parts, body) = res.into_parts();
+            Answer {
+                status: parts.status.as_u16(),
+                headers: parts.headers,
+                body: collect(body),
+                extensions: parts.extensions,
+            }
+        } else {
+            let mut svc = service.clone();
+            let Ok(res) = guarded(svc.call(req)).await;
+            let (parts, body) = res.into_parts();
+            let bytes = body.as_bytes().to_vec();
+            assert_eq!(collect(body), bytes, "as_bytes and the frames differ");
+            Answer {
+                status: parts.status.as_u16(),
+                headers: parts.headers,
+                body: bytes,
+                extensions: parts.extensions,
+            }
+        }
     }
 
     async fn drive(&self, with_runtime: bool) {
@@ -268,28 +307,13 @@ impl Plan {
         let rounds = if self.config & 0x40 != 0 { 2 } else { 1 };
         let layered = self.config2 & 0x10 != 0;
         let inner_calls = Arc::new(AtomicUsize::new(0));
+        let mut first: Option<Answer> = None;
         for round in 0..rounds {
-            let req = self.request(with_runtime);
-            let (status, headers, body, extensions) = if layered {
-                let inner = Inner(inner_calls.clone());
-                let mut svc = WebhookLayer::new(PATH, service.clone()).layer(inner);
-                let Ok(res) = guarded(svc.call(req)).await;
-                let (parts, body) = res.into_parts();
-                (parts.status, parts.headers, collect(body), parts.extensions)
-            } else {
-                let mut svc = service.clone();
-                let Ok(res) = guarded(svc.call(req)).await;
-                let (parts, body) = res.into_parts();
-                let bytes = body.as_bytes().to_vec();
-                assert_eq!(collect(body), bytes, "as_bytes and the frames differ");
-                (parts.status, parts.headers, bytes, parts.extensions)
-            };
+            let req = self.request(self.chunked_body(with_runtime));
+            let answer = self.send(&service, req, &inner_calls).await;
+            let status = answer.status;
             if layered && self.uri.path() != PATH {
-                assert_eq!(
-                    status.as_u16(),
-                    INNER_STATUS,
-                    "another path left the inner service"
-                );
+                assert_eq!(status, INNER_STATUS, "another path left the inner service");
                 assert_eq!(inner_calls.load(Ordering::SeqCst), round + 1);
                 continue;
             }
@@ -298,7 +322,49 @@ impl Plan {
                 0,
                 "the webhook path reached the inner service"
             );
-            self.check(status.as_u16(), &headers, &body, &extensions, round);
+            self.check(
+                status,
+                &answer.headers,
+                &answer.body,
+                &answer.extensions,
+                round,
+            );
+            if trace() {
+                let failure = answer
+                    .extensions
+                    .get::<tencent_chat_webhook::HandlerFailure>();
+                let outcome = answer.extensions.get::<Outcome>();
+                eprintln!(
+                    "service: {} {} -> {status} {} | outcome {:?} | failure {:?} | handler calls {}",
+                    self.method,
+                    self.uri.path(),
+                    String::from_utf8_lossy(&answer.body),
+                    outcome.map(|o| o.decision()),
+                    failure.map(|f| f.kind()),
+                    calls.load(Ordering::SeqCst),
+                );
+            }
+            if round == 0 {
+                first = Some(answer);
+            }
+        }
+        // How the body is cut into frames (pauses, empty frames, trailers) changes nothing: the
+        // same request with its body in one frame, to a fresh service, gets the same answer.
+        if let Some(first) =
+            first.filter(|_| self.config2 & 0x40 != 0 && self.chunked_body(with_runtime).is_clean())
+        {
+            let (c, r) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+            let fresh = self.service(with_runtime, &c, &r);
+            let whole = ChunkedBody::whole(&self.body, self.size_hint);
+            let again = self.send(&fresh, self.request(whole), &inner_calls).await;
+            assert!(
+                (again.status, &again.body) == (first.status, &first.body),
+                "the body in one frame is answered {} {}, in frames {} {}",
+                again.status,
+                String::from_utf8_lossy(&again.body),
+                first.status,
+                String::from_utf8_lossy(&first.body),
+            );
         }
         let facts = QueryFacts::parse(&self.query);
         let handled = calls.load(Ordering::SeqCst);
@@ -447,6 +513,21 @@ impl Plan {
             },
         )
     }
+}
+
+/// Whether `TCW_FUZZ_TRACE` is set: then every answer is printed (status, body, outcome, failure),
+/// to see what a corpus reaches: `TCW_FUZZ_TRACE=1 cargo +nightly fuzz run service corpus -- -runs=0`.
+fn trace() -> bool {
+    static TRACE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *TRACE.get_or_init(|| std::env::var_os("TCW_FUZZ_TRACE").is_some())
+}
+
+/// An answer, read.
+struct Answer {
+    status: u16,
+    headers: HeaderMap,
+    body: Vec<u8>,
+    extensions: http::Extensions,
 }
 
 /// Polls the service's future, turning a panic that escapes it into a crash with a clear name
@@ -757,6 +838,26 @@ impl ChunkedBody {
             hint,
             stalled: false,
         }
+    }
+}
+
+impl ChunkedBody {
+    /// The body in one frame, with the size hint of `hint_mode` (and no trailers).
+    fn whole(body: &[u8], hint_mode: u8) -> ChunkedBody {
+        let mut b = ChunkedBody::new(&[], [0; 4], hint_mode & !4, false);
+        b.hint = ChunkedBody::new(body, [63; 4], hint_mode & !4, false).hint;
+        if !body.is_empty() {
+            b.steps.push_back(Step::Data(Bytes::copy_from_slice(body)));
+        }
+        b
+    }
+
+    /// Whether every byte arrives: no read error, no stall.
+    fn is_clean(&self) -> bool {
+        !self
+            .steps
+            .iter()
+            .any(|s| matches!(s, Step::Fail | Step::Stall))
     }
 }
 
