@@ -9,96 +9,32 @@
 //!
 //! The ratio of the two means is printed for each command at the end.
 
-use std::future::Future;
-use std::hint::black_box;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
-use std::time::{Duration, UNIX_EPOCH};
+#[allow(dead_code)] // each benchmark uses its part
+mod common;
 
+use std::hint::black_box;
+
+use common::{COMMANDS, Moderation, config, exchange, request, service};
 use criterion::{BatchSize, Criterion};
-use http_body::Body;
-use tencent_chat_webhook::message::MessageEvent;
-use tencent_chat_webhook::test_util::{self, SignedRequest};
-use tencent_chat_webhook::{
-    Command, CustomCode, Handler, HandlerResult, RequestContext, SendDecision, WebhookConfig,
-    WebhookService, c2c, group, official_account,
-};
+use tencent_chat_webhook::test_util;
+use tencent_chat_webhook::{Command, WebhookService};
 use tower::Service;
 
-/// A realistic moderation: looks at every text element, then allows.
-fn moderate<C: CustomCode>(msg: &impl MessageEvent) -> SendDecision<C> {
-    if msg.texts().any(|t| t.contains("spam")) {
-        SendDecision::Drop
-    } else {
-        SendDecision::Allow
-    }
-}
-
-struct Moderation;
-
-impl Handler for Moderation {
-    async fn on_official_account_before_send_msg(
-        &self,
-        _ctx: &RequestContext,
-        msg: official_account::BeforeSendMsg,
-    ) -> HandlerResult<official_account::SendMsgDecision> {
-        Ok(moderate(&msg))
-    }
-
-    async fn on_c2c_before_send_msg(
-        &self,
-        _ctx: &RequestContext,
-        msg: c2c::BeforeSendMsg,
-    ) -> HandlerResult<c2c::SendMsgDecision> {
-        Ok(moderate(&msg))
-    }
-
-    async fn on_group_before_send_msg(
-        &self,
-        _ctx: &RequestContext,
-        msg: group::BeforeSendMsg,
-    ) -> HandlerResult<group::SendMsgDecision> {
-        Ok(moderate(&msg))
-    }
-}
-
-/// Polls a future that completes without waiting on I/O (no runtime involved).
-fn run<F: Future>(fut: F) -> F::Output {
-    let mut fut = pin!(fut);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
-            return out;
-        }
-    }
-}
-
-const NOW: u64 = 1_700_000_000;
-
-const COMMANDS: [(&str, Command); 3] = [
-    ("official_account", Command::OfficialAccountBeforeSendMsg),
-    ("c2c", Command::C2cBeforeSendMsg),
-    ("group", Command::GroupBeforeSendMsg),
-];
-
 fn main() {
-    let config = WebhookConfig::builder(1_400_000_000)
-        .token("bench-token")
-        .clock(|| UNIX_EPOCH + Duration::from_secs(NOW))
-        .build()
-        .expect("config");
-    let mut service = WebhookService::new(config, Moderation);
+    let mut service = service();
     let mut c = Criterion::default().configure_from_args();
     for (name, command) in COMMANDS {
         let body = test_util::sample(command);
-        let request = SignedRequest::sample(command)
-            .token("bench-token")
-            .request_time(NOW);
+        let request = request(command);
 
         // Sanity: the pipeline really answers 200 with the allow reply.
-        let res = run(service.call(request.build())).expect("infallible");
-        assert_eq!(res.status(), 200, "{command}");
-        assert_eq!(test_util::reply_of(&res).1.error_code(), 0, "{command}");
+        let (status, reply) = exchange(&mut service, request.build());
+        assert_eq!(status, 200, "{command}");
+        assert_eq!(
+            serde_json::from_slice::<serde_json::Value>(&reply).expect("JSON")["ErrorCode"],
+            0,
+            "{command}"
+        );
 
         let mut group = c.benchmark_group(format!("pipeline_{name}"));
         group.bench_function("untyped_value_parse", |b| {
@@ -109,12 +45,7 @@ fn main() {
         group.bench_function("whole_service", |b| {
             b.iter_batched(
                 || request.build(),
-                |req| {
-                    let res = run(service.call(req)).expect("infallible");
-                    let mut body = pin!(res.into_body());
-                    let frame = run(std::future::poll_fn(|cx| body.as_mut().poll_frame(cx)));
-                    black_box(frame)
-                },
+                |req| black_box(exchange(&mut service, req)),
                 BatchSize::SmallInput,
             )
         });
@@ -129,14 +60,9 @@ fn main() {
 /// The cost of the deadline (a tokio timer per request) and of metrics (a recorder installed),
 /// each against the same service inside the same runtime without them.
 fn production_costs(c: &mut Criterion) {
-    let command = Command::GroupBeforeSendMsg;
-    let request = SignedRequest::sample(command)
-        .token("bench-token")
-        .request_time(NOW);
+    let request = request(Command::GroupBeforeSendMsg);
     let service = |deadline: bool| {
-        let builder = WebhookConfig::builder(1_400_000_000)
-            .token("bench-token")
-            .clock(|| UNIX_EPOCH + Duration::from_secs(NOW));
+        let builder = config();
         let builder = if deadline {
             builder
         } else {

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use sha2::{Digest, Sha256};
 
 use super::{Command, Event, UnparsedEvent};
+use crate::auth::hex;
 
 impl Event {
     /// A key that is the same for every delivery of this event and differs between events:
@@ -129,15 +130,6 @@ impl UnparsedEvent {
                 .collect(),
         )
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
 }
 
 #[cfg(test)]

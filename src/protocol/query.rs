@@ -140,33 +140,136 @@ impl<'a> CallbackQuery<'a> {
     pub(crate) fn parse(query: &'a str) -> Result<Self, QueryError> {
         let mut q = CallbackQuery::default();
         let mut seen = 0u8;
-        for pair in query.split('&') {
-            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let key = decode(key);
-            let (bit, name, slot): (u8, &'static str, &mut Option<Cow<'a, str>>) = match &*key {
-                "SdkAppid" => (1, "SdkAppid", &mut q.sdk_app_id),
-                "CallbackCommand" => (2, "CallbackCommand", &mut q.command),
-                "contenttype" => (4, "contenttype", &mut q.content_type),
-                "ClientIP" => (8, "ClientIP", &mut q.client_ip),
-                "OptPlatform" => (16, "OptPlatform", &mut q.platform),
-                "Sign" => (32, "Sign", &mut q.sign),
-                "RequestTime" => (64, "RequestTime", &mut q.request_time),
-                _ => continue,
+        let mut rest = query;
+        loop {
+            let end = find_byte(rest.as_bytes(), b'&');
+            let pair = &rest[..end];
+            let (key, value) = pair.split_at(find_byte(pair.as_bytes(), b'='));
+            let value = value.get(1..).unwrap_or("");
+            let decoded_key;
+            let key = if key.bytes().any(|b| b == b'%' || b == b'+') {
+                decoded_key = decode(key);
+                &*decoded_key
+            } else {
+                key
             };
-            if seen & bit != 0 {
-                return Err(QueryError::Duplicate(name));
-            }
-            seen |= bit;
-            if !value.is_empty() {
-                let value = decode_strict(value).ok_or(QueryError::NotUtf8(name))?;
-                if value.chars().any(char::is_control) {
-                    return Err(QueryError::Control(name));
+            let found: Option<(u8, &'static str, &mut Option<Cow<'a, str>>)> = match key {
+                "SdkAppid" => Some((1, "SdkAppid", &mut q.sdk_app_id)),
+                "CallbackCommand" => Some((2, "CallbackCommand", &mut q.command)),
+                "contenttype" => Some((4, "contenttype", &mut q.content_type)),
+                "ClientIP" => Some((8, "ClientIP", &mut q.client_ip)),
+                "OptPlatform" => Some((16, "OptPlatform", &mut q.platform)),
+                "Sign" => Some((32, "Sign", &mut q.sign)),
+                "RequestTime" => Some((64, "RequestTime", &mut q.request_time)),
+                _ => None,
+            };
+            if let Some((bit, name, slot)) = found {
+                if seen & bit != 0 {
+                    return Err(QueryError::Duplicate(name));
                 }
-                *slot = Some(value);
+                seen |= bit;
+                if !value.is_empty() {
+                    *slot = Some(value_of(value, flags(value.as_bytes()), name)?);
+                }
             }
+            if end == rest.len() {
+                return Ok(q);
+            }
+            rest = &rest[end + 1..];
         }
-        Ok(q)
     }
+}
+
+/// A value byte that needs decoding (`%` or `+`).
+const ESCAPED: u8 = 1;
+/// An ASCII control byte.
+const CONTROL: u8 = 2;
+/// A byte of a non-ASCII character (which may be a C1 control).
+const NON_ASCII: u8 = 4;
+
+// The scans below read eight bytes at a time as a `u64` (SWAR): a query is a few hundred bytes
+// whose longest value, `Sign`, is 64.
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// Non-zero when a byte of `x` is `b`; its lowest set bit marks the first such byte.
+#[inline]
+fn has_byte(x: u64, b: u8) -> u64 {
+    let y = x ^ (ONES * u64::from(b));
+    y.wrapping_sub(ONES) & !y & HIGH
+}
+
+/// Non-zero when a byte of `x` is below `n` (`n` at most 128).
+#[inline]
+fn has_below(x: u64, n: u8) -> u64 {
+    x.wrapping_sub(ONES * u64::from(n)) & !x & HIGH
+}
+
+/// The index of the first `b` in `bytes`, or its length.
+#[inline]
+fn find_byte(bytes: &[u8], b: u8) -> usize {
+    let mut chunks = bytes.chunks_exact(8);
+    let mut at = 0;
+    for chunk in &mut chunks {
+        let x = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+        let found = has_byte(x, b);
+        if found != 0 {
+            return at + (found.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&c| c == b)
+        .map_or(bytes.len(), |i| at + i)
+}
+
+/// What the bytes of a raw value hold: [`ESCAPED`], [`CONTROL`], [`NON_ASCII`].
+#[inline]
+fn flags(bytes: &[u8]) -> u8 {
+    let mut chunks = bytes.chunks_exact(8);
+    let (mut escaped, mut control, mut non_ascii) = (0u64, 0u64, 0u64);
+    for chunk in &mut chunks {
+        let x = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+        escaped |= has_byte(x, b'%') | has_byte(x, b'+');
+        control |= has_below(x, 0x20) | has_byte(x, 0x7f);
+        non_ascii |= x & HIGH;
+    }
+    let mut flags = u8::from(escaped != 0) * ESCAPED
+        | u8::from(control != 0) * CONTROL
+        | u8::from(non_ascii != 0) * NON_ASCII;
+    for &b in chunks.remainder() {
+        flags |= match b {
+            b'%' | b'+' => ESCAPED,
+            0..0x20 | 0x7f => CONTROL,
+            0x80.. => NON_ASCII,
+            _ => 0,
+        };
+    }
+    flags
+}
+
+/// The decoded value of parameter `name`, refused when it is not UTF-8 or holds a control
+/// character; borrowed when it holds no escape.
+#[inline]
+fn value_of<'a>(raw: &'a str, flags: u8, name: &'static str) -> Result<Cow<'a, str>, QueryError> {
+    let value = if flags & ESCAPED != 0 {
+        decode_strict(raw).ok_or(QueryError::NotUtf8(name))?
+    } else {
+        Cow::Borrowed(raw)
+    };
+    // Decoding may have made a control byte (`%00`), and a non-ASCII character may be one (C1);
+    // otherwise the scan has seen every byte.
+    let control = if flags & (ESCAPED | NON_ASCII) != 0 {
+        value.chars().any(char::is_control)
+    } else {
+        flags & CONTROL != 0
+    };
+    if control {
+        return Err(QueryError::Control(name));
+    }
+    Ok(value)
 }
 
 /// [`decode`], but `None` when the decoded bytes are not UTF-8.
@@ -233,6 +336,7 @@ fn decode_bytes(raw: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::strategy::Strategy as _;
 
     #[test]
     fn reads_every_parameter_by_name_in_any_order() {
@@ -325,6 +429,61 @@ mod tests {
         }
         // Given once, an empty value is still absent.
         assert_eq!(CallbackQuery::parse("Sign=&x=1").unwrap().sign, None);
+    }
+
+    /// The parser before it scanned bytes (split on `&`, then on `=`, decode, check): the
+    /// model the fast one must agree with.
+    fn model(query: &str) -> Result<CallbackQuery<'_>, QueryError> {
+        let mut q = CallbackQuery::default();
+        let mut seen = 0u8;
+        for pair in query.split('&') {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let (bit, name, slot): (u8, &'static str, &mut Option<Cow<'_, str>>) =
+                match &*decode(key) {
+                    "SdkAppid" => (1, "SdkAppid", &mut q.sdk_app_id),
+                    "CallbackCommand" => (2, "CallbackCommand", &mut q.command),
+                    "contenttype" => (4, "contenttype", &mut q.content_type),
+                    "ClientIP" => (8, "ClientIP", &mut q.client_ip),
+                    "OptPlatform" => (16, "OptPlatform", &mut q.platform),
+                    "Sign" => (32, "Sign", &mut q.sign),
+                    "RequestTime" => (64, "RequestTime", &mut q.request_time),
+                    _ => continue,
+                };
+            if seen & bit != 0 {
+                return Err(QueryError::Duplicate(name));
+            }
+            seen |= bit;
+            if !value.is_empty() {
+                let value = decode_strict(value).ok_or(QueryError::NotUtf8(name))?;
+                if value.chars().any(char::is_control) {
+                    return Err(QueryError::Control(name));
+                }
+                *slot = Some(value);
+            }
+        }
+        Ok(q)
+    }
+
+    proptest::proptest! {
+        /// Queries made of the parameters' names, `=`, `&`, escapes, controls and non-ASCII
+        /// characters (C1 controls among them) parse exactly as the model parses them.
+        #[test]
+        fn the_byte_scanner_agrees_with_the_model(
+            parts in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::sample::select(vec![
+                        "SdkAppid", "CallbackCommand", "contenttype", "ClientIP", "OptPlatform",
+                        "Sign", "RequestTime", "Sdk%41ppid", "Si+gn", "=", "&", "%", "%2", "%26",
+                        "%3D", "%00", "%FF", "%C2%85", "+", "\u{85}", "\u{7f}", "\t", "é", "1", "",
+                    ]).prop_map(str::to_owned),
+                    "[a-zA-Z0-9%+=&\\x00-\\x1f\\x7f\\u{80}-\\u{9f}é]{0,6}",
+                ],
+                0..12,
+            )
+        ) {
+            let query = parts.concat();
+            proptest::prop_assert_eq!(CallbackQuery::parse(&query), model(&query), "{:?}", query);
+        }
     }
 
     #[test]

@@ -305,8 +305,14 @@ impl Shared {
             Err(e) => return reject(parse_rejection(&e), Some(&ctx.command), started),
         };
         ctx.targets = event.friend_targets();
-        let claim = match (&self.config.inner.dedup, ctx.kind(), event.dedup_key()) {
-            (Some(store), CommandKind::After, Some(key)) => {
+        // The key is a digest of the event for most commands: only worked out when a store
+        // will use it.
+        let dedup = match (&self.config.inner.dedup, ctx.kind()) {
+            (Some(store), CommandKind::After) => event.dedup_key().map(|key| (store, key)),
+            _ => None,
+        };
+        let claim = match dedup {
+            Some((store, key)) => {
                 let seen = Deadline::race(deadline.as_ref(), pin!(store.begin(&key))).await;
                 match seen {
                     Some(Seen::New) => Some(Claim::new(store.clone(), key)),
@@ -336,7 +342,7 @@ impl Shared {
                     }
                 }
             }
-            _ => None,
+            None => None,
         };
         let (ctx, outcome) = match deadline {
             // No timer: the handler runs on the request's own future, borrowing its context.

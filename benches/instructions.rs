@@ -1,0 +1,70 @@
+//! Instructions and allocations per request, which do not depend on machine noise: one mode per
+//! run, repeated `N` times, for `valgrind` to count. `scripts/instructions.sh` runs every mode
+//! twice (two values of `N`) under callgrind and DHAT, and prints the per-request difference
+//! against the untyped `serde_json::Value` parse of the same body.
+//!
+//! ```sh
+//! scripts/instructions.sh
+//! cargo bench --bench instructions -- service official_account 1000   # one mode, by hand
+//! ```
+//!
+//! Modes: `value` (parse the body into a `Value`), `build` (build the signed request only: what
+//! `service` costs on top of the service), `service` (build, then the whole service: authenticate,
+//! read, parse, dispatch, serialise, read the reply). Without arguments (as `cargo test
+//! --benches` runs it) every mode runs once per family and the service's answer is checked.
+
+#[allow(dead_code)] // each benchmark uses its part
+mod common;
+
+use std::hint::black_box;
+
+use common::{COMMANDS, exchange, request, service};
+use tencent_chat_webhook::test_util;
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    let (modes, families, n): (Vec<&str>, Vec<&str>, usize) = match &args[..] {
+        [] => (
+            vec!["value", "build", "service"],
+            COMMANDS.iter().map(|(name, _)| *name).collect(),
+            1,
+        ),
+        [mode, family, n] => (
+            vec![mode.as_str()],
+            vec![family.as_str()],
+            n.parse().expect("N: a number of iterations"),
+        ),
+        _ => panic!("usage: instructions [MODE FAMILY N], MODE value|build|service"),
+    };
+    let mut service = service();
+    for family in families {
+        let (_, command) = *COMMANDS
+            .iter()
+            .find(|(name, _)| *name == family)
+            .unwrap_or_else(|| panic!("unknown family {family}"));
+        let body = test_util::sample(command);
+        let request = request(command);
+        for &mode in &modes {
+            for _ in 0..n {
+                match mode {
+                    "value" => {
+                        let value: serde_json::Value =
+                            serde_json::from_slice(black_box(body.as_bytes())).expect("JSON");
+                        assert!(value.is_object());
+                    }
+                    "build" => {
+                        black_box(request.build());
+                    }
+                    "service" => {
+                        let (status, reply) = exchange(&mut service, black_box(request.build()));
+                        assert_eq!(status, 200, "{command}: {reply:?}");
+                    }
+                    other => panic!("unknown mode {other}"),
+                }
+            }
+        }
+    }
+}
