@@ -305,7 +305,12 @@ impl Shared {
             Err(e) => return reject(parse_rejection(&e), Some(&ctx.command), started),
         };
         ctx.targets = event.friend_targets();
-        let claim = match (&self.config.inner.dedup, ctx.kind(), event.dedup_key()) {
+        // Only asked for when de-duplicating: the key may be a digest of the whole event.
+        let key = match (&self.config.inner.dedup, ctx.kind()) {
+            (Some(_), CommandKind::After) => event.dedup_key(),
+            _ => None,
+        };
+        let claim = match (&self.config.inner.dedup, ctx.kind(), key) {
             (Some(store), CommandKind::After, Some(key)) => {
                 let seen = Deadline::race(deadline.as_ref(), pin!(store.begin(&key))).await;
                 match seen {
