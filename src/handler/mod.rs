@@ -361,9 +361,11 @@ macro_rules! commands {
                 out
             }
 
-            /// The compact JSON of this event, as Tencent would send it.
+            /// The compact JSON of this event, as Tencent would send it. JSON this crate does
+            /// not type (an unknown command's body, unknown keys and elements) is written as it
+            /// was sent.
             pub fn to_json(&self) -> String {
-                // Serialising a tree of strings, numbers and maps cannot fail.
+                // Serialising typed fields and valid raw JSON cannot fail.
                 serde_json::to_string(self).unwrap_or_default()
             }
         }

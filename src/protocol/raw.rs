@@ -21,8 +21,9 @@ use super::wire::Wire;
 
 /// One JSON value, kept as the text that was sent.
 ///
-/// Equality and hashing compare the text: `{"a":1}` and `{"a": 1}` differ. Serialised (with
-/// serde_json), it is written back exactly as it came.
+/// Equality and hashing compare the text: `{"a":1}` and `{"a": 1}` differ. Serialised with
+/// serde_json (to a string, a writer or a `Value`), it is written back exactly as it came; it is
+/// serde_json's raw value, which other formats do not know.
 ///
 /// ```
 /// use serde_json::json;
