@@ -283,7 +283,7 @@ const ROWS: &[Row] = &[
         command: "State.StateChange",
         body: || fill_value(Command::StateStateChange, "", "Future", "[", zero, "]"),
         status: 200,
-        within: 4,
+        within: 3,
     },
     Row {
         name: "state: unknown key holding [{},{},...] in Info",
@@ -299,7 +299,7 @@ const ROWS: &[Row] = &[
             )
         },
         status: 200,
-        within: 4,
+        within: 3,
     },
     Row {
         name: "profile: a Value holding [0,0,...]",

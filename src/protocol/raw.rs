@@ -438,9 +438,9 @@ impl ExtraBuilder {
     }
 
     fn push(&mut self, key: &str, value: &str) {
-        // Room for the key's quotes and colon, and the closing brace: one large value is held
-        // in a string of its size, not in one grown to twice it.
-        self.json.reserve(key.len() + value.len() + 4);
+        // Room for the separator, the key's quotes, the colon and the closing brace: one large
+        // value is held in a string of its size, not in one grown to twice it.
+        self.json.reserve(key.len() + value.len() + 5);
         self.json.push(if self.json.is_empty() { '{' } else { ',' });
         let start = self.json.len();
         // A key is written with serde_json's escapes, so that two spellings of one key are
