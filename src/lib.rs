@@ -91,6 +91,7 @@ pub use protocol::decision::{
     SendDecision,
 };
 pub use protocol::query::OptPlatform;
+pub use protocol::raw::{Extra, RawJson};
 pub use protocol::reply::{ActionStatus, Reply};
 pub use rejection::{Rejection, RejectionKind};
 pub use service::{

@@ -799,7 +799,7 @@ async fn unknown_commands_reach_on_unknown_with_their_body_and_default_to_ok() {
         panic!("{:?}", seen[0].0)
     };
     assert_eq!(e.command, "C2C.CallbackBeforeFutureThing");
-    assert_eq!(e.body["From_Account"], "jared");
+    assert_eq!(e.body.to_value()["From_Account"], "jared");
 }
 
 #[tokio::test]
@@ -842,12 +842,15 @@ async fn real_traffic_quirks_are_tolerated_and_unknown_data_kept() {
         assert_eq!(got_platform, &want_platform);
         assert_eq!(e.online_only_flag, Some(0));
         assert_eq!(e.event_time, Some(1_670_574_414_123));
-        assert_eq!(e.extra["FutureField"], json!({"a": 1}));
+        assert_eq!(e.extra.value("FutureField"), Some(json!({"a": 1})));
         let MsgContent::Unknown { msg_type, content } = &e.msg_body[1].content else {
             panic!()
         };
         assert_eq!(msg_type, "TIMHologramElem");
-        assert_eq!(content, &Some(json!({"Frames": [1, 2]})));
+        assert_eq!(
+            content.as_ref().map(|c| c.get()),
+            Some(r#"{"Frames":[1,2]}"#)
+        );
         // Echoing the body back as a rewrite keeps what the crate does not know.
         let echoed = serde_json::to_value(&e.msg_body).unwrap();
         assert_eq!(echoed, body["MsgBody"]);

@@ -3,9 +3,8 @@
 use std::error::Error as StdError;
 use std::fmt;
 
-use serde_json::Value;
-
 use super::Command;
+use crate::RawJson;
 
 /// An error from a handler method. Any `std::error::Error` converts into it with `?`.
 ///
@@ -133,8 +132,9 @@ impl fmt::Display for HandlerFailure {
 pub struct UnknownEvent {
     /// The `CallbackCommand`.
     pub command: String,
-    /// The whole body as sent.
-    pub body: Value,
+    /// The whole body as sent: parse it into your own type with
+    /// [`RawJson::parse`], or into a `Value` with [`RawJson::to_value`].
+    pub body: RawJson,
 }
 
 /// A known command whose body is JSON but does not fit its typed event, kept whole: the JSON, and
@@ -145,7 +145,7 @@ pub struct UnparsedEvent {
     /// The command.
     pub command: Command,
     /// The whole body as sent.
-    pub body: Value,
+    pub body: RawJson,
     /// The JSON path that did not fit, e.g. `MsgBody[0].MsgContent.Text` (`.` for the top level).
     pub path: String,
     /// What was wrong there.
@@ -173,7 +173,7 @@ pub enum ParseErrorKind {
 /// assert_eq!(err.kind(), ParseErrorKind::Shape);
 /// assert_eq!(err.path(), Some("GroupId"));
 /// let unparsed = err.into_unparsed().unwrap();
-/// assert_eq!(unparsed.body["GroupId"], 5);
+/// assert_eq!(unparsed.body.get(), r#"{"GroupId":5}"#);
 ///
 /// let err = Event::parse("Group.CallbackAfterGroupFull", b"{").unwrap_err();
 /// assert_eq!(err.kind(), ParseErrorKind::Syntax);

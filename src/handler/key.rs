@@ -1,11 +1,15 @@
 //! Idempotency keys: what makes an event the same event when Tencent sends it twice.
 
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
+
+use serde::de::{Deserialize, Deserializer, SeqAccess, Visitor};
+use serde_json::value::RawValue;
 
 use sha2::{Digest, Sha256};
 
 use super::{Command, Event, UnparsedEvent};
 use crate::auth::hex;
+use crate::protocol::raw::member;
 
 impl Event {
     /// A key that is the same for every delivery of this event and differs between events:
@@ -43,7 +47,8 @@ impl Event {
             let mut hasher = Sha256::new();
             hasher.update(self.command_name().as_bytes());
             hasher.update(b"\n");
-            hasher.update(self.to_json().as_bytes());
+            // Streamed into the digest: the JSON of a large event is never held whole.
+            let _ = serde_json::to_writer(Digested(&mut hasher), self);
             format!("sha256:{}", hex(&hasher.finalize()))
         });
         format!("{}:{id}", self.command_name())
@@ -121,14 +126,50 @@ impl UnparsedEvent {
             Command::SnsPrevFriendResponse => "ResponseFriendItem",
             _ => return None,
         };
-        let items = self.body.get(list).and_then(|v| v.as_array());
         Some(
-            items
-                .into_iter()
-                .flatten()
-                .filter_map(|item| item.get("To_Account")?.as_str().map(str::to_owned))
-                .collect(),
+            member(self.body.get(), list).map_or_else(Vec::new, |items| {
+                serde_json::from_str::<Targets>(items.get()).map_or_else(|_| Vec::new(), |t| t.0)
+            }),
         )
+    }
+}
+
+/// The `To_Account` strings of a list of JSON values, skipping the items without one.
+struct Targets(Vec<String>);
+
+impl<'de> Deserialize<'de> for Targets {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct ListVisitor;
+        impl<'de> Visitor<'de> for ListVisitor {
+            type Value = Targets;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Targets, A::Error> {
+                let mut out = Vec::new();
+                while let Some(item) = seq.next_element::<&'de RawValue>()? {
+                    let to = member(item.get(), "To_Account");
+                    if let Some(to) = to.and_then(|to| serde_json::from_str(to.get()).ok()) {
+                        out.push(to);
+                    }
+                }
+                Ok(Targets(out))
+            }
+        }
+        d.deserialize_seq(ListVisitor)
+    }
+}
+
+/// Feeds what is written into a digest.
+struct Digested<'a>(&'a mut Sha256);
+
+impl std::io::Write for Digested<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 

@@ -25,7 +25,7 @@ use std::pin::Pin;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 pub use context::{RequestContext, RequestContextBuilder};
 pub use error::{
@@ -33,6 +33,7 @@ pub use error::{
     UnparsedEvent,
 };
 
+use crate::RawJson;
 use crate::protocol::decision::{
     CustomCode, FriendDecision, GateDecision, InviteDecision, SendDecision,
 };
@@ -311,8 +312,8 @@ macro_rules! commands {
                         Ok(Event::$variant(event))
                     })*
                     None => {
-                        let body: Value = parse_value(body)?;
-                        check_command(command, body.get("CallbackCommand").and_then(Value::as_str))?;
+                        let body = parse_raw(body)?;
+                        check_command(command, command_of(&body).as_deref())?;
                         Ok(Event::Unknown(UnknownEvent { command: command.to_owned(), body }))
                     }
                 }
@@ -344,24 +345,27 @@ macro_rules! commands {
             }
 
             /// The JSON paths of every key this crate did not type (kept as sent in an `extra`
-            /// map, in key order), and of every unknown message element. Empty for all of
+            /// in the order sent), and of every unknown message element. Empty for all of
             /// Tencent's documented samples. For an unknown command, its top-level keys.
             pub fn unknown_keys(&self) -> Vec<String> {
                 let mut out = Vec::new();
                 match self {
                     $(Event::$variant(e) => Wire::unknown_keys(e, "", &mut out),)*
                     Event::Unknown(e) => {
-                        if let Value::Object(map) = &e.body {
-                            out.extend(map.keys().cloned());
+                        // An object's keys (a duplicate makes it no object to list).
+                        if let Ok(keys) = e.body.parse::<crate::Extra>() {
+                            out.extend(keys.keys().map(Into::into));
                         }
                     }
                 }
                 out
             }
 
-            /// The compact JSON of this event, as Tencent would send it.
+            /// The compact JSON of this event, as Tencent would send it. JSON this crate does
+            /// not type (an unknown command's body, unknown keys and elements) is written as it
+            /// was sent.
             pub fn to_json(&self) -> String {
-                // Serialising a tree of strings, numbers and maps cannot fail.
+                // Serialising typed fields and valid raw JSON cannot fail.
                 serde_json::to_string(self).unwrap_or_default()
             }
         }
@@ -772,14 +776,16 @@ respond_per_target!(sns::PrevFriendAdd, sns::PrevFriendResponse);
 /// (then with the path, found by a second parse that tracks it, and the JSON itself).
 fn parse_typed<T: DeserializeOwned>(command: Command, body: &[u8]) -> Result<T, ParseError> {
     serde_json::from_slice(body).map_err(|first| {
-        let Ok(value) = serde_json::from_slice::<Value>(body) else {
+        // The JSON is kept as its text: a `Value` tree of a hostile body costs many times its
+        // size.
+        let Ok(value) = serde_json::from_slice::<RawJson>(body) else {
             return ParseError::syntax(&first);
         };
         // A body of another command fails to fit for that reason first: say so.
-        if let Some(named) = value.get("CallbackCommand").and_then(Value::as_str)
+        if let Some(named) = command_of(&value)
             && named != command.as_str()
         {
-            return ParseError::mismatch(command.as_str(), named);
+            return ParseError::mismatch(command.as_str(), &named);
         }
         let mut de = serde_json::Deserializer::from_slice(body);
         // serde's message may quote the value (a whole string of the wrong type): keep a short
@@ -821,8 +827,22 @@ fn without_quoted_values(message: &str) -> String {
     out
 }
 
-fn parse_value(body: &[u8]) -> Result<Value, ParseError> {
+fn parse_raw(body: &[u8]) -> Result<RawJson, ParseError> {
     serde_json::from_slice(body).map_err(|e| ParseError::syntax(&e))
+}
+
+/// The `CallbackCommand` string of a JSON object, if it has one (any other JSON has none).
+fn command_of(body: &RawJson) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Probe<'a> {
+        #[serde(rename = "CallbackCommand", borrow)]
+        command: Option<&'a RawValue>,
+    }
+    if !body.get().trim_start().starts_with('{') {
+        return None;
+    }
+    let probe: Probe<'_> = serde_json::from_str(body.get()).ok()?;
+    serde_json::from_str(probe.command?.get()).ok()
 }
 
 fn check_command(query: &str, body: Option<&str>) -> Result<(), ParseError> {

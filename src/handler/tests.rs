@@ -156,8 +156,7 @@ fn body_errors_name_the_failing_path() {
         assert_eq!(err.path(), path, "{name}: {err}");
         if let Some(unparsed) = err.clone().into_unparsed() {
             assert_eq!(unparsed.command, Command::OfficialAccountBeforeSendMsg);
-            let raw: Value = serde_json::from_str(body).unwrap();
-            assert_eq!(unparsed.body, raw, "{name}: the JSON is kept whole");
+            assert_eq!(unparsed.body.get(), body, "{name}: the JSON is kept whole");
         }
         assert!(!err.to_string().is_empty(), "{name}");
     }
@@ -185,11 +184,11 @@ fn unknown_commands_keep_their_body_and_are_classified_by_name() {
         panic!("not parsed")
     };
     assert_eq!(event.kind(), CommandKind::Before);
-    assert_eq!(event.unknown_keys(), ["A", "CallbackCommand"]);
+    assert_eq!(event.unknown_keys(), ["CallbackCommand", "A"]); // in the order sent
     let Event::Unknown(e) = &event else {
         panic!("not unknown")
     };
-    assert_eq!(e.body["A"][0], 1);
+    assert_eq!(e.body.to_value()["A"][0], 1);
     assert_eq!(
         Event::parse(&e.command, event.to_json().as_bytes()).unwrap(),
         event

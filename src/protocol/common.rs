@@ -3,7 +3,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use serde_json::Map;
+use crate::Extra;
 
 use super::wire::{open_str_enum, wire_struct};
 
@@ -20,7 +20,7 @@ impl Member {
     pub fn new(account: impl Into<String>) -> Self {
         Member {
             member_account: account.into(),
-            extra: Map::new(),
+            extra: Extra::new(),
         }
     }
 }

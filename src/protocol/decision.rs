@@ -13,7 +13,7 @@
 
 use std::fmt;
 
-use serde_json::Map;
+use crate::Extra;
 
 use super::message::MsgElement;
 use super::reply::Reply;
@@ -448,7 +448,7 @@ impl FriendDecision {
                     to_account: target.to_owned(),
                     result_code: code,
                     result_info: info.to_owned(),
-                    extra: Map::new(),
+                    extra: Extra::new(),
                 }
             })
             .collect();

@@ -89,7 +89,8 @@ mod tests {
                 r#"{"From_Account":"a","FollowList":[{"To_Account":"b","Remark":"x"}]}"#,
                 |j| {
                     let e: AfterFollowAdd = de(j);
-                    e.follow_list[0].extra["Remark"] == "x" && e.followed().eq(["b"])
+                    e.follow_list[0].extra.get_as::<String>("Remark").as_deref() == Some("x")
+                        && e.followed().eq(["b"])
                 },
             ),
             (

@@ -10,8 +10,9 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::value::RawValue;
 
+use super::raw::{Extra, ExtraBuilder, RawJson};
 use super::wire::{Wire, wire_struct};
 
 /// One element of a message body: `{"MsgType": "...", "MsgContent": {...}}`.
@@ -31,37 +32,40 @@ pub struct MsgElement {
     /// The element's content, typed by its `MsgType`.
     pub content: MsgContent,
     /// Keys beside `MsgType` and `MsgContent`, kept as sent.
-    pub extra: Map<String, Value>,
+    pub extra: Extra,
 }
 
 /// The content of a [`MsgElement`], one variant per documented `MsgType`.
+///
+/// Every element type but text is boxed, so that an element costs 80 bytes, not the size of the
+/// largest content (about 250 bytes): a body may carry a great many of them.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum MsgContent {
     /// `TIMTextElem`.
     Text(TextElem),
     /// `TIMLocationElem`.
-    Location(LocationElem),
+    Location(Box<LocationElem>),
     /// `TIMFaceElem`.
-    Face(FaceElem),
+    Face(Box<FaceElem>),
     /// `TIMCustomElem`.
-    Custom(CustomElem),
+    Custom(Box<CustomElem>),
     /// `TIMSoundElem`.
-    Sound(SoundElem),
+    Sound(Box<SoundElem>),
     /// `TIMImageElem`.
-    Image(ImageElem),
+    Image(Box<ImageElem>),
     /// `TIMFileElem`.
-    File(FileElem),
+    File(Box<FileElem>),
     /// `TIMVideoFileElem`.
-    VideoFile(VideoFileElem),
+    VideoFile(Box<VideoFileElem>),
     /// `TIMRelayElem` (combined, forwarded messages).
-    Relay(RelayElem),
+    Relay(Box<RelayElem>),
     /// A `MsgType` this crate does not know, kept as sent.
     Unknown {
         /// The `MsgType` as sent.
         msg_type: String,
         /// The `MsgContent` as sent, if there was one.
-        content: Option<Value>,
+        content: Option<RawJson>,
     },
 }
 
@@ -100,7 +104,7 @@ impl From<MsgContent> for MsgElement {
     fn from(content: MsgContent) -> Self {
         MsgElement {
             content,
-            extra: Map::new(),
+            extra: Extra::new(),
         }
     }
 }
@@ -109,13 +113,19 @@ macro_rules! element_from {
     ($($variant:ident($ty:ident)),*) => {$(
         impl From<$ty> for MsgElement {
             fn from(elem: $ty) -> Self {
-                MsgContent::$variant(elem).into()
+                MsgContent::$variant(Box::new(elem)).into()
             }
         }
     )*};
 }
+
+impl From<TextElem> for MsgElement {
+    fn from(elem: TextElem) -> Self {
+        MsgContent::Text(elem).into()
+    }
+}
+
 element_from!(
-    Text(TextElem),
     Location(LocationElem),
     Face(FaceElem),
     Custom(CustomElem),
@@ -152,7 +162,7 @@ impl TextElem {
     pub fn new(text: impl Into<String>) -> Self {
         TextElem {
             text: text.into(),
-            extra: Map::new(),
+            extra: Extra::new(),
         }
     }
 }
@@ -349,17 +359,17 @@ impl<'de> DeserializeSeed<'de> for ContentSeed<'_> {
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<MsgContent, D::Error> {
         Ok(match self.0 {
             TEXT => MsgContent::Text(Wire::de(d)?),
-            LOCATION => MsgContent::Location(Wire::de(d)?),
-            FACE => MsgContent::Face(Wire::de(d)?),
-            CUSTOM => MsgContent::Custom(Wire::de(d)?),
-            SOUND => MsgContent::Sound(Wire::de(d)?),
-            IMAGE => MsgContent::Image(Wire::de(d)?),
-            FILE => MsgContent::File(Wire::de(d)?),
-            VIDEO_FILE => MsgContent::VideoFile(Wire::de(d)?),
-            RELAY => MsgContent::Relay(Wire::de(d)?),
+            LOCATION => MsgContent::Location(Box::new(Wire::de(d)?)),
+            FACE => MsgContent::Face(Box::new(Wire::de(d)?)),
+            CUSTOM => MsgContent::Custom(Box::new(Wire::de(d)?)),
+            SOUND => MsgContent::Sound(Box::new(Wire::de(d)?)),
+            IMAGE => MsgContent::Image(Box::new(Wire::de(d)?)),
+            FILE => MsgContent::File(Box::new(Wire::de(d)?)),
+            VIDEO_FILE => MsgContent::VideoFile(Box::new(Wire::de(d)?)),
+            RELAY => MsgContent::Relay(Box::new(Wire::de(d)?)),
             other => MsgContent::Unknown {
                 msg_type: other.to_owned(),
-                content: Some(Value::deserialize(d)?),
+                content: Some(RawJson::deserialize(d)?),
             },
         })
     }
@@ -429,9 +439,9 @@ impl<'de> Deserialize<'de> for MsgElement {
                 let mut msg_type: Option<Cow<'static, str>> = None;
                 let mut content: Option<MsgContent> = None;
                 // `MsgContent` may come before `MsgType` (Tencent's relay sample does that):
-                // then it is held as a value until the type is known.
-                let mut early: Option<Value> = None;
-                let mut extra = Map::new();
+                // then it is held as its JSON text until the type is known.
+                let mut early: Option<Box<RawValue>> = None;
+                let mut extra = ExtraBuilder::default();
                 while let Some(key) = map.next_key::<ElemKey>()? {
                     match key {
                         ElemKey::MsgType => {
@@ -449,22 +459,14 @@ impl<'de> Deserialize<'de> for MsgElement {
                                 None => early = Some(map.next_value()?),
                             }
                         }
-                        ElemKey::Other(key) => {
-                            let v: Value = map.next_value()?;
-                            if extra.contains_key(&key) {
-                                return Err(de::Error::custom(format_args!(
-                                    "duplicate field `{key}`"
-                                )));
-                            }
-                            extra.insert(key, v);
-                        }
+                        ElemKey::Other(key) => extra.next_value(&key, &mut map)?,
                     }
                 }
                 let msg_type = msg_type.ok_or_else(|| de::Error::missing_field("MsgType"))?;
                 let content = match (content, early) {
                     (Some(c), _) => c,
                     (None, Some(v)) => ContentSeed(&msg_type)
-                        .deserialize(v)
+                        .deserialize(&*v)
                         .map_err(|e| de::Error::custom(format_args!("MsgContent: {e}")))?,
                     (None, None) if KNOWN.contains(&&*msg_type) => {
                         return Err(de::Error::missing_field("MsgContent"));
@@ -474,7 +476,10 @@ impl<'de> Deserialize<'de> for MsgElement {
                         content: None,
                     },
                 };
-                Ok(MsgElement { content, extra })
+                Ok(MsgElement {
+                    content,
+                    extra: extra.finish()?,
+                })
             }
         }
 
@@ -507,7 +512,7 @@ impl Wire for MsgElement {
             }
         }
         for k in self.extra.keys() {
-            out.push(super::wire::join_key(path, k));
+            out.push(super::wire::join_key(path, &k));
         }
     }
 }
@@ -531,9 +536,7 @@ impl Serialize for MsgElement {
             } => m.serialize_entry("MsgContent", c)?,
             MsgContent::Unknown { content: None, .. } => {}
         }
-        for (k, v) in &self.extra {
-            m.serialize_entry(k, v)?;
-        }
+        self.extra.serialize_into(&mut m)?;
         m.end()
     }
 }
@@ -763,7 +766,7 @@ pub(crate) use group_message;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     /// The element samples of the Message Formats page (spec §4.2), one per `MsgType`.
     fn samples() -> Vec<(&'static str, Value)> {

@@ -15,6 +15,7 @@ pub(crate) mod official_account;
 pub(crate) mod profile;
 pub(crate) mod push;
 pub(crate) mod query;
+pub(crate) mod raw;
 pub(crate) mod reply;
 pub(crate) mod sns;
 pub(crate) mod state;

@@ -10,7 +10,7 @@
 //! some flows. `EventTime` is in milliseconds and read from a number or a numeric string;
 //! `MsgTime` is in seconds.
 
-use serde_json::Map;
+use crate::Extra;
 
 use super::common::event_time;
 use super::decision::{CustomErrorCode, GateDecision, SendDecision};
@@ -275,7 +275,7 @@ impl Subscriber {
     pub fn new(account: impl Into<String>) -> Self {
         Subscriber {
             subscriber_account: account.into(),
-            extra: Map::new(),
+            extra: Extra::new(),
         }
     }
 }

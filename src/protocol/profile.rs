@@ -10,11 +10,11 @@
 //! - `Operator_Account` and `From_Account` identify who changed whose profile and are required;
 //!   `EventTime` (milliseconds, number or numeric string) is optional.
 
-use std::fmt;
-
-use serde::de::{self, Deserializer, Visitor};
+use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
+
+use crate::RawJson;
 
 use super::common::event_time;
 use super::wire::{Wire, wire_struct};
@@ -39,7 +39,7 @@ pub enum ProfileValue {
     Integer(i64),
     /// Any other JSON value (a float, an array, an object, a boolean, null, an integer beyond
     /// `i64`), kept as sent.
-    Other(Value),
+    Other(RawJson),
 }
 
 impl ProfileValue {
@@ -75,9 +75,9 @@ impl From<Value> for ProfileValue {
             Value::String(s) => ProfileValue::Text(s),
             Value::Number(n) => match n.as_i64() {
                 Some(i) => ProfileValue::Integer(i),
-                None => ProfileValue::Other(Value::Number(n)),
+                None => ProfileValue::Other(Value::Number(n).into()),
             },
-            other => ProfileValue::Other(other),
+            other => ProfileValue::Other(other.into()),
         }
     }
 }
@@ -94,46 +94,19 @@ impl Serialize for ProfileValue {
 
 impl<'de> Deserialize<'de> for ProfileValue {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = ProfileValue;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a profile value")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<ProfileValue, E> {
-                Ok(ProfileValue::Text(v.to_owned()))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<ProfileValue, E> {
-                Ok(ProfileValue::Text(v))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<ProfileValue, E> {
-                Ok(ProfileValue::Integer(v))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<ProfileValue, E> {
-                Ok(i64::try_from(v).map_or_else(
-                    |_| ProfileValue::Other(Value::from(v)),
-                    ProfileValue::Integer,
-                ))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<ProfileValue, E> {
-                Ok(ProfileValue::Other(Value::from(v)))
-            }
-            fn visit_bool<E: de::Error>(self, v: bool) -> Result<ProfileValue, E> {
-                Ok(ProfileValue::Other(Value::Bool(v)))
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<ProfileValue, E> {
-                Ok(ProfileValue::Other(Value::Null))
-            }
-            fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<ProfileValue, A::Error> {
-                Value::deserialize(de::value::SeqAccessDeserializer::new(seq))
-                    .map(ProfileValue::Other)
-            }
-            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<ProfileValue, A::Error> {
-                Value::deserialize(de::value::MapAccessDeserializer::new(map))
-                    .map(ProfileValue::Other)
-            }
+        // Read as text first, so that an array or object is kept as sent (its text, not a
+        // `Value` tree many times its size), then typed when it is a string or an integer.
+        let raw = RawJson::deserialize(d)?;
+        let text = raw.get();
+        if text.starts_with('"') {
+            return serde_json::from_str(text)
+                .map(ProfileValue::Text)
+                .map_err(de::Error::custom);
         }
-        d.deserialize_any(V)
+        Ok(match serde_json::from_str::<i64>(text) {
+            Ok(n) => ProfileValue::Integer(n),
+            Err(_) => ProfileValue::Other(raw),
+        })
     }
 }
 
@@ -211,20 +184,20 @@ mod tests {
             (
                 "beyond i64",
                 json!(u64::MAX),
-                ProfileValue::Other(json!(u64::MAX)),
+                ProfileValue::Other(json!(u64::MAX).into()),
             ),
-            ("float", json!(1.5), ProfileValue::Other(json!(1.5))),
+            ("float", json!(1.5), ProfileValue::Other(json!(1.5).into())),
             (
                 "array",
                 json!(["a", 1]),
-                ProfileValue::Other(json!(["a", 1])),
+                ProfileValue::Other(json!(["a", 1]).into()),
             ),
             (
                 "object",
                 json!({"k": "v"}),
-                ProfileValue::Other(json!({"k": "v"})),
+                ProfileValue::Other(json!({"k": "v"}).into()),
             ),
-            ("null", Value::Null, ProfileValue::Other(Value::Null)),
+            ("null", Value::Null, ProfileValue::Other(Value::Null.into())),
         ];
         for (name, input, want) in cases {
             let item = json!({"Tag": "Tag_Profile_Custom_X", "Value": input});
