@@ -78,16 +78,12 @@ server_bin="$target/release/examples/http_bench"
 
 mkdir -p "$work"
 server=""
+# Stops the server with SIGTERM (its graceful shutdown), or SIGKILL after 10 s.
 stop_server() {
-  if [[ -n "$server" ]] && kill -0 "$server" 2>/dev/null; then
-    kill -TERM "$server" 2>/dev/null || true
-    for _ in $(seq 100); do
-      kill -0 "$server" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL "$server" 2>/dev/null || true
-    wait "$server" 2>/dev/null || true
-  fi
+  [[ -n "$server" ]] || return 0
+  kill -TERM "$server" 2>/dev/null || true
+  timeout 10 tail --pid="$server" -f /dev/null || kill -KILL "$server" 2>/dev/null || true
+  wait "$server" 2>/dev/null || true
   server=""
 }
 trap stop_server EXIT

@@ -245,8 +245,8 @@ fn cat(parts: &[&[u8]]) -> Vec<u8> {
 /// shape (`ActionStatus` FAIL, `ErrorCode` = the status) or the handler's OK reply.
 #[derive(Clone, Copy, Debug)]
 enum Expect {
-    /// 200 with `{"ActionStatus":"OK",...,"ErrorCode":0}`.
-    Ok,
+    /// 200 with `{"ActionStatus":"OK",...,"ErrorCode":0}`: the handler's answer.
+    Handled,
     /// This status in the crate's JSON error shape.
     Json(u16),
     /// This status from hyper itself (no JSON body).
@@ -264,6 +264,35 @@ struct Row {
     says_close: bool,
 }
 
+const CLOSED: bool = true;
+const KEPT: bool = false;
+
+fn row(
+    name: &'static str,
+    raw: Vec<u8>,
+    then: Then,
+    answers: &'static [Expect],
+    closed: bool,
+    handled: usize,
+) -> Row {
+    Row {
+        name,
+        raw,
+        then,
+        answers,
+        closed,
+        handled,
+        says_close: false,
+    }
+}
+
+impl Row {
+    fn says_close(mut self) -> Self {
+        self.says_close = true;
+        self
+    }
+}
+
 fn check(row: &Row, seen: &Seen, handled: usize) {
     let name = row.name;
     let statuses: Vec<u16> = seen.answers.iter().map(|a| a.status).collect();
@@ -276,7 +305,7 @@ fn check(row: &Row, seen: &Seen, handled: usize) {
     for (answer, expect) in seen.answers.iter().zip(row.answers) {
         let reply = answer.reply();
         match *expect {
-            Expect::Ok => {
+            Expect::Handled => {
                 assert_eq!(answer.status, 200, "{name}: {answer:?}");
                 let reply = reply.unwrap_or_else(|| panic!("{name}: not JSON: {answer:?}"));
                 assert_eq!(
@@ -321,159 +350,146 @@ fn check(row: &Row, seen: &Seen, handled: usize) {
 async fn bad_framing_is_refused_and_never_reaches_the_handler() {
     let req = signed();
     let body = req.body_text().as_bytes();
+    use Expect::{Handled, Hyper, Json};
+    use Then::{HalfClose, Wait};
     let cl = |n: usize| format!("content-length: {n}\r\n");
     let te = "transfer-encoding: chunked\r\n";
     let (first_half, second_half) = body.split_at(body.len() / 2);
-    // A whole signed request, hidden in a body: if the server ever took the unread rest of a
-    // body for a next request, the handler would run.
-    let smuggled = cat(&[&head(&req, &cl(body.len())), body]);
+    // A whole signed request. Hidden in a body, it shows whether the server ever took the unread
+    // rest of a body for a next request: the handler would run.
+    let good = cat(&[&head(&req, &cl(body.len())), body]);
     let filler = vec![b' '; BODY_LIMIT - 10];
+    // A Content-Length 100 bytes past the body; a chunked body with no zero chunk.
+    let long = cat(&[&head(&req, &cl(body.len() + 100)), body]);
+    let unfinished = cat(&[&head(&req, te), &chunked(&[first_half], false)]);
 
-    let rows = vec![
-        Row {
-            name: "content-length larger than the body, then a half-close",
-            raw: cat(&[&head(&req, &cl(body.len() + 100)), body]),
-            then: Then::HalfClose,
-            answers: &[Expect::Json(400)],
-            closed: true,
-            handled: 0,
-            says_close: false,
-        },
-        Row {
-            name: "content-length larger than the body, then silence",
-            raw: cat(&[&head(&req, &cl(body.len() + 100)), body]),
-            then: Then::Wait,
-            answers: &[Expect::Json(408)],
-            closed: true,
-            handled: 0,
-            says_close: false,
-        },
-        Row {
-            name: "content-length smaller than the bytes: the rest is a malformed next request",
-            raw: cat(&[&head(&req, &cl(body.len())), body, b"garbage\r\n\r\n"]),
-            then: Then::Wait,
-            answers: &[Expect::Ok, Expect::Hyper(400)],
-            closed: true,
-            handled: 1,
-            says_close: false,
-        },
-        Row {
-            name: "content-length cuts the JSON short: 400, and the tail is not a request",
-            raw: cat(&[&head(&req, &cl(body.len() - 10)), body]),
-            then: Then::Wait,
-            answers: &[Expect::Json(400), Expect::Hyper(400)],
-            closed: true,
-            handled: 0,
-            says_close: false,
-        },
-        Row {
-            name: "content-length over the limit, body not sent",
-            raw: head(&req, &cl(BODY_LIMIT + 1)),
-            then: Then::Wait,
-            answers: &[Expect::Json(413)],
-            closed: true,
-            handled: 0,
-            says_close: false,
-        },
-        Row {
-            name: "chunked over the limit, whole, a request hidden in it, then a good request",
-            raw: cat(&[
-                &head(&req, te),
-                &chunked(&[&filler, &smuggled], true),
-                &head(&req, &cl(body.len())),
-                body,
-            ]),
-            then: Then::Wait,
-            answers: &[Expect::Json(413), Expect::Ok],
-            closed: false,
-            handled: 1,
-            says_close: false,
-        },
-        Row {
-            name: "content-length over the limit, whole body with a request hidden in it, then a good request",
-            raw: cat(&[
-                &head(&req, &cl(filler.len() + smuggled.len())),
+    // (name, the raw bytes, how the client ends, the answers, the connection closed?, handler calls)
+    let rows = [
+        row(
+            "content-length larger than the body, then a half-close",
+            long.clone(),
+            HalfClose,
+            &[Json(400)],
+            CLOSED,
+            0,
+        ),
+        row(
+            "content-length larger than the body, then silence",
+            long.clone(),
+            Wait,
+            &[Json(408)],
+            CLOSED,
+            0,
+        ),
+        row(
+            "content-length smaller than the bytes: the rest is a malformed next request",
+            cat(&[&head(&req, &cl(body.len())), body, b"garbage\r\n\r\n"]),
+            Wait,
+            &[Handled, Hyper(400)],
+            CLOSED,
+            1,
+        ),
+        row(
+            "content-length cuts the JSON short: 400, and the tail is not a request",
+            cat(&[&head(&req, &cl(body.len() - 10)), body]),
+            Wait,
+            &[Json(400), Hyper(400)],
+            CLOSED,
+            0,
+        ),
+        row(
+            "content-length over the limit, body not sent",
+            head(&req, &cl(BODY_LIMIT + 1)),
+            Wait,
+            &[Json(413)],
+            CLOSED,
+            0,
+        ),
+        row(
+            "content-length over the limit, whole body with a request hidden in it, then a good request",
+            cat(&[
+                &head(&req, &cl(filler.len() + good.len())),
                 &filler,
-                &smuggled,
-                &head(&req, &cl(body.len())),
-                body,
+                &good,
+                &good,
             ]),
-            then: Then::Wait,
-            answers: &[Expect::Json(413), Expect::Ok],
-            closed: false,
-            handled: 1,
-            says_close: false,
-        },
-        Row {
-            name: "chunked over the limit, the rest never sent",
-            raw: cat(&[&head(&req, te), &chunked(&[&filler, &filler], false)]),
-            then: Then::Wait,
-            answers: &[Expect::Json(413)],
-            closed: true,
-            handled: 0,
-            says_close: false,
-        },
-        Row {
-            name: "chunked and content-length both (smuggling shape)",
-            raw: cat(&[
+            Wait,
+            &[Json(413), Handled],
+            KEPT,
+            1,
+        ),
+        row(
+            "chunked over the limit, whole, a request hidden in it, then a good request",
+            cat(&[&head(&req, te), &chunked(&[&filler, &good], true), &good]),
+            Wait,
+            &[Json(413), Handled],
+            KEPT,
+            1,
+        ),
+        row(
+            "chunked over the limit, the rest never sent",
+            cat(&[&head(&req, te), &chunked(&[&filler, &filler], false)]),
+            Wait,
+            &[Json(413)],
+            CLOSED,
+            0,
+        ),
+        row(
+            "chunked and content-length both (smuggling shape): chunked wins, then a close",
+            cat(&[
                 &head(&req, &format!("{}{te}", cl(5))),
                 &chunked(&[body], true),
             ]),
-            then: Then::Wait,
-            answers: &[Expect::Ok],
-            closed: true,
-            handled: 1,
-            says_close: true,
-        },
-        Row {
-            name: "chunked, no zero chunk, then a half-close",
-            raw: cat(&[&head(&req, te), &chunked(&[first_half], false)]),
-            then: Then::HalfClose,
-            answers: &[Expect::Json(400)],
-            closed: true,
-            handled: 0,
-            says_close: false,
-        },
-        Row {
-            name: "chunked, a chunk cut short, then a half-close",
-            raw: cat(&[
+            Wait,
+            &[Handled],
+            CLOSED,
+            1,
+        )
+        .says_close(),
+        row(
+            "chunked, no zero chunk, then a half-close",
+            unfinished.clone(),
+            HalfClose,
+            &[Json(400)],
+            CLOSED,
+            0,
+        ),
+        row(
+            "chunked, a chunk cut short, then a half-close",
+            cat(&[
                 &head(&req, te),
                 format!("{:x}\r\n", body.len()).as_bytes(),
                 first_half,
             ]),
-            then: Then::HalfClose,
-            answers: &[Expect::Json(400)],
-            closed: true,
-            handled: 0,
-            says_close: false,
-        },
-        Row {
-            name: "chunked, no zero chunk, then silence",
-            raw: cat(&[&head(&req, te), &chunked(&[first_half], false)]),
-            then: Then::Wait,
-            answers: &[Expect::Json(408)],
-            closed: true,
-            handled: 0,
-            says_close: false,
-        },
-        Row {
-            name: "chunked, a chunk size that is not hex",
-            raw: cat(&[&head(&req, te), b"zz\r\n", body, b"\r\n0\r\n\r\n"]),
-            then: Then::Wait,
-            answers: &[Expect::Json(400)],
-            closed: true,
-            handled: 0,
-            says_close: false,
-        },
-        Row {
-            name: "chunked, whole and good (the control)",
-            raw: cat(&[&head(&req, te), &chunked(&[first_half, second_half], true)]),
-            then: Then::Wait,
-            answers: &[Expect::Ok],
-            closed: false,
-            handled: 1,
-            says_close: false,
-        },
+            HalfClose,
+            &[Json(400)],
+            CLOSED,
+            0,
+        ),
+        row(
+            "chunked, no zero chunk, then silence",
+            unfinished.clone(),
+            Wait,
+            &[Json(408)],
+            CLOSED,
+            0,
+        ),
+        row(
+            "chunked, a chunk size that is not hex",
+            cat(&[&head(&req, te), b"zz\r\n", body, b"\r\n0\r\n\r\n"]),
+            Wait,
+            &[Json(400)],
+            CLOSED,
+            0,
+        ),
+        row(
+            "chunked, whole and good (the control)",
+            cat(&[&head(&req, te), &chunked(&[first_half, second_half], true)]),
+            Wait,
+            &[Handled],
+            KEPT,
+            1,
+        ),
     ];
 
     let mut runs = JoinSet::new();
