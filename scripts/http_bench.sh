@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The HTTP comparison benchmark: the webhook service against a bare hyper endpoint that reads the
 # body and answers a constant reply, on the same server loop (`demo::serve`, default limits),
-# under wrk. Prints requests/s of every round, the median of each mode and the ratio
-# webhook / bare.
+# under wrk. Prints requests/s and the server's CPU time per request of every round, the median
+# of each per mode, the ratio webhook / bare of requests/s and the ratio of CPU time per request.
 #
 #   scripts/http_bench.sh                       # ROUNDS=5 rounds of DURATION=10 s per mode
 #   ROUNDS=3 DURATION=5 scripts/http_bench.sh   # a shorter run
@@ -11,7 +11,8 @@
 # before each measured run, not counted), CONNECTIONS (50, keep-alive, one wrk thread), COMMAND
 # (OfficialAccount.CallbackBeforeSendMsg: its sample in fixtures/events/ is the body, which the
 # demo handler allows), SERVER_CPU (0) and CLIENT_CPU (1), the cores the server and wrk are
-# pinned to with taskset.
+# pinned to with taskset; SERVER_BIN, a server binary to run instead of building this checkout's
+# (to compare two builds of the service).
 #
 # The modes run alternately (bare, webhook, bare, ...), each round on a freshly started server,
 # so that a slow spell of a shared machine costs both. Every round is signed afresh (RequestTime
@@ -72,9 +73,14 @@ else
   echo "WARNING: $cores core(s)$(command -v taskset >/dev/null || echo ', no taskset'): server and wrk run unpinned and share the CPU; the ratio is less meaningful" >&2
 fi
 
-echo "== build (release)"
-cargo build --release --locked --example http_bench
-server_bin="$target/release/examples/http_bench"
+if [[ -n "${SERVER_BIN:-}" ]]; then
+  echo "== server: $SERVER_BIN (not built)"
+  server_bin="$SERVER_BIN"
+else
+  echo "== build (release)"
+  cargo build --release --locked --example http_bench
+  server_bin="$target/release/examples/http_bench"
+fi
 
 mkdir -p "$work"
 server=""
@@ -128,10 +134,18 @@ f:close()
 EOF
 }
 
-# Runs one round of mode $1 and sets `rps` to its requests/s, or fails. (Not in a subshell:
-# the EXIT trap must see the server to stop it.)
+# The server's CPU time so far (user + system), in clock ticks (/proc/PID/stat, fields 14 and 15;
+# the fields are counted after the command name, which ends with the last `)`).
+cpu_ticks() {
+  sed 's/.*) //' "/proc/$server/stat" | awk '{ print $12 + $13 }'
+}
+ticks_per_s="$(getconf CLK_TCK 2>/dev/null || echo 100)"
+
+# Runs one round of mode $1 and sets `rps` to its requests/s and `cpu_us` to the server's CPU
+# time per request (µs), or fails. (Not in a subshell: the EXIT trap must see the server to stop
+# it.)
 round() {
-  local mode="$1" target_path out non2xx errors reply status
+  local mode="$1" target_path out non2xx errors reply status ticks requests
   start_server "$mode"
   target_path="$path?$(signed_query)"
   wrk_script "$target_path"
@@ -144,13 +158,17 @@ round() {
   if ((warmup > 0)); then
     "${pin_client[@]}" wrk -t1 -c"$connections" -d"${warmup}s" -s "$lua" "http://$addr" >/dev/null
   fi
+  ticks="$(cpu_ticks)"
   out="$("${pin_client[@]}" wrk -t1 -c"$connections" -d"${duration}s" -s "$lua" "http://$addr")"
+  ticks=$(($(cpu_ticks) - ticks))
   echo "$out" >"$work/$mode.wrk.txt"
   stop_server
   rps="$(sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' <<<"$out")"
   non2xx="$(sed -n 's/^ *Non-2xx or 3xx responses: *\([0-9]*\).*/\1/p' <<<"$out")"
   errors="$(sed -n 's/^ *Socket errors: *\(.*\)$/\1/p' <<<"$out")"
-  [[ -n "$rps" ]] || { echo "$out" >&2; die "$mode: no requests/s in wrk's output"; }
+  requests="$(sed -n 's/^ *\([0-9]*\) requests in .*/\1/p' <<<"$out")"
+  [[ -n "$rps" && -n "$requests" ]] || { echo "$out" >&2; die "$mode: no requests/s in wrk's output"; }
+  cpu_us="$(awk -v t="$ticks" -v hz="$ticks_per_s" -v n="$requests" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }')"
   [[ -z "$non2xx" ]] || { echo "$out" >&2; die "$mode: $non2xx answers were not 2xx"; }
   [[ -z "$errors" ]] || { echo "$out" >&2; die "$mode: socket errors: $errors"; }
 }
@@ -162,16 +180,29 @@ median() {
 echo "== $rounds rounds of ${duration} s per mode (after ${warmup} s of warm-up), wrk 1 thread, $connections connections, $command; $pinning"
 bare=()
 webhook=()
+bare_cpu=()
+webhook_cpu=()
 for i in $(seq "$rounds"); do
   for mode in bare webhook; do
     round "$mode"
-    printf 'round %d  %-7s  %10.0f requests/s\n' "$i" "$mode" "$rps"
-    if [[ "$mode" == bare ]]; then bare+=("$rps"); else webhook+=("$rps"); fi
+    printf 'round %d  %-7s  %10.0f requests/s  %6.1f µs of server CPU a request\n' "$i" "$mode" "$rps" "$cpu_us"
+    if [[ "$mode" == bare ]]; then
+      bare+=("$rps")
+      bare_cpu+=("$cpu_us")
+    else
+      webhook+=("$rps")
+      webhook_cpu+=("$cpu_us")
+    fi
   done
 done
 
 bare_median="$(printf '%s\n' "${bare[@]}" | median)"
 webhook_median="$(printf '%s\n' "${webhook[@]}" | median)"
-printf 'median   bare     %10.0f requests/s\n' "$bare_median"
-printf 'median   webhook  %10.0f requests/s\n' "$webhook_median"
+bare_cpu_median="$(printf '%s\n' "${bare_cpu[@]}" | median)"
+webhook_cpu_median="$(printf '%s\n' "${webhook_cpu[@]}" | median)"
+printf 'median   bare     %10.0f requests/s  %6.1f µs of server CPU a request\n' "$bare_median" "$bare_cpu_median"
+printf 'median   webhook  %10.0f requests/s  %6.1f µs of server CPU a request\n' "$webhook_median" "$webhook_cpu_median"
 awk -v w="$webhook_median" -v b="$bare_median" 'BEGIN { printf "ratio    webhook / bare = %.3f\n", w / b }'
+# What the ratio would be if the server's core were the only limit: less sensitive to other
+# load on a shared machine than requests/s, since it counts only the server's own CPU time.
+awk -v w="$webhook_cpu_median" -v b="$bare_cpu_median" 'BEGIN { printf "cpu ratio  bare / webhook CPU a request = %.3f\n", b / w }'
