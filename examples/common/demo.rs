@@ -140,8 +140,13 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, String> {
 /// is reported on stderr and skipped, the others still apply). Colours only on a terminal, and
 /// not with `NO_COLOR` set: a log file gets plain text.
 pub fn init_logging() {
+    init_logging_at(tracing_subscriber::filter::LevelFilter::INFO);
+}
+
+/// [`init_logging`] with another default level than `info` (`RUST_LOG` still wins).
+pub fn init_logging_at(default: tracing_subscriber::filter::LevelFilter) {
     let filter = tracing_subscriber::EnvFilter::builder()
-        .with_default_directive(tracing_subscriber::filter::LevelFilter::INFO.into())
+        .with_default_directive(default.into())
         .from_env_lossy();
     let colour = std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
