@@ -48,21 +48,19 @@ pub enum OptPlatform {
 impl OptPlatform {
     /// Reads a platform value; never fails.
     pub fn parse(value: &str) -> Self {
-        const KNOWN: [(&str, OptPlatform); 9] = [
-            ("RESTAPI", OptPlatform::RestApi),
-            ("Web", OptPlatform::Web),
-            ("Android", OptPlatform::Android),
-            ("iOS", OptPlatform::Ios),
-            ("Windows", OptPlatform::Windows),
-            ("Mac", OptPlatform::Mac),
-            ("macOS", OptPlatform::Mac),
-            ("iPad", OptPlatform::IPad),
-            ("Unknown", OptPlatform::Unknown),
-        ];
-        KNOWN
-            .into_iter()
-            .find(|(name, _)| name.eq_ignore_ascii_case(value))
-            .map_or_else(|| OptPlatform::Other(value.to_owned()), |(_, p)| p)
+        let known = match value.len() {
+            3 if value.eq_ignore_ascii_case("Web") => Some(OptPlatform::Web),
+            3 if value.eq_ignore_ascii_case("iOS") => Some(OptPlatform::Ios),
+            3 if value.eq_ignore_ascii_case("Mac") => Some(OptPlatform::Mac),
+            4 if value.eq_ignore_ascii_case("iPad") => Some(OptPlatform::IPad),
+            5 if value.eq_ignore_ascii_case("macOS") => Some(OptPlatform::Mac),
+            7 if value.eq_ignore_ascii_case("RESTAPI") => Some(OptPlatform::RestApi),
+            7 if value.eq_ignore_ascii_case("Android") => Some(OptPlatform::Android),
+            7 if value.eq_ignore_ascii_case("Windows") => Some(OptPlatform::Windows),
+            7 if value.eq_ignore_ascii_case("Unknown") => Some(OptPlatform::Unknown),
+            _ => None,
+        };
+        known.unwrap_or_else(|| OptPlatform::Other(value.to_owned()))
     }
 
     /// The documented spelling (`Other` gives back what was sent).
@@ -236,9 +234,9 @@ fn flags(bytes: &[u8]) -> u8 {
         control |= has_below(x, 0x20) | has_byte(x, 0x7f);
         non_ascii |= x & HIGH;
     }
-    let mut flags = u8::from(escaped != 0) * ESCAPED
-        | u8::from(control != 0) * CONTROL
-        | u8::from(non_ascii != 0) * NON_ASCII;
+    let mut flags = (u8::from(escaped != 0) * ESCAPED)
+        | (u8::from(control != 0) * CONTROL)
+        | (u8::from(non_ascii != 0) * NON_ASCII);
     for &b in chunks.remainder() {
         flags |= match b {
             b'%' | b'+' => ESCAPED,
