@@ -140,34 +140,48 @@ impl<'a> CallbackQuery<'a> {
         let mut seen = 0u8;
         let mut rest = query;
         loop {
-            let end = find_byte(rest.as_bytes(), b'&');
-            let pair = &rest[..end];
-            let (key, value) = pair.split_at(find_byte(pair.as_bytes(), b'='));
-            let value = value.get(1..).unwrap_or("");
-            let decoded_key;
-            let key = if key.bytes().any(|b| b == b'%' || b == b'+') {
-                decoded_key = decode(key);
-                &*decoded_key
+            let bytes = rest.as_bytes();
+            // The key: one of the seven as Tencent writes them, recognised by a compare or two,
+            // else read up to `=` (or the pair's end), decoded and looked up.
+            let (known, key_end) = match known_key(bytes) {
+                Some(i) => (Some(i), NAMES[i].len()),
+                None => {
+                    let key_end = bytes
+                        .iter()
+                        .position(|&b| b == b'=' || b == b'&')
+                        .unwrap_or(bytes.len());
+                    (
+                        NAMES.iter().position(|n| *n == decode(&rest[..key_end])),
+                        key_end,
+                    )
+                }
+            };
+            // The value, with what its bytes hold, found in one pass.
+            let (end, value_flags) = if bytes.get(key_end) == Some(&b'=') {
+                let (len, flags) = scan_value(&bytes[key_end + 1..]);
+                (key_end + 1 + len, flags)
             } else {
-                key
+                (key_end, 0)
             };
-            let found: Option<(u8, &'static str, &mut Option<Cow<'a, str>>)> = match key {
-                "SdkAppid" => Some((1, "SdkAppid", &mut q.sdk_app_id)),
-                "CallbackCommand" => Some((2, "CallbackCommand", &mut q.command)),
-                "contenttype" => Some((4, "contenttype", &mut q.content_type)),
-                "ClientIP" => Some((8, "ClientIP", &mut q.client_ip)),
-                "OptPlatform" => Some((16, "OptPlatform", &mut q.platform)),
-                "Sign" => Some((32, "Sign", &mut q.sign)),
-                "RequestTime" => Some((64, "RequestTime", &mut q.request_time)),
-                _ => None,
-            };
-            if let Some((bit, name, slot)) = found {
+            if let Some(i) = known {
+                let name = NAMES[i];
+                let bit = 1u8 << i;
                 if seen & bit != 0 {
                     return Err(QueryError::Duplicate(name));
                 }
                 seen |= bit;
+                let value = rest.get(key_end + 1..end).unwrap_or("");
                 if !value.is_empty() {
-                    *slot = Some(value_of(value, flags(value.as_bytes()), name)?);
+                    let slot = match i {
+                        0 => &mut q.sdk_app_id,
+                        1 => &mut q.command,
+                        2 => &mut q.content_type,
+                        3 => &mut q.client_ip,
+                        4 => &mut q.platform,
+                        5 => &mut q.sign,
+                        _ => &mut q.request_time,
+                    };
+                    *slot = Some(value_of(value, value_flags, name)?);
                 }
             }
             if end == rest.len() {
@@ -176,6 +190,35 @@ impl<'a> CallbackQuery<'a> {
             rest = &rest[end + 1..];
         }
     }
+}
+
+/// The parameters this crate reads, in the order of their bits in `parse`'s `seen`.
+const NAMES: [&str; 7] = [
+    "SdkAppid",
+    "CallbackCommand",
+    "contenttype",
+    "ClientIP",
+    "OptPlatform",
+    "Sign",
+    "RequestTime",
+];
+
+/// The index in [`NAMES`] of the key `bytes` start with, when it is written plainly and followed
+/// by `=`: the first byte picks at most two candidates.
+#[inline]
+fn known_key(bytes: &[u8]) -> Option<usize> {
+    let candidates: &[usize] = match bytes.first()? {
+        b'S' => &[0, 5],
+        b'C' => &[1, 3],
+        b'c' => &[2],
+        b'O' => &[4],
+        b'R' => &[6],
+        _ => return None,
+    };
+    candidates.iter().copied().find(|&i| {
+        let name = NAMES[i].as_bytes();
+        bytes.len() > name.len() && bytes[name.len()] == b'=' && bytes.starts_with(name)
+    })
 }
 
 /// A value byte that needs decoding (`%` or `+`).
@@ -203,49 +246,40 @@ fn has_below(x: u64, n: u8) -> u64 {
     x.wrapping_sub(ONES * u64::from(n)) & !x & HIGH
 }
 
-/// The index of the first `b` in `bytes`, or its length.
+/// The length of the value at the start of `bytes` (up to the first `&`), and what its bytes
+/// hold: [`ESCAPED`], [`CONTROL`], [`NON_ASCII`].
 #[inline]
-fn find_byte(bytes: &[u8], b: u8) -> usize {
-    let mut chunks = bytes.chunks_exact(8);
-    let mut at = 0;
-    for chunk in &mut chunks {
-        let x = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
-        let found = has_byte(x, b);
-        if found != 0 {
-            return at + (found.trailing_zeros() / 8) as usize;
-        }
-        at += 8;
-    }
-    chunks
-        .remainder()
-        .iter()
-        .position(|&c| c == b)
-        .map_or(bytes.len(), |i| at + i)
-}
-
-/// What the bytes of a raw value hold: [`ESCAPED`], [`CONTROL`], [`NON_ASCII`].
-#[inline]
-fn flags(bytes: &[u8]) -> u8 {
-    let mut chunks = bytes.chunks_exact(8);
+fn scan_value(bytes: &[u8]) -> (usize, u8) {
     let (mut escaped, mut control, mut non_ascii) = (0u64, 0u64, 0u64);
+    let mut at = 0;
+    let mut chunks = bytes.chunks_exact(8);
+    let mut tail = None;
     for chunk in &mut chunks {
         let x = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+        let amp = has_byte(x, b'&');
+        if amp != 0 {
+            tail = Some(&chunk[..(amp.trailing_zeros() / 8) as usize]);
+            break;
+        }
         escaped |= has_byte(x, b'%') | has_byte(x, b'+');
         control |= has_below(x, 0x20) | has_byte(x, 0x7f);
         non_ascii |= x & HIGH;
+        at += 8;
     }
     let mut flags = (u8::from(escaped != 0) * ESCAPED)
         | (u8::from(control != 0) * CONTROL)
         | (u8::from(non_ascii != 0) * NON_ASCII);
-    for &b in chunks.remainder() {
+    for &b in tail.unwrap_or_else(|| chunks.remainder()) {
         flags |= match b {
+            b'&' => break,
             b'%' | b'+' => ESCAPED,
             0..0x20 | 0x7f => CONTROL,
             0x80.. => NON_ASCII,
             _ => 0,
         };
+        at += 1;
     }
-    flags
+    (at, flags)
 }
 
 /// The decoded value of parameter `name`, refused when it is not UTF-8 or holds a control
