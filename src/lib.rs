@@ -80,8 +80,9 @@ pub use config::{
 };
 pub use dedup::{Dedup, MemoryDedup, Seen};
 pub use handler::{
-    Command, CommandKind, Event, FailureKind, Handler, HandlerError, HandlerFailure, HandlerResult,
-    ParseError, ParseErrorKind, RequestContext, RequestContextBuilder, UnknownEvent, UnparsedEvent,
+    Command, CommandKind, Event, EventSink, FailureKind, Handler, HandlerError, HandlerFailure,
+    HandlerResult, ParseError, ParseErrorKind, Queued, RequestContext, RequestContextBuilder,
+    UnknownEvent, UnparsedEvent,
 };
 #[cfg(feature = "tracing")]
 pub use http_span::http_span;
