@@ -68,6 +68,8 @@ mod handler;
 #[cfg(feature = "tracing")]
 mod http_span;
 mod protocol;
+#[cfg(feature = "redis")]
+pub mod redis;
 mod rejection;
 mod service;
 #[cfg(feature = "test-util")]
