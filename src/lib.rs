@@ -57,8 +57,9 @@
 //! at warn, bounded; `tokio` (default) enforces the request deadline
 //! ([`WebhookConfig::DEFAULT_DEADLINE`]); `metrics` records counters and a latency histogram
 //! through the `metrics` facade; `test-util` adds [`test_util`], signed-request builders,
-//! Tencent's documented samples and [`test_util::reply_of`]; `cli` builds the
-//! `tencent-chat-webhook` command-line tool.
+//! Tencent's documented samples and [`test_util::reply_of`]; `redis` adds the `redis` module,
+//! which queues after-events on a Redis stream ([`Queued`] with a `RedisSink`) and processes
+//! them with a pool of workers; `cli` builds the `tencent-chat-webhook` command-line tool.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod auth;
