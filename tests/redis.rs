@@ -24,7 +24,9 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use tencent_chat_webhook::c2c::{BeforeSendMsg, SendMsgDecision};
-use tencent_chat_webhook::redis::{RedisConfig, RedisSink, RedisWorker, WorkerStats};
+use tencent_chat_webhook::redis::{
+    RedisConfig, RedisConfigBuilder, RedisSink, RedisWorker, WorkerStats,
+};
 use tencent_chat_webhook::test_util::{DEMO_APP_ID, DEMO_TOKEN, SignedRequest};
 use tencent_chat_webhook::{
     Event, Handler, HandlerError, HandlerResult, Queued, RequestContext, WebhookConfig,
@@ -211,7 +213,7 @@ impl Handler for Recorder {
 // ---------------------------------------------------------------------------------------------
 // Receiver, workers, client.
 
-fn config(server: &RedisServer) -> tencent_chat_webhook::redis::RedisConfigBuilder {
+fn config(server: &RedisServer) -> RedisConfigBuilder {
     RedisConfig::builder(server.url())
         .stream("test:events")
         .dead_letter_stream("test:dead")
@@ -401,18 +403,50 @@ async fn drained(conn: &mut redis::aio::MultiplexedConnection) -> bool {
     groups.first().and_then(lag) == Some(0) && pending(conn).await == 0
 }
 
+/// A redis-server, a receiver and `workers` workers, all sharing one recording handler.
+struct Setup {
+    server: RedisServer,
+    config: RedisConfig,
+    handler: Recorder,
+    receiver: Receiver,
+    pool: Pool,
+}
+
+/// The usual set-up, with `tweak` applied to the queue's configuration; `None` when the test
+/// is skipped.
+async fn setup(
+    workers: usize,
+    tweak: impl FnOnce(RedisConfigBuilder) -> RedisConfigBuilder,
+) -> Option<Setup> {
+    let server = RedisServer::start()?;
+    let config = tweak(config(&server)).build().unwrap();
+    let handler = Recorder::default();
+    let receiver = Receiver::start(&config, handler.clone()).await;
+    let pool = Pool::start(&config, &handler, workers);
+    Some(Setup {
+        server,
+        config,
+        handler,
+        receiver,
+        pool,
+    })
+}
+
 // ---------------------------------------------------------------------------------------------
 // The tests.
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_event_through_the_receiver_is_processed_exactly_once_by_a_pool() {
-    let Some(server) = RedisServer::start() else {
+    let Some(Setup {
+        server,
+        config: _,
+        handler,
+        receiver,
+        pool,
+    }) = setup(3, |c| c).await
+    else {
         return;
     };
-    let redis_config = config(&server).build().unwrap();
-    let handler = Recorder::default();
-    let receiver = Receiver::start(&redis_config, handler.clone()).await;
-    let pool = Pool::start(&redis_config, &handler, 3);
 
     let n = 300;
     let mut reqs: Vec<_> = (0..n).map(|i| after_send_msg(&format!("m{i}"))).collect();
@@ -503,13 +537,16 @@ async fn a_worker_killed_mid_batch_loses_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_redis_down_the_receiver_answers_500_and_then_everything_flows() {
-    let Some(mut server) = RedisServer::start() else {
+    let Some(Setup {
+        mut server,
+        config: _,
+        handler,
+        receiver,
+        pool,
+    }) = setup(2, |c| c).await
+    else {
         return;
     };
-    let redis_config = config(&server).build().unwrap();
-    let handler = Recorder::default();
-    let receiver = Receiver::start(&redis_config, handler.clone()).await;
-    let pool = Pool::start(&redis_config, &handler, 2);
     let first = send_all(receiver.addr, vec![after_send_msg("before-outage")], 1).await;
     assert_eq!(first, [StatusCode::OK]);
     eventually("the first event processed", Duration::from_secs(10), || {
@@ -575,13 +612,16 @@ async fn with_redis_down_the_receiver_answers_500_and_then_everything_flows() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_poison_event_ends_in_the_dead_letter_stream_after_n_attempts() {
-    let Some(server) = RedisServer::start() else {
+    let Some(Setup {
+        server,
+        config: _,
+        handler,
+        receiver,
+        pool,
+    }) = setup(2, |c| c.max_attempts(3)).await
+    else {
         return;
     };
-    let redis_config = config(&server).max_attempts(3).build().unwrap();
-    let handler = Recorder::default();
-    let receiver = Receiver::start(&redis_config, handler.clone()).await;
-    let pool = Pool::start(&redis_config, &handler, 2);
     let reqs = vec![after_send_msg("poison-1"), after_send_msg("fine")];
     let statuses = send_all(receiver.addr, reqs, 2).await;
     assert_eq!(statuses, [StatusCode::OK, StatusCode::OK]);
@@ -632,13 +672,16 @@ async fn a_poison_event_ends_in_the_dead_letter_stream_after_n_attempts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn duplicates_are_processed_once() {
-    let Some(server) = RedisServer::start() else {
+    let Some(Setup {
+        server,
+        config: redis_config,
+        handler,
+        receiver,
+        pool,
+    }) = setup(2, |c| c).await
+    else {
         return;
     };
-    let redis_config = config(&server).build().unwrap();
-    let handler = Recorder::default();
-    let receiver = Receiver::start(&redis_config, handler.clone()).await;
-    let pool = Pool::start(&redis_config, &handler, 2);
     // Tencent retried twice (each delivery is queued: the receiver does not de-duplicate), and
     // a second event arrives once.
     let reqs = vec![

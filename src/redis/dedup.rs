@@ -59,6 +59,17 @@ impl RedisDedup {
         })
     }
 
+    /// Adds what [`complete`](Dedup::complete) does to `pipe`, for a worker that records a
+    /// batch at once.
+    pub(crate) fn add_complete(&self, pipe: &mut redis::Pipeline, key: &str) {
+        pipe.cmd("SET")
+            .arg(self.key(key))
+            .arg(DONE)
+            .arg("PX")
+            .arg(millis(self.expiry))
+            .ignore();
+    }
+
     fn key(&self, key: &str) -> String {
         format!("{}{key}", self.prefix)
     }
@@ -96,13 +107,10 @@ impl Dedup for RedisDedup {
     }
 
     fn complete(&self, key: &str) -> impl Future<Output = ()> + Send {
-        let mut cmd = redis::cmd("SET");
-        cmd.arg(self.key(key))
-            .arg(DONE)
-            .arg("PX")
-            .arg(millis(self.expiry));
+        let mut pipe = redis::pipe();
+        self.add_complete(&mut pipe, key);
         async move {
-            if let Err(e) = cmd.exec_async(&mut self.conn.clone()).await {
+            if let Err(e) = pipe.exec_async(&mut self.conn.clone()).await {
                 // Processed, but not remembered: a redelivery would be processed again.
                 crate::service::queue_trouble("dedup complete", &e);
             }

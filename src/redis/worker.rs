@@ -121,6 +121,7 @@ impl RedisWorker {
             dedup: RedisDedup::new(&self.config)?,
             worker: &self,
             stats: WorkerStats::default(),
+            finished: Vec::new(),
         };
         let mut shutdown = Shutdown(Some(Box::pin(shutdown)));
         let mut backoff = Backoff::default();
@@ -165,6 +166,7 @@ impl RedisWorker {
                     for entry in entries {
                         run.handle(entry, 1).await;
                     }
+                    run.flush().await;
                 }
                 Err(e) => {
                     group_ready = !is_no_group(&e);
@@ -212,6 +214,9 @@ struct Run<'a> {
     dedup: RedisDedup,
     worker: &'a RedisWorker,
     stats: WorkerStats,
+    /// The entries of the batch in hand that are finished (with the key to record as
+    /// processed), acknowledged together at the end of the batch.
+    finished: Vec<(String, Option<String>)>,
 }
 
 impl Run<'_> {
@@ -286,6 +291,7 @@ impl Run<'_> {
             let delivered = self.delivery_count(&entry.id).await?;
             self.handle(entry, delivered).await;
         }
+        self.flush().await;
         Ok(())
     }
 
@@ -327,7 +333,7 @@ impl Run<'_> {
                 Seen::New => {}
                 Seen::Done => {
                     self.stats.duplicates += 1;
-                    return self.ack(&entry.id).await;
+                    return self.finished.push((entry.id, None));
                 }
                 // Being processed elsewhere (or Redis did not answer): left pending, so it
                 // comes back after the claim time and is then acknowledged or processed.
@@ -345,11 +351,8 @@ impl Run<'_> {
             Err(panic) => Some((FailureKind::Panic, panic_message(&*panic))),
         };
         let Some((kind, message)) = failure else {
-            if let Some(key) = &key {
-                self.dedup.complete(key).await;
-            }
             self.stats.processed += 1;
-            return self.ack(&entry.id).await;
+            return self.finished.push((entry.id, key));
         };
         if let Some(key) = &key {
             self.dedup.forget(key).await;
@@ -365,16 +368,25 @@ impl Run<'_> {
         }
     }
 
-    async fn ack(&mut self, id: &str) {
+    /// Records the batch's processed keys and acknowledges its finished entries, in one round
+    /// trip. A worker that dies before this leaves them pending: delivered again, and processed
+    /// again once their lease ran out (at least once).
+    async fn flush(&mut self) {
+        if self.finished.is_empty() {
+            return;
+        }
         let c = &self.worker.config.inner;
-        let acked = redis::cmd("XACK")
-            .arg(&c.stream)
-            .arg(&c.group)
-            .arg(id)
-            .exec_async(&mut self.writer)
-            .await;
-        if let Err(e) = acked {
-            // Left pending: claimed again later, and then acknowledged as a duplicate.
+        let mut pipe = redis::pipe();
+        // The keys first: an entry acknowledged has its key recorded.
+        for key in self.finished.iter().filter_map(|(_, key)| key.as_deref()) {
+            self.dedup.add_complete(&mut pipe, key);
+        }
+        let ack = pipe.cmd("XACK").arg(&c.stream).arg(&c.group);
+        for (id, _) in self.finished.drain(..) {
+            ack.arg(id);
+        }
+        if let Err(e) = pipe.exec_async(&mut self.writer).await {
+            // Left pending: claimed again later, and then acknowledged as duplicates.
             crate::service::queue_trouble("xack", &e);
         }
     }
