@@ -97,13 +97,11 @@ fn millis(d: Duration) -> u64 {
 }
 
 impl Dedup for RedisDedup {
-    fn begin(&self, key: &str) -> impl Future<Output = Seen> + Send {
-        async move {
-            self.try_begin(key).await.unwrap_or_else(|e| {
-                crate::service::queue_trouble("dedup begin", &e);
-                Seen::InFlight
-            })
-        }
+    async fn begin(&self, key: &str) -> Seen {
+        self.try_begin(key).await.unwrap_or_else(|e| {
+            crate::service::queue_trouble("dedup begin", &e);
+            Seen::InFlight
+        })
     }
 
     fn complete(&self, key: &str) -> impl Future<Output = ()> + Send {

@@ -126,7 +126,8 @@ mod tests {
         let event = Event::parse("Future.Event", b"{}").unwrap();
         let ctx = RequestContext::builder(1, "Future.Event").build();
         let good = fields(&ctx, &event);
-        let cases: [(&str, fn(&mut HashMap<String, Value>), &str); 3] = [
+        type Spoil = fn(&mut HashMap<String, Value>);
+        let cases: [(&str, Spoil, &str); 3] = [
             ("no event", |m| drop(m.remove("event")), "no `event` field"),
             (
                 "a newer layout",
