@@ -57,7 +57,8 @@ fn role_from_args() -> Result<Role, String> {
     };
     let number = |name: &str, default: usize| -> Result<usize, String> {
         value(name).map_or(Ok(default), |v| {
-            v.parse().map_err(|_| format!("{name} `{v}` is not a number"))
+            v.parse()
+                .map_err(|_| format!("{name} `{v}` is not a number"))
         })
     };
     Ok(match value("--role").unwrap_or("both") {
@@ -68,7 +69,11 @@ fn role_from_args() -> Result<Role, String> {
             events: number("--events", 20_000)?,
             concurrency: number("--concurrency", 32)?.max(1),
         },
-        other => return Err(format!("--role `{other}`: use receiver, worker, both or bench")),
+        other => {
+            return Err(format!(
+                "--role `{other}`: use receiver, worker, both or bench"
+            ));
+        }
     })
 }
 
@@ -186,7 +191,13 @@ async fn bench(
     let listener = demo::bind(settings.addr).await?;
     let addr = listener.local_addr()?;
     let server = tokio::spawn(async move {
-        demo::serve(listener, app(webhook), &demo::Limits::default(), stopped(stop_rx)).await;
+        demo::serve(
+            listener,
+            app(webhook),
+            &demo::Limits::default(),
+            stopped(stop_rx),
+        )
+        .await;
     });
 
     let client = Client::builder(TokioExecutor::new()).build_http::<Full<bytes::Bytes>>();
