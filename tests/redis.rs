@@ -362,9 +362,9 @@ async fn send_all(
 }
 
 /// Waits (boundedly) until `done` holds.
-async fn eventually(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+async fn eventually(what: &str, limit: Duration, mut done: impl AsyncFnMut() -> bool) {
     let started = Instant::now();
-    while !done() {
+    while !done().await {
         assert!(started.elapsed() < limit, "not within {limit:?}: {what}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -460,9 +460,11 @@ async fn every_event_through_the_receiver_is_processed_exactly_once_by_a_pool() 
     );
     assert_eq!(handler.0.inline_decisions.load(Ordering::SeqCst), 1);
 
-    eventually("every event processed", Duration::from_secs(30), || {
-        handler.total() >= n
-    })
+    eventually(
+        "every event processed",
+        Duration::from_secs(30),
+        async || handler.total() >= n,
+    )
     .await;
     let stats = pool.stop().await;
     let processed = handler.processed();
@@ -504,7 +506,7 @@ async fn a_worker_killed_mid_batch_loses_nothing() {
     eventually(
         "the first worker holds a batch",
         Duration::from_secs(10),
-        || stuck.0.entered.load(Ordering::SeqCst) > 0,
+        async || stuck.0.entered.load(Ordering::SeqCst) > 0,
     )
     .await;
     let mut conn = redis(&server).await;
@@ -521,7 +523,7 @@ async fn a_worker_killed_mid_batch_loses_nothing() {
     eventually(
         "the held entries processed",
         Duration::from_secs(20),
-        || rescuer.total() >= n,
+        async || rescuer.total() >= n,
     )
     .await;
     let stats = pool.stop().await;
@@ -549,9 +551,11 @@ async fn with_redis_down_the_receiver_answers_500_and_then_everything_flows() {
     };
     let first = send_all(receiver.addr, vec![after_send_msg("before-outage")], 1).await;
     assert_eq!(first, [StatusCode::OK]);
-    eventually("the first event processed", Duration::from_secs(10), || {
-        handler.total() == 1
-    })
+    eventually(
+        "the first event processed",
+        Duration::from_secs(10),
+        async || handler.total() == 1,
+    )
     .await;
 
     server.stop();
@@ -598,7 +602,7 @@ async fn with_redis_down_the_receiver_answers_500_and_then_everything_flows() {
     eventually(
         "the retried events processed",
         Duration::from_secs(20),
-        || handler.total() == 6,
+        async || handler.total() == 6,
     )
     .await;
     let stats = pool.stop().await;
@@ -627,14 +631,12 @@ async fn a_poison_event_ends_in_the_dead_letter_stream_after_n_attempts() {
     assert_eq!(statuses, [StatusCode::OK, StatusCode::OK]);
 
     let mut conn = redis(&server).await;
-    let started = Instant::now();
-    while xlen(&mut conn, "test:dead").await == 0 {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "nothing dead-lettered"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually(
+        "the poison event dead-lettered",
+        Duration::from_secs(20),
+        async || xlen(&mut conn, "test:dead").await > 0,
+    )
+    .await;
     let stats = pool.stop().await;
     let attempts = handler.0.attempts.lock().unwrap().clone();
     assert_eq!(attempts.get(&key_of("poison-1")), Some(&3), "{attempts:?}");
@@ -698,14 +700,12 @@ async fn duplicates_are_processed_once() {
     let mut conn = redis(&server).await;
     assert_eq!(xlen(&mut conn, "test:events").await, 4);
 
-    let started = Instant::now();
-    while !drained(&mut conn).await || handler.total() < 2 {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "not all acknowledged"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually(
+        "every entry acknowledged",
+        Duration::from_secs(20),
+        async || drained(&mut conn).await && handler.total() >= 2,
+    )
+    .await;
     let stats = pool.stop().await;
     let processed = handler.processed();
     assert_eq!(processed.get(&key_of("same")), Some(&1));
@@ -716,14 +716,12 @@ async fn duplicates_are_processed_once() {
     let pool = Pool::start(&redis_config, &handler, 1);
     let again = send_all(receiver.addr, vec![after_send_msg("same")], 1).await;
     assert_eq!(again, [StatusCode::OK]);
-    let started = Instant::now();
-    while xlen(&mut conn, "test:events").await < 5 || !drained(&mut conn).await {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "not acknowledged"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually(
+        "the redelivery acknowledged",
+        Duration::from_secs(10),
+        async || xlen(&mut conn, "test:events").await == 5 && drained(&mut conn).await,
+    )
+    .await;
     let stats = pool.stop().await;
     assert_eq!(stats.duplicates, 1);
     assert_eq!(handler.processed().get(&key_of("same")), Some(&1));
