@@ -225,14 +225,22 @@ fn config(server: &RedisServer) -> RedisConfigBuilder {
 
 struct Receiver {
     addr: SocketAddr,
+    /// The failures the service reported: (command, message).
+    failures: Arc<Mutex<Vec<(String, String)>>>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
 }
 
 impl Receiver {
     async fn start(redis: &RedisConfig, handler: Recorder) -> Receiver {
+        let failures = Arc::new(Mutex::new(Vec::new()));
+        let reported = failures.clone();
         let webhook_config = WebhookConfig::builder(DEMO_APP_ID)
             .token(DEMO_TOKEN)
+            .report_failures(move |f| {
+                let failure = (f.command().to_owned(), f.message().to_owned());
+                reported.lock().unwrap().push(failure);
+            })
             .build()
             .unwrap();
         let sink = RedisSink::new(redis).unwrap();
@@ -248,6 +256,7 @@ impl Receiver {
         });
         Receiver {
             addr,
+            failures,
             stop: Some(stop),
             task,
         }
@@ -573,6 +582,15 @@ async fn with_redis_down_the_receiver_answers_500_and_then_everything_flows() {
         "answered within the deadline: {:?}",
         started.elapsed()
     );
+    let failures = receiver.failures.lock().unwrap().clone();
+    assert_eq!(failures.len(), 5, "every refusal is reported: {failures:?}");
+    assert!(
+        failures
+            .iter()
+            .all(|(command, message)| command == "C2C.CallbackAfterSendMsg"
+                && message.starts_with("redis")),
+        "{failures:?}"
+    );
     // Before-events do not need Redis.
     let before = r#"{"CallbackCommand":"C2C.CallbackBeforeSendMsg","From_Account":"a","To_Account":"b","MsgKey":"x","MsgBody":[]}"#;
     let decided = send_all(
@@ -629,12 +647,21 @@ async fn a_poison_event_ends_in_the_dead_letter_stream_after_n_attempts() {
     let reqs = vec![after_send_msg("poison-1"), after_send_msg("fine")];
     let statuses = send_all(receiver.addr, reqs, 2).await;
     assert_eq!(statuses, [StatusCode::OK, StatusCode::OK]);
-
+    // An entry that is no event at all (written by something else) is dead-lettered at once.
     let mut conn = redis(&server).await;
+    let _: String = redis::cmd("XADD")
+        .arg("test:events")
+        .arg("*")
+        .arg("junk")
+        .arg("1")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+
     eventually(
-        "the poison event dead-lettered",
+        "the poison event and the junk dead-lettered",
         Duration::from_secs(20),
-        async || xlen(&mut conn, "test:dead").await > 0,
+        async || xlen(&mut conn, "test:dead").await == 2,
     )
     .await;
     let stats = pool.stop().await;
@@ -643,7 +670,7 @@ async fn a_poison_event_ends_in_the_dead_letter_stream_after_n_attempts() {
     assert_eq!(handler.processed().get(&key_of("fine")), Some(&1));
     assert_eq!(
         (stats.failed, stats.dead_lettered, stats.processed),
-        (3, 1, 1)
+        (3, 2, 1)
     );
 
     let dead: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
@@ -653,8 +680,12 @@ async fn a_poison_event_ends_in_the_dead_letter_stream_after_n_attempts() {
         .query_async(&mut conn)
         .await
         .unwrap();
-    assert_eq!(dead.ids.len(), 1);
-    let entry = &dead.ids[0];
+    assert_eq!(dead.ids.len(), 2);
+    let junk = dead.ids.iter().find(|e| e.contains_key("junk")).unwrap();
+    let junk_error: String = junk.get("error").unwrap();
+    assert_eq!(junk_error, "entry has no `v` field");
+    assert_eq!(junk.get::<String>("attempts").as_deref(), Some("1"));
+    let entry = dead.ids.iter().find(|e| !e.contains_key("junk")).unwrap();
     let field = |name: &str| -> String { entry.get(name).unwrap_or_else(|| panic!("no {name}")) };
     assert_eq!(field("error"), "poisoned on purpose");
     assert_eq!(field("attempts"), "3");
