@@ -373,12 +373,6 @@ impl RedisError {
     }
 }
 
-impl From<redis::RedisError> for RedisError {
-    fn from(error: redis::RedisError) -> Self {
-        RedisError::redis(RedisErrorKind::Unavailable, &error)
-    }
-}
-
 impl fmt::Display for RedisError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)

@@ -19,6 +19,12 @@ const DONE: &str = "1";
 /// round trip), a processed one for the [`dedup_expiry`](super::RedisConfigBuilder::dedup_expiry)
 /// (`SET key 1 PX expiry`), a failed one is deleted so that a retry is processed.
 ///
+/// Give it to the inline service ([`WebhookConfigBuilder::dedup`](crate::WebhookConfigBuilder::dedup))
+/// for the after-events that service handles itself. A receiver that queues every after-event
+/// needs none (the workers de-duplicate); one that queues some and handles others inline must
+/// use a [`dedup_prefix`](super::RedisConfigBuilder::dedup_prefix) of its own, or a queued
+/// event would count as processed once it is in the stream.
+///
 /// When Redis cannot be asked, [`begin`](Dedup::begin) answers [`Seen::InFlight`]: the event is
 /// not processed now and not acknowledged, so it comes again (the service answers 500, a worker
 /// leaves the entry pending); nothing is processed twice, nor dropped, for a lost connection.
@@ -34,7 +40,7 @@ const DONE: &str = "1";
 /// dedup.complete("C2C.CallbackAfterSendMsg:1_2_3").await;
 /// assert_eq!(dedup.begin("C2C.CallbackAfterSendMsg:1_2_3").await, Seen::Done);
 ///
-/// // The inline service can share it.
+/// // An inline service (one that does not queue) can use it too.
 /// let config = WebhookConfig::builder(1400000000).token("s3cret").dedup(dedup).build()?;
 /// # let _ = config; Ok(()) }
 /// ```

@@ -62,7 +62,7 @@ impl RedisSink {
         let write = cmd.query_async::<String>(&mut conn);
         match tokio::time::timeout(c.write_timeout, write).await {
             Ok(Ok(id)) => Ok(id),
-            Ok(Err(e)) => Err(RedisError::from(e)),
+            Ok(Err(e)) => Err(RedisError::redis(RedisErrorKind::Unavailable, &e)),
             Err(_) => Err(RedisError::new(
                 RedisErrorKind::Timeout,
                 format!("redis did not take the event within {:?}", c.write_timeout),
