@@ -379,6 +379,25 @@ async fn eventually(what: &str, limit: Duration, mut done: impl AsyncFnMut() -> 
     }
 }
 
+/// Waits until `handler` processed the events `{prefix}0` to `{prefix}{n-1}`.
+async fn wait_processed(handler: &Recorder, prefix: &str, n: usize) {
+    let what = format!("the events {prefix}0..{prefix}{n} processed");
+    eventually(&what, Duration::from_secs(30), async || {
+        let processed = handler.processed();
+        (0..n).all(|i| processed.contains_key(&key_of(&format!("{prefix}{i}"))))
+    })
+    .await;
+}
+
+/// Checks that `handler` processed each of `{prefix}0` to `{prefix}{n-1}` exactly once.
+fn assert_processed_once(handler: &Recorder, prefix: &str, n: usize) {
+    let processed = handler.processed();
+    for i in 0..n {
+        let key = key_of(&format!("{prefix}{i}"));
+        assert_eq!(processed.get(&key), Some(&1), "{key}");
+    }
+}
+
 async fn xlen(conn: &mut redis::aio::MultiplexedConnection, key: &str) -> usize {
     redis::cmd("XLEN").arg(key).query_async(conn).await.unwrap()
 }
@@ -469,18 +488,10 @@ async fn every_event_through_the_receiver_is_processed_exactly_once_by_a_pool() 
     );
     assert_eq!(handler.0.inline_decisions.load(Ordering::SeqCst), 1);
 
-    eventually(
-        "every event processed",
-        Duration::from_secs(30),
-        async || handler.total() >= n,
-    )
-    .await;
+    wait_processed(&handler, "m", n).await;
     let stats = pool.stop().await;
-    let processed = handler.processed();
-    assert_eq!(processed.len(), n);
-    for i in 0..n {
-        assert_eq!(processed.get(&key_of(&format!("m{i}"))), Some(&1), "m{i}");
-    }
+    assert_eq!(handler.processed().len(), n);
+    assert_processed_once(&handler, "m", n);
     assert_eq!(stats.processed, n as u64);
     assert_eq!((stats.failed, stats.dead_lettered), (0, 0));
     let mut conn = redis(&server).await;
@@ -529,17 +540,9 @@ async fn a_worker_killed_mid_batch_loses_nothing() {
     // Another worker claims what it held, once the claim time passed.
     let rescuer = Recorder::default();
     let pool = Pool::start(&redis_config, &rescuer, 1);
-    eventually(
-        "the held entries processed",
-        Duration::from_secs(20),
-        async || rescuer.total() >= n,
-    )
-    .await;
+    wait_processed(&rescuer, "k", n).await;
     let stats = pool.stop().await;
-    let processed = rescuer.processed();
-    for i in 0..n {
-        assert_eq!(processed.get(&key_of(&format!("k{i}"))), Some(&1), "k{i}");
-    }
+    assert_processed_once(&rescuer, "k", n);
     assert_eq!(stats.processed, n as u64);
     assert_eq!(stuck.total(), 0, "the stuck worker finished nothing");
     assert_eq!(pending(&mut conn).await, 0);
@@ -617,17 +620,10 @@ async fn with_redis_down_the_receiver_answers_500_and_then_everything_flows() {
         statuses.iter().all(|s| *s == StatusCode::OK),
         "{statuses:?}"
     );
-    eventually(
-        "the retried events processed",
-        Duration::from_secs(20),
-        async || handler.total() == 6,
-    )
-    .await;
+    wait_processed(&handler, "d", 5).await;
     let stats = pool.stop().await;
-    let processed = handler.processed();
-    for i in 0..5 {
-        assert_eq!(processed.get(&key_of(&format!("d{i}"))), Some(&1), "d{i}");
-    }
+    assert_processed_once(&handler, "d", 5);
+    assert_eq!(handler.total(), 6);
     assert_eq!(stats.processed, 6);
     receiver.stop().await;
 }
