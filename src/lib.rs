@@ -57,8 +57,9 @@
 //! at warn, bounded; `tokio` (default) enforces the request deadline
 //! ([`WebhookConfig::DEFAULT_DEADLINE`]); `metrics` records counters and a latency histogram
 //! through the `metrics` facade; `test-util` adds [`test_util`], signed-request builders,
-//! Tencent's documented samples and [`test_util::reply_of`]; `cli` builds the
-//! `tencent-chat-webhook` command-line tool.
+//! Tencent's documented samples and [`test_util::reply_of`]; `redis` adds the `redis` module,
+//! which queues after-events on a Redis stream ([`Queued`] with a `RedisSink`) and processes
+//! them with a pool of workers; `cli` builds the `tencent-chat-webhook` command-line tool.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod auth;
@@ -68,6 +69,8 @@ mod handler;
 #[cfg(feature = "tracing")]
 mod http_span;
 mod protocol;
+#[cfg(feature = "redis")]
+pub mod redis;
 mod rejection;
 mod service;
 #[cfg(feature = "test-util")]
@@ -80,8 +83,9 @@ pub use config::{
 };
 pub use dedup::{Dedup, MemoryDedup, Seen};
 pub use handler::{
-    Command, CommandKind, Event, FailureKind, Handler, HandlerError, HandlerFailure, HandlerResult,
-    ParseError, ParseErrorKind, RequestContext, RequestContextBuilder, UnknownEvent, UnparsedEvent,
+    Command, CommandKind, Event, EventSink, FailureKind, Handler, HandlerError, HandlerFailure,
+    HandlerResult, ParseError, ParseErrorKind, Queued, RequestContext, RequestContextBuilder,
+    UnknownEvent, UnparsedEvent,
 };
 #[cfg(feature = "tracing")]
 pub use http_span::http_span;

@@ -18,6 +18,7 @@
 mod context;
 mod error;
 mod key;
+mod queue;
 
 use std::fmt;
 use std::future::Future;
@@ -32,6 +33,7 @@ pub use error::{
     FailureKind, HandlerError, HandlerFailure, ParseError, ParseErrorKind, UnknownEvent,
     UnparsedEvent,
 };
+pub use queue::{EventSink, Queued};
 
 use crate::RawJson;
 use crate::protocol::decision::{
@@ -406,6 +408,8 @@ macro_rules! commands {
                 Box::pin(async move { self.on_unparsed(ctx, event).await })
             }
         }
+
+        queue::queued_handler! { $($variant, $kind, fn $method($event) -> $ret;)* }
 
         /// A handler that records every typed event it gets and answers with the defaults.
         #[cfg(test)]

@@ -706,7 +706,7 @@ where
     })
 }
 
-fn panic_message(payload: &(dyn Any + Send)) -> String {
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {
         (*s).to_owned()
     } else if let Some(s) = payload.downcast_ref::<String>() {
@@ -718,9 +718,9 @@ fn panic_message(payload: &(dyn Any + Send)) -> String {
 
 pin_project! {
     /// Turns a panic while polling `inner` into an `Err` holding the payload.
-    struct CatchUnwind<F> {
+    pub(crate) struct CatchUnwind<F> {
         #[pin]
-        inner: F,
+        pub(crate) inner: F,
     }
 }
 

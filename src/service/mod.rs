@@ -12,4 +12,8 @@ pub use body::{ReplyBody, WebhookResponseBody};
 pub use future::{ResponseFuture, WebhookFuture};
 pub use layer::{Webhook, WebhookLayer};
 pub use leaf::WebhookService;
+#[cfg(feature = "redis")]
+pub(crate) use leaf::{CatchUnwind, panic_message};
 pub use observe::{Decision, Outcome};
+#[cfg(feature = "redis")]
+pub(crate) use observe::{failed as handler_failed, queue_trouble};

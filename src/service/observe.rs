@@ -275,6 +275,26 @@ pub(crate) fn failed(failure: &HandlerFailure) {
     }
 }
 
+#[cfg(all(feature = "tracing", feature = "redis"))]
+static QUEUE: Budget = Budget::new();
+
+/// Logs trouble with the Redis queue (a lost connection, a failed command) at warn, bounded
+/// like failures, and counts it.
+#[cfg(feature = "redis")]
+pub(crate) fn queue_trouble(what: &'static str, error: &dyn fmt::Display) {
+    #[cfg(feature = "metrics")]
+    metrics::counter!("tencent_chat_webhook_queue_errors_total", "what" => what).increment(1);
+    #[cfg(feature = "tracing")]
+    {
+        let error = error.to_string();
+        if let Some(held_back) = QUEUE.take() {
+            tracing::warn!(what, error, held_back, "redis queue trouble");
+        } else {
+            tracing::debug!(what, error, "redis queue trouble");
+        }
+    }
+}
+
 /// Counts a duplicate answered without the handler.
 pub(crate) fn duplicate(command: &str) {
     #[cfg(feature = "metrics")]
