@@ -33,7 +33,10 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::body::Body;
 use tencent_chat_webhook::redis::{RedisConfig, RedisSink, RedisWorker};
-use tencent_chat_webhook::{Event, Handler, HandlerResult, Queued, RequestContext, WebhookService};
+use tencent_chat_webhook::{
+    AfterDeadline, Event, Handler, HandlerResult, Queued, RequestContext, WebhookConfig,
+    WebhookService,
+};
 use tokio::sync::watch;
 use tower_http::trace::TraceLayer;
 
@@ -141,7 +144,7 @@ async fn run() -> Result<(), Error> {
     }
     if matches!(role, Role::Both | Role::Receiver) {
         let queued = Queued::new(demo::DemoHandler, RedisSink::new(&redis)?);
-        let webhook = WebhookService::new(settings.config()?, queued);
+        let webhook = WebhookService::new(receiver_config(&settings)?, queued);
         let listener = demo::bind(settings.addr).await?;
         settings.announce(listener.local_addr()?, "redis_queue receiver");
         demo::serve(
@@ -187,7 +190,7 @@ async fn bench(
     let (stop, stop_rx) = watch::channel(false);
     let worker = spawn_worker(redis, counted.clone(), stop_rx.clone());
     let queued = Queued::new(demo::DemoHandler, RedisSink::new(redis)?);
-    let webhook = WebhookService::new(settings.config()?, queued);
+    let webhook = WebhookService::new(receiver_config(settings)?, queued);
     let listener = demo::bind(settings.addr).await?;
     let addr = listener.local_addr()?;
     let server = tokio::spawn(async move {
@@ -273,4 +276,15 @@ async fn bench(
 #[tokio::main]
 async fn main() -> ExitCode {
     demo::exit_code(run().await)
+}
+
+/// The receiver's configuration: the demo's, with an after-event whose write to Redis outlives the
+/// deadline cancelled (answered 500, so Tencent retries it) rather than finished in the background
+/// after an OK: an event is acknowledged only once Redis has it.
+fn receiver_config(settings: &demo::Settings) -> Result<WebhookConfig, String> {
+    settings
+        .config_builder()
+        .after_deadline(AfterDeadline::Cancel)
+        .build()
+        .map_err(|e| e.to_string())
 }

@@ -237,6 +237,7 @@ impl Receiver {
         let reported = failures.clone();
         let webhook_config = WebhookConfig::builder(DEMO_APP_ID)
             .token(DEMO_TOKEN)
+            .after_deadline(tencent_chat_webhook::AfterDeadline::Cancel)
             .report_failures(move |f| {
                 let failure = (f.command().to_owned(), f.message().to_owned());
                 reported.lock().unwrap().push(failure);

@@ -89,10 +89,13 @@ impl Settings {
     }
 
     pub fn config(&self) -> Result<WebhookConfig, String> {
-        WebhookConfig::builder(self.app_id)
-            .token(&self.token)
-            .build()
-            .map_err(|e| e.to_string())
+        self.config_builder().build().map_err(|e| e.to_string())
+    }
+
+    /// The builder [`config`](Settings::config) builds, for a server that sets more.
+    #[allow(dead_code)] // not every example sets more
+    pub fn config_builder(&self) -> tencent_chat_webhook::WebhookConfigBuilder {
+        WebhookConfig::builder(self.app_id).token(&self.token)
     }
 
     /// Prints where the server listens and how to try it.

@@ -13,12 +13,16 @@ use crate::handler::{Event, EventSink, HandlerError, HandlerResult, RequestConte
 /// [`write_timeout`](super::RedisConfigBuilder::write_timeout) the push fails, the service
 /// answers 500 (so that Tencent retries), and the failure is reported like a handler failure.
 ///
+/// Configure the service with [`AfterDeadline::Cancel`](crate::AfterDeadline::Cancel): with the
+/// default, an after-event whose push outlives the request's deadline (a slow body, then a slow
+/// Redis) is answered OK and finished in the background, before Redis has it.
+///
 /// Put it in front of your handler with [`Queued`](crate::Queued); the connection is made on
 /// first use and remade whenever it is lost.
 ///
 /// ```no_run
 /// use tencent_chat_webhook::redis::{RedisConfig, RedisSink};
-/// use tencent_chat_webhook::{Handler, Queued, WebhookConfig, WebhookService};
+/// use tencent_chat_webhook::{AfterDeadline, Handler, Queued, WebhookConfig, WebhookService};
 ///
 /// struct Decisions;
 /// impl Handler for Decisions {}
@@ -26,7 +30,10 @@ use crate::handler::{Event, EventSink, HandlerError, HandlerResult, RequestConte
 /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let redis = RedisConfig::builder("redis://127.0.0.1:6379").build()?;
 /// let sink = RedisSink::new(&redis)?;
-/// let config = WebhookConfig::builder(1400000000).token("s3cret").build()?;
+/// let config = WebhookConfig::builder(1400000000)
+///     .token("s3cret")
+///     .after_deadline(AfterDeadline::Cancel)
+///     .build()?;
 /// let service = WebhookService::new(config, Queued::new(Decisions, sink));
 /// # let _ = service; Ok(()) }
 /// ```
