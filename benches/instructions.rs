@@ -10,7 +10,9 @@
 //!
 //! Modes: `value` (parse the body into a `Value`), `build` (build the signed request only: what
 //! `service` costs on top of the service), `service` (build, then the whole service: authenticate,
-//! read, parse, dispatch, serialise, read the reply). Without arguments (as `cargo test
+//! read, parse, dispatch, serialise, read the reply), `runtime` (the same inside a current-thread
+//! tokio runtime with a timer, as a server runs it: the deadline is armed for every request, and
+//! `block_on` is counted too). Without arguments (as `cargo test
 //! --benches` runs it) every mode runs once per family and the service's answer is checked.
 
 #[allow(dead_code)] // each benchmark uses its part
@@ -28,7 +30,7 @@ fn main() {
         .collect();
     let (modes, families, n): (Vec<&str>, Vec<&str>, usize) = match &args[..] {
         [] => (
-            vec!["value", "build", "service"],
+            vec!["value", "build", "service", "runtime"],
             COMMANDS.iter().map(|(name, _)| *name).collect(),
             1,
         ),
@@ -37,9 +39,13 @@ fn main() {
             vec![family.as_str()],
             n.parse().expect("N: a number of iterations"),
         ),
-        _ => panic!("usage: instructions [MODE FAMILY N], MODE value|build|service"),
+        _ => panic!("usage: instructions [MODE FAMILY N], MODE value|build|service|runtime"),
     };
     let mut service = service();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("runtime");
     for family in families {
         let (_, command) = *COMMANDS
             .iter()
@@ -60,6 +66,11 @@ fn main() {
                     }
                     "service" => {
                         let (status, reply) = exchange(&mut service, black_box(request.build()));
+                        assert_eq!(status, 200, "{command}: {reply:?}");
+                    }
+                    "runtime" => {
+                        let (status, reply) = runtime
+                            .block_on(async { exchange(&mut service, black_box(request.build())) });
                         assert_eq!(status, 200, "{command}: {reply:?}");
                     }
                     other => panic!("unknown mode {other}"),

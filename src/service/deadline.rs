@@ -53,12 +53,20 @@ impl Deadline {
         };
         #[cfg(feature = "tokio")]
         {
-            let mut sleep = std::pin::pin!(tokio::time::sleep_until(deadline.at));
+            // The timer is made only once `fut` has to wait: most bodies are there and most
+            // handlers answer at once, and then no timer is built, registered or dropped.
+            let mut sleep = std::pin::pin!(None::<tokio::time::Sleep>);
             poll_fn(|cx| {
                 if let Poll::Ready(out) = Pin::new(&mut fut).poll(cx) {
                     return Poll::Ready(Some(out));
                 }
-                sleep.as_mut().poll(cx).map(|()| None)
+                if sleep.is_none() {
+                    sleep.set(Some(tokio::time::sleep_until(deadline.at)));
+                }
+                match sleep.as_mut().as_pin_mut() {
+                    Some(sleep) => sleep.poll(cx).map(|()| None),
+                    None => Poll::Pending,
+                }
             })
             .await
         }

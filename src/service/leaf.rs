@@ -359,6 +359,17 @@ impl Shared {
                 .await;
                 (Held::Owned(ctx), outcome)
             }
+            // A timer, and a handler that is cancelled when it passes (a before-event, or any
+            // event under `AfterDeadline::Cancel`): it runs borrowing its context, like above.
+            Some(deadline) if !self.may_finish_in_background(ctx.kind()) => {
+                let handler = CatchUnwind {
+                    inner: self.handler.dispatch(&ctx, event),
+                };
+                match Deadline::race(Some(&deadline), handler).await {
+                    Some(outcome) => (Held::Owned(ctx), outcome),
+                    None => return self.cancelled(&ctx, claim, started).await,
+                }
+            }
             // A timer: the handler's future owns what it uses, so that an after-event can be
             // left to finish on its own task when the deadline passes.
             Some(deadline) => {
@@ -403,8 +414,7 @@ impl Shared {
         let limit = self.config.inner.deadline.unwrap_or_default();
         if ctx.kind() == CommandKind::Before {
             drop(job);
-            let message = format!("no answer within the deadline of {limit:?}; cancelled");
-            return self.failed(&ctx, FailureKind::Timeout, message, started);
+            return self.cancelled(&ctx, claim, started).await;
         }
         let claim = match self
             .clone()
@@ -413,11 +423,45 @@ impl Shared {
             Ok(res) => return res,
             Err(claim) => claim,
         };
+        self.cancelled(&ctx, claim, started).await
+    }
+
+    /// Whether an event of `kind` whose handler outlives the deadline may be finished on a task
+    /// of its own (an after-event under `AfterDeadline::Finish`), so that its handler's future
+    /// must own what it uses.
+    fn may_finish_in_background(&self, kind: CommandKind) -> bool {
+        #[cfg(feature = "tokio")]
+        {
+            kind == CommandKind::After
+                && matches!(
+                    self.config.inner.after_deadline,
+                    AfterDeadline::Finish { .. }
+                )
+        }
+        #[cfg(not(feature = "tokio"))]
+        {
+            let _ = kind;
+            false
+        }
+    }
+
+    /// The deadline passed and the handler was cancelled (its future dropped): a before-event
+    /// gets the failure decision, an after-event a 500 and its claim given back.
+    async fn cancelled(
+        &self,
+        ctx: &RequestContext,
+        claim: Option<Claim>,
+        started: Instant,
+    ) -> Response<ReplyBody> {
+        let limit = self.config.inner.deadline.unwrap_or_default();
+        let message = format!("no answer within the deadline of {limit:?}; cancelled");
+        if ctx.kind() == CommandKind::Before {
+            return self.failed(ctx, FailureKind::Timeout, message, started);
+        }
         if let Some(claim) = claim {
             claim.finish(false).await;
         }
-        let message = format!("no answer within the deadline of {limit:?}; cancelled");
-        self.failed(&ctx, FailureKind::Abandoned, message, started)
+        self.failed(ctx, FailureKind::Abandoned, message, started)
     }
 
     /// Spawns a timed-out after-event's handler, if the policy and the room allow, and answers
