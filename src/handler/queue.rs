@@ -19,9 +19,10 @@ use crate::handler::Event;
 /// service answers Tencent OK as soon as it does, and Tencent does not send the event again.
 /// An `Err` answers HTTP 500, so that Tencent's retry (where switched on in its console)
 /// delivers it again. Return within the service's deadline
-/// ([`WebhookConfig::DEFAULT_DEADLINE`](crate::WebhookConfig::DEFAULT_DEADLINE)): an
-/// after-event still running then may be acknowledged and finished in the background
-/// ([`AfterDeadline`](crate::AfterDeadline)).
+/// ([`WebhookConfig::DEFAULT_DEADLINE`](crate::WebhookConfig::DEFAULT_DEADLINE)), and configure
+/// the service with [`AfterDeadline::Cancel`](crate::AfterDeadline::Cancel): under the default,
+/// `Finish`, an after-event still running at the deadline is acknowledged and finished in the
+/// background, before the sink has stored it.
 ///
 /// ```
 /// use std::sync::Mutex;
