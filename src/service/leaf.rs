@@ -351,28 +351,9 @@ impl Shared {
             None => None,
         };
         let (ctx, outcome) = match deadline {
-            // No timer: the handler runs on the request's own future, borrowing its context.
-            None => {
-                let outcome = CatchUnwind {
-                    inner: self.handler.dispatch(&ctx, event),
-                }
-                .await;
-                (Held::Owned(ctx), outcome)
-            }
-            // A timer, and a handler that is cancelled when it passes (a before-event, or any
-            // event under `AfterDeadline::Cancel`): it runs borrowing its context, like above.
-            Some(deadline) if !self.may_finish_in_background(ctx.kind()) => {
-                let handler = CatchUnwind {
-                    inner: self.handler.dispatch(&ctx, event),
-                };
-                match Deadline::race(Some(&deadline), handler).await {
-                    Some(outcome) => (Held::Owned(ctx), outcome),
-                    None => return self.cancelled(&ctx, claim, started).await,
-                }
-            }
-            // A timer: the handler's future owns what it uses, so that an after-event can be
-            // left to finish on its own task when the deadline passes.
-            Some(deadline) => {
+            // A timer, and an after-event that may finish on its own task when it passes: the
+            // handler's future owns what it uses.
+            Some(deadline) if self.may_finish_in_background(ctx.kind()) => {
                 let ctx = Arc::new(ctx);
                 let handler = self.handler.clone();
                 let job_ctx = ctx.clone();
@@ -385,6 +366,18 @@ impl Shared {
                 match Deadline::race(Some(&deadline), &mut job).await {
                     Some(outcome) => (Held::Shared(ctx), outcome),
                     None => return self.timed_out(ctx, job, claim, started).await,
+                }
+            }
+            // No timer, or a handler that is cancelled when the deadline passes (a before-event,
+            // or any event under `AfterDeadline::Cancel`): it runs on the request's own future,
+            // borrowing its context.
+            deadline => {
+                let handler = CatchUnwind {
+                    inner: self.handler.dispatch(&ctx, event),
+                };
+                match Deadline::race(deadline.as_ref(), handler).await {
+                    Some(outcome) => (Held::Owned(ctx), outcome),
+                    None => return self.cancelled(&ctx, claim, started).await,
                 }
             }
         };
