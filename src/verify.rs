@@ -118,20 +118,22 @@ fn console_check(
             "query parameter `SdkAppid` is missing",
         )
     };
+    // What a check that passed, for `app_id`, carries.
+    let checked = |app_id: u64, request_time: Option<u64>| Authenticated {
+        app_id,
+        console_check: true,
+        command: query.command.clone().map(intern),
+        client_ip: query.client_ip.clone().map(Cow::into_owned),
+        platform: query.platform.as_deref().map(OptPlatform::parse),
+        content_type: None,
+        request_time,
+    };
     if query.sign.is_none() {
         // An app that opted out of signatures cannot tell a check from anything else; such a
         // request names no app and is answered OK only if it carries no event (checked once
         // the body is read).
         return match config.apps.iter().find(|a| a.verifier.is_none()) {
-            Some(app) => Ok(Authenticated {
-                app_id: app.app_id,
-                console_check: true,
-                command: query.command.clone().map(intern),
-                client_ip: query.client_ip.clone().map(Cow::into_owned),
-                platform: query.platform.as_deref().map(OptPlatform::parse),
-                content_type: None,
-                request_time: None,
-            }),
+            Some(app) => Ok(checked(app.app_id, None)),
             None => Err(missing()),
         };
     }
@@ -142,17 +144,7 @@ fn console_check(
             continue;
         };
         match verifier.verify(query.sign.as_deref(), query.request_time.as_deref(), now) {
-            Ok(time) => {
-                return Ok(Authenticated {
-                    app_id: app.app_id,
-                    console_check: true,
-                    command: query.command.clone().map(intern),
-                    client_ip: query.client_ip.clone().map(Cow::into_owned),
-                    platform: query.platform.as_deref().map(OptPlatform::parse),
-                    content_type: None,
-                    request_time: Some(time),
-                });
-            }
+            Ok(time) => return Ok(checked(app.app_id, Some(time))),
             Err(e) => last = Some(e),
         }
     }
