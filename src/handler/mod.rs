@@ -778,8 +778,16 @@ respond_per_target!(sns::PrevFriendAdd, sns::PrevFriendResponse);
 
 /// Parses JSON quickly into `T`; on failure, says why: not JSON at all, or JSON that does not fit
 /// (then with the path, found by a second parse that tracks it, and the JSON itself).
+///
+/// The body's UTF-8 is checked once, whole, so that the parse does not check every string
+/// again (serde_json does when it reads bytes, not when it reads a `str`). A body that is not
+/// UTF-8 is parsed as bytes, which gives the same error, with its position, as before.
 fn parse_typed<T: DeserializeOwned>(command: Command, body: &[u8]) -> Result<T, ParseError> {
-    serde_json::from_slice(body).map_err(|first| {
+    let parsed = match std::str::from_utf8(body) {
+        Ok(text) => serde_json::from_str(text),
+        Err(_) => serde_json::from_slice(body),
+    };
+    parsed.map_err(|first| {
         // The JSON is kept as its text: a `Value` tree of a hostile body costs many times its
         // size.
         let Ok(value) = serde_json::from_slice::<RawJson>(body) else {

@@ -162,6 +162,44 @@ fn body_errors_name_the_failing_path() {
     }
 }
 
+/// The typed parse reads a body that is UTF-8 as a `str` (checked once, whole) and any other as
+/// bytes: either way, text outside ASCII parses, and a byte that is not UTF-8 is a syntax error
+/// at its position, not a shape error and not a panic.
+#[test]
+fn bodies_are_utf8_checked_once_with_the_error_where_it_is() {
+    let command = "OfficialAccount.CallbackBeforeSendMsg";
+    let text = |t: &[u8]| {
+        let mut body = br#"{"Official_Account":"a","MsgBody":[{"MsgType":"TIMTextElem","MsgContent":{"Text":""#.to_vec();
+        body.extend_from_slice(t);
+        body.extend_from_slice(br#""}}]}"#);
+        body
+    };
+    for (name, raw) in [
+        ("Chinese", "你好".as_bytes()),
+        ("emoji", "😀".as_bytes()),
+        ("ASCII", b"hi"),
+    ] {
+        let Ok(Event::OfficialAccountBeforeSendMsg(msg)) = Event::parse(command, &text(raw)) else {
+            panic!("{name}: not parsed")
+        };
+        assert_eq!(
+            msg.texts().collect::<Vec<_>>(),
+            [std::str::from_utf8(raw).unwrap()],
+            "{name}"
+        );
+    }
+    for (name, raw) in [
+        ("a lone continuation byte", &[0x80][..]),
+        ("a truncated sequence", &[0xe4, 0xbd]),
+        ("an overlong encoding", &[0xc0, 0xaf]),
+        ("a surrogate", &[0xed, 0xa0, 0x80]),
+    ] {
+        let err = Event::parse(command, &text(raw)).expect_err(name);
+        assert_eq!(err.kind(), ParseErrorKind::Syntax, "{name}: {err}");
+        assert!(err.to_string().contains("line 1"), "{name}: {err}");
+    }
+}
+
 #[test]
 fn body_command_must_agree_with_the_query() {
     let body = br#"{"CallbackCommand":"OfficialAccount.CallbackAfterSendMsg","Official_Account":"a","MsgBody":[]}"#;
