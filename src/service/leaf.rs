@@ -244,8 +244,13 @@ impl Shared {
         B::Error: Into<Box<dyn StdError + Send + Sync>>,
     {
         let limit = self.config.inner.body_limit;
-        let read = pin!(read_body(body, limit));
-        let bytes = match Deadline::race(deadline.as_ref(), read).await {
+        // The reading future is dropped once read (its own block), so that the rest of this
+        // future does not keep room for it.
+        let read = {
+            let read = pin!(read_body(body, limit));
+            Deadline::race(deadline.as_ref(), read).await
+        };
+        let bytes = match read {
             Some(Ok(bytes)) => bytes,
             Some(Err(rejection)) => return reject(rejection, auth.command.as_deref(), started),
             None => {
@@ -298,8 +303,9 @@ impl Shared {
                 return match e.into_unparsed() {
                     Some(unparsed) => {
                         ctx.targets = unparsed.friend_targets();
-                        self.unparsed(&ctx, unparsed, message, deadline, started)
-                            .await
+                        // The rare paths' futures are boxed, so that the common path's future,
+                        // allocated for every request, stays small.
+                        Box::pin(self.unparsed(&ctx, unparsed, message, deadline, started)).await
                     }
                     None => reject(
                         parse_rejection_message(message),
@@ -365,7 +371,7 @@ impl Shared {
                 });
                 match Deadline::race(Some(&deadline), &mut job).await {
                     Some(outcome) => (Held::Shared(ctx), outcome),
-                    None => return self.timed_out(ctx, job, claim, started).await,
+                    None => return Box::pin(self.timed_out(ctx, job, claim, started)).await,
                 }
             }
             // No timer, or a handler that is cancelled when the deadline passes (a before-event,
@@ -377,7 +383,7 @@ impl Shared {
                 };
                 match Deadline::race(deadline.as_ref(), handler).await {
                     Some(outcome) => (Held::Owned(ctx), outcome),
-                    None => return self.cancelled(&ctx, claim, started).await,
+                    None => return Box::pin(self.cancelled(&ctx, claim, started)).await,
                 }
             }
         };
