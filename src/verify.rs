@@ -15,7 +15,7 @@ pub(crate) struct Authenticated {
     /// A console check request: authenticated, but naming no app (see [`console_check`]).
     pub(crate) console_check: bool,
     pub(crate) command: Option<Cow<'static, str>>,
-    pub(crate) client_ip: Option<String>,
+    pub(crate) client_ip: Option<crate::handler::context::ShortText>,
     pub(crate) platform: Option<OptPlatform>,
     pub(crate) content_type: Option<Cow<'static, str>>,
     pub(crate) request_time: Option<u64>,
@@ -68,7 +68,10 @@ pub(crate) fn authenticate_query(
         app_id,
         console_check: false,
         command: query.command.map(intern),
-        client_ip: query.client_ip.map(Cow::into_owned),
+        client_ip: query
+            .client_ip
+            .as_deref()
+            .map(crate::handler::context::ShortText::new),
         platform: query.platform.as_deref().map(OptPlatform::parse),
         content_type: query.content_type.map(|t| match &*t {
             "json" => Cow::Borrowed("json"),
@@ -123,7 +126,10 @@ fn console_check(
         app_id,
         console_check: true,
         command: query.command.clone().map(intern),
-        client_ip: query.client_ip.clone().map(Cow::into_owned),
+        client_ip: query
+            .client_ip
+            .as_deref()
+            .map(crate::handler::context::ShortText::new),
         platform: query.platform.as_deref().map(OptPlatform::parse),
         content_type: None,
         request_time,

@@ -12,7 +12,7 @@ use crate::protocol::query::OptPlatform;
 pub struct RequestContext {
     pub(crate) app_id: u64,
     pub(crate) command: Cow<'static, str>,
-    pub(crate) client_ip: Option<String>,
+    pub(crate) client_ip: Option<ShortText>,
     pub(crate) platform: Option<OptPlatform>,
     pub(crate) request_time: Option<u64>,
     pub(crate) content_type: Option<Cow<'static, str>>,
@@ -46,12 +46,12 @@ impl RequestContext {
 
     /// `ClientIP`: the address of the client that triggered the event, as sent.
     pub fn client_ip(&self) -> Option<&str> {
-        self.client_ip.as_deref()
+        self.client_ip.as_ref().map(ShortText::as_str)
     }
 
     /// `ClientIP` parsed as an address, when it is one.
     pub fn client_ip_addr(&self) -> Option<IpAddr> {
-        self.client_ip.as_deref()?.parse().ok()
+        self.client_ip.as_ref()?.as_str().parse().ok()
     }
 
     /// `OptPlatform`.
@@ -92,7 +92,7 @@ impl fmt::Debug for RequestContext {
         f.debug_struct("RequestContext")
             .field("app_id", &self.app_id)
             .field("command", &self.command)
-            .field("client_ip", &self.client_ip)
+            .field("client_ip", &self.client_ip())
             .field("platform", &self.platform)
             .field("request_time", &self.request_time)
             .field("path", &self.parts.uri.path())
@@ -148,7 +148,7 @@ pub struct RequestContextBuilder {
 impl RequestContextBuilder {
     /// Sets `ClientIP`.
     pub fn client_ip(mut self, ip: impl Into<String>) -> Self {
-        self.ctx.client_ip = Some(ip.into());
+        self.ctx.client_ip = Some(ShortText::new(&ip.into()));
         self
     }
 
@@ -173,5 +173,62 @@ impl RequestContextBuilder {
     /// The context.
     pub fn build(self) -> RequestContext {
         self.ctx
+    }
+}
+
+/// Text kept inline when it is as short as an IP address (45 bytes: the longest IPv6 form), else
+/// boxed: a request's `ClientIP` is not worth an allocation.
+#[derive(Clone)]
+pub(crate) enum ShortText {
+    Inline {
+        len: u8,
+        bytes: [u8; ShortText::INLINE],
+    },
+    Boxed(Box<str>),
+}
+
+impl ShortText {
+    const INLINE: usize = 45;
+
+    pub(crate) fn new(text: &str) -> Self {
+        match u8::try_from(text.len()) {
+            Ok(len) if text.len() <= Self::INLINE => {
+                let mut bytes = [0; Self::INLINE];
+                bytes[..text.len()].copy_from_slice(text.as_bytes());
+                ShortText::Inline { len, bytes }
+            }
+            _ => ShortText::Boxed(text.into()),
+        }
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            // Always whole characters: copied from a `str`, up to its end.
+            ShortText::Inline { len, bytes } => {
+                std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default()
+            }
+            ShortText::Boxed(text) => text,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ShortText;
+
+    #[test]
+    fn short_text_keeps_any_text_whole() {
+        let long_v6 = "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255";
+        assert_eq!(long_v6.len(), ShortText::INLINE);
+        let long = "x".repeat(46);
+        for text in ["", "127.0.0.1", "::1", long_v6, "中文地址", &long] {
+            let short = ShortText::new(text);
+            assert_eq!(short.as_str(), text);
+            assert_eq!(
+                matches!(short, ShortText::Inline { .. }),
+                text.len() <= ShortText::INLINE,
+                "{text}"
+            );
+        }
     }
 }

@@ -15,7 +15,7 @@
 //! `ContentCallback.ResultNotify`, which is [`moderation`](crate::moderation) (the method stays
 //! `on_content_callback_result_notify`). A unit test checks every row against the rule.
 
-mod context;
+pub(crate) mod context;
 mod error;
 mod key;
 mod queue;
