@@ -318,7 +318,7 @@ pub(crate) fn finished(
     #[cfg(feature = "metrics")]
     request_keys::record(command, outcome, elapsed);
     #[cfg(feature = "tracing")]
-    {
+    if tracing::level_enabled!(tracing::Level::INFO) {
         let span = tracing::Span::current();
         span.record("outcome", outcome);
         span.record("status", status);
@@ -327,8 +327,15 @@ pub(crate) fn finished(
 }
 
 /// The span of one request, with its fields still empty but the app, when known.
+///
+/// The request's span is at info level: with no subscriber, or none that wants info (an atomic
+/// load tells), there is no span to make or to record into, here or in [`identified`] and
+/// [`finished`].
 #[cfg(feature = "tracing")]
 pub(crate) fn span() -> tracing::Span {
+    if !tracing::level_enabled!(tracing::Level::INFO) {
+        return tracing::Span::none();
+    }
     tracing::info_span!(
         "webhook",
         app_id = tracing::field::Empty,
@@ -344,7 +351,7 @@ pub(crate) fn span() -> tracing::Span {
 /// body) on the current span.
 pub(crate) fn identified(app_id: Option<u64>, command: Option<&str>, kind: Option<CommandKind>) {
     #[cfg(feature = "tracing")]
-    {
+    if tracing::level_enabled!(tracing::Level::INFO) {
         let span = tracing::Span::current();
         if let Some(app_id) = app_id {
             span.record("app_id", app_id);
