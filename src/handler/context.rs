@@ -12,6 +12,8 @@ use crate::protocol::query::OptPlatform;
 pub struct RequestContext {
     pub(crate) app_id: u64,
     pub(crate) command: Cow<'static, str>,
+    /// `Command::from_wire(&command)`, looked up once.
+    pub(crate) known: Option<Command>,
     pub(crate) client_ip: Option<ShortText>,
     pub(crate) platform: Option<OptPlatform>,
     pub(crate) request_time: Option<u64>,
@@ -34,7 +36,7 @@ impl RequestContext {
 
     /// The command, if this crate knows it.
     pub fn known_command(&self) -> Option<Command> {
-        Command::from_wire(&self.command)
+        self.known
     }
 
     /// Before or after; for a command this crate does not know, what its name says
@@ -118,7 +120,8 @@ impl RequestContext {
     /// ```
     pub fn builder(app_id: u64, command: impl Into<String>) -> RequestContextBuilder {
         let command: String = command.into();
-        let command = match Command::from_wire(&command) {
+        let known = Command::from_wire(&command);
+        let command = match known {
             Some(known) => Cow::Borrowed(known.as_str()),
             None => Cow::Owned(command),
         };
@@ -128,6 +131,7 @@ impl RequestContext {
             ctx: RequestContext {
                 app_id,
                 command,
+                known,
                 client_ip: None,
                 platform: None,
                 request_time: None,

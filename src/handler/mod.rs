@@ -307,7 +307,17 @@ macro_rules! commands {
             /// whose own `CallbackCommand` differs is refused; a body without one (the push and
             /// moderation callbacks) is read as the command says.
             pub fn parse(command: &str, body: &[u8]) -> Result<Event, ParseError> {
-                match Command::from_wire(command) {
+                Self::parse_as(Command::from_wire(command), command, body)
+            }
+
+            /// [`parse`](Self::parse) for a command already looked up: `known` is
+            /// `Command::from_wire(command)`.
+            pub(crate) fn parse_as(
+                known: Option<Command>,
+                command: &str,
+                body: &[u8],
+            ) -> Result<Event, ParseError> {
+                match known {
                     $(Some(Command::$variant) => {
                         let event: $event = parse_typed(Command::$variant, body)?;
                         check_command(command, event.callback_command.as_deref())?;

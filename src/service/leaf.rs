@@ -266,12 +266,11 @@ impl Shared {
             Ok(command) => command,
             Err(rejection) => return reject(rejection, None, started),
         };
-        let is_known = command
-            .as_deref()
-            .is_some_and(|c| Command::from_wire(c).is_some());
+        let known = command.as_deref().and_then(Command::from_wire);
         let mut ctx = RequestContext {
             app_id: auth.app_id,
             command: command.clone().unwrap_or_default(),
+            known,
             client_ip: auth.client_ip,
             platform: auth.platform,
             request_time: auth.request_time,
@@ -281,7 +280,7 @@ impl Shared {
         };
         // A console check: authenticated, naming no command (or, without `SdkAppid`, none this
         // crate knows). It passes without reaching the handler.
-        if auth.console_check && is_known {
+        if auth.console_check && known.is_some() {
             // An event of a known command must say which app it is for: it is not taken for
             // an app because its signature fits one.
             let rejection = Rejection::new(
@@ -292,11 +291,12 @@ impl Shared {
         }
         if command.is_none() || auth.console_check {
             ctx.command = Cow::Borrowed("");
+            ctx.known = None;
             return answer(&ctx, &Reply::ok(), Some(Decision::ConsoleCheck), started);
         }
         let from_body = (!from_query).then_some(&*ctx.command);
         observe::identified(None, from_body, Some(ctx.kind()));
-        let event = match Event::parse(&ctx.command, &bytes) {
+        let event = match Event::parse_as(ctx.known, &ctx.command, &bytes) {
             Ok(event) => event,
             Err(e) if e.kind() == ParseErrorKind::Shape => {
                 let message = e.to_string();
