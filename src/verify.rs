@@ -4,6 +4,7 @@ use std::borrow::Cow;
 
 use crate::auth::SignatureError;
 use crate::config::WebhookConfig;
+use crate::handler::context::ShortText;
 use crate::handler::{Command, Event, ParseErrorKind, command_from_body};
 use crate::protocol::query::{CallbackQuery, OptPlatform};
 use crate::rejection::{Rejection, RejectionKind};
@@ -14,18 +15,34 @@ pub(crate) struct Authenticated {
     pub(crate) app_id: u64,
     /// A console check request: authenticated, but naming no app (see [`console_check`]).
     pub(crate) console_check: bool,
-    pub(crate) command: Option<Cow<'static, str>>,
-    pub(crate) client_ip: Option<crate::handler::context::ShortText>,
+    pub(crate) command: Option<CommandName>,
+    pub(crate) client_ip: Option<ShortText>,
     pub(crate) platform: Option<OptPlatform>,
     pub(crate) content_type: Option<Cow<'static, str>>,
     pub(crate) request_time: Option<u64>,
 }
 
-/// A known command's name is a `&'static str` from the table: no allocation per request.
-pub(crate) fn intern(command: Cow<'_, str>) -> Cow<'static, str> {
-    match Command::from_wire(&command) {
-        Some(known) => Cow::Borrowed(known.as_str()),
-        None => Cow::Owned(command.into_owned()),
+/// A command's name as a request gives it, with its row of the table when it has one: looked
+/// up once, where the name is read. A known name is the table's `&'static str`: no allocation
+/// per request.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct CommandName {
+    pub(crate) name: Cow<'static, str>,
+    pub(crate) known: Option<Command>,
+}
+
+impl CommandName {
+    pub(crate) fn new(command: Cow<'_, str>) -> Self {
+        let known = Command::from_wire(&command);
+        let name = match known {
+            Some(known) => Cow::Borrowed(known.as_str()),
+            None => Cow::Owned(command.into_owned()),
+        };
+        CommandName { name, known }
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        &self.name
     }
 }
 
@@ -67,11 +84,8 @@ pub(crate) fn authenticate_query(
     Ok(Authenticated {
         app_id,
         console_check: false,
-        command: query.command.map(intern),
-        client_ip: query
-            .client_ip
-            .as_deref()
-            .map(crate::handler::context::ShortText::new),
+        command: query.command.map(CommandName::new),
+        client_ip: query.client_ip.as_deref().map(ShortText::new),
         platform: query.platform.as_deref().map(OptPlatform::parse),
         content_type: query.content_type.map(|t| match &*t {
             "json" => Cow::Borrowed("json"),
@@ -125,11 +139,8 @@ fn console_check(
     let checked = |app_id: u64, request_time: Option<u64>| Authenticated {
         app_id,
         console_check: true,
-        command: query.command.clone().map(intern),
-        client_ip: query
-            .client_ip
-            .as_deref()
-            .map(crate::handler::context::ShortText::new),
+        command: query.command.clone().map(CommandName::new),
+        client_ip: query.client_ip.as_deref().map(ShortText::new),
         platform: query.platform.as_deref().map(OptPlatform::parse),
         content_type: None,
         request_time,
@@ -161,9 +172,9 @@ fn console_check(
 /// the body is empty (or `{}`): a console check, which carries nothing to lose. A body with
 /// content but no command anywhere is refused (400), so that nothing is acknowledged unread.
 pub(crate) fn resolve_command(
-    from_query: Option<Cow<'static, str>>,
+    from_query: Option<CommandName>,
     body: &[u8],
-) -> Result<Option<Cow<'static, str>>, Rejection> {
+) -> Result<Option<CommandName>, Rejection> {
     if let Some(command) = from_query {
         return Ok(Some(command));
     }
@@ -177,7 +188,7 @@ pub(crate) fn resolve_command(
         return Ok(None);
     }
     match command_from_body(body) {
-        Ok(Some(command)) => Ok(Some(intern(Cow::Owned(command)))),
+        Ok(Some(command)) => Ok(Some(CommandName::new(Cow::Owned(command)))),
         Ok(None) => Err(no_command()),
         Err(e) => Err(Rejection::new(RejectionKind::InvalidBody, e)),
     }
@@ -250,5 +261,5 @@ pub fn construct_event(
         ));
     }
     let command = resolve_command(auth.command, body)?.ok_or_else(no_command)?;
-    Event::parse(&command, body).map_err(|e| parse_rejection(&e))
+    Event::parse_as(command.known, &command.name, body).map_err(|e| parse_rejection(&e))
 }

@@ -6,6 +6,7 @@ use std::net::IpAddr;
 
 use super::{Command, CommandKind};
 use crate::protocol::query::OptPlatform;
+use crate::verify::CommandName;
 
 /// What a handler method sees of the request besides the event: the query's values, and the
 /// HTTP request parts (headers, extensions such as axum's `ConnectInfo`).
@@ -119,12 +120,10 @@ impl RequestContext {
     /// assert_eq!(ctx.client_ip_addr(), "10.0.0.7".parse().ok());
     /// ```
     pub fn builder(app_id: u64, command: impl Into<String>) -> RequestContextBuilder {
-        let command: String = command.into();
-        let known = Command::from_wire(&command);
-        let command = match known {
-            Some(known) => Cow::Borrowed(known.as_str()),
-            None => Cow::Owned(command),
-        };
+        let CommandName {
+            name: command,
+            known,
+        } = CommandName::new(Cow::Owned(command.into()));
         let mut request = http::Request::new(());
         *request.method_mut() = http::Method::POST;
         RequestContextBuilder {

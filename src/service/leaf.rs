@@ -30,7 +30,7 @@ use crate::config::AfterDeadline;
 use crate::config::{FailureDecision, WebhookConfig};
 use crate::dedup::{Claim, Seen};
 use crate::handler::{
-    BoxFuture, Command, CommandKind, ErasedHandler, Event, FailureKind, Handler, HandlerFailure,
+    BoxFuture, CommandKind, ErasedHandler, Event, FailureKind, Handler, HandlerFailure,
     HandlerResult, ParseErrorKind, RequestContext, UnparsedEvent,
 };
 use crate::protocol::decision::{FriendDecision, FriendErrorCode};
@@ -44,7 +44,9 @@ const FRIEND_REFUSED: FriendErrorCode = match FriendErrorCode::new(38_000) {
 };
 use crate::rejection::{Rejection, RejectionKind, json_response};
 use crate::service::WebhookLayer;
-use crate::verify::{Authenticated, authenticate_query, parse_rejection, resolve_command};
+use crate::verify::{
+    Authenticated, CommandName, authenticate_query, parse_rejection, resolve_command,
+};
 
 /// The webhook endpoint: a `tower::Service` that authenticates, parses, dispatches to your
 /// [`Handler`] and answers with the JSON Tencent expects.
@@ -165,7 +167,11 @@ where
         match checked {
             Err(rejection) => ResponseFuture::ready(reject(rejection, None, started)),
             Ok(auth) => {
-                observe::identified(Some(auth.app_id), auth.command.as_deref(), None);
+                observe::identified(
+                    Some(auth.app_id),
+                    auth.command.as_ref().map(CommandName::as_str),
+                    None,
+                );
                 let fut = self
                     .shared
                     .clone()
@@ -252,13 +258,23 @@ impl Shared {
         };
         let bytes = match read {
             Some(Ok(bytes)) => bytes,
-            Some(Err(rejection)) => return reject(rejection, auth.command.as_deref(), started),
+            Some(Err(rejection)) => {
+                return reject(
+                    rejection,
+                    auth.command.as_ref().map(CommandName::as_str),
+                    started,
+                );
+            }
             None => {
                 let rejection = Rejection::new(
                     RejectionKind::BodyTimeout,
                     "the body did not arrive within the deadline",
                 );
-                return reject(rejection, auth.command.as_deref(), started);
+                return reject(
+                    rejection,
+                    auth.command.as_ref().map(CommandName::as_str),
+                    started,
+                );
             }
         };
         let from_query = auth.command.is_some();
@@ -266,10 +282,14 @@ impl Shared {
             Ok(command) => command,
             Err(rejection) => return reject(rejection, None, started),
         };
-        let known = command.as_deref().and_then(Command::from_wire);
+        let named = command.is_some();
+        let CommandName { name, known } = command.unwrap_or(CommandName {
+            name: Cow::Borrowed(""),
+            known: None,
+        });
         let mut ctx = RequestContext {
             app_id: auth.app_id,
-            command: command.clone().unwrap_or_default(),
+            command: name,
             known,
             client_ip: auth.client_ip,
             platform: auth.platform,
@@ -287,9 +307,9 @@ impl Shared {
                 RejectionKind::MalformedQuery,
                 "query parameter `SdkAppid` is missing",
             );
-            return reject(rejection, command.as_deref(), started);
+            return reject(rejection, Some(&ctx.command), started);
         }
-        if command.is_none() || auth.console_check {
+        if !named || auth.console_check {
             ctx.command = Cow::Borrowed("");
             ctx.known = None;
             return answer(&ctx, &Reply::ok(), Some(Decision::ConsoleCheck), started);
