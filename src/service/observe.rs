@@ -318,7 +318,7 @@ pub(crate) fn finished(
     #[cfg(feature = "metrics")]
     request_keys::record(command, outcome, elapsed);
     #[cfg(feature = "tracing")]
-    if tracing::level_enabled!(tracing::Level::INFO) {
+    if span_wanted() {
         let span = tracing::Span::current();
         span.record("outcome", outcome);
         span.record("status", status);
@@ -326,14 +326,18 @@ pub(crate) fn finished(
     }
 }
 
+/// Whether a subscriber may want the request's span, which is at info level: with none, or none
+/// that wants info (an atomic load tells), there is no span to make ([`span`]) or to record
+/// into ([`identified`], [`finished`]).
+#[cfg(feature = "tracing")]
+fn span_wanted() -> bool {
+    tracing::level_enabled!(tracing::Level::INFO)
+}
+
 /// The span of one request, with its fields still empty but the app, when known.
-///
-/// The request's span is at info level: with no subscriber, or none that wants info (an atomic
-/// load tells), there is no span to make or to record into, here or in [`identified`] and
-/// [`finished`].
 #[cfg(feature = "tracing")]
 pub(crate) fn span() -> tracing::Span {
-    if !tracing::level_enabled!(tracing::Level::INFO) {
+    if !span_wanted() {
         return tracing::Span::none();
     }
     tracing::info_span!(
@@ -351,7 +355,7 @@ pub(crate) fn span() -> tracing::Span {
 /// body) on the current span.
 pub(crate) fn identified(app_id: Option<u64>, command: Option<&str>, kind: Option<CommandKind>) {
     #[cfg(feature = "tracing")]
-    if tracing::level_enabled!(tracing::Level::INFO) {
+    if span_wanted() {
         let span = tracing::Span::current();
         if let Some(app_id) = app_id {
             span.record("app_id", app_id);
