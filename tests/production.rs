@@ -103,6 +103,14 @@ async fn call(service: &WebhookService, req: Request<String>) -> (Response<Reply
     (res, reply)
 }
 
+/// Now in Unix seconds, to sign a query by hand.
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
 fn kinds(reports: &Reports) -> Vec<FailureKind> {
     reports.lock().unwrap().iter().map(|f| f.kind()).collect()
 }
@@ -486,10 +494,7 @@ async fn a_signed_check_request_without_app_or_command_passes_without_the_handle
     let (config, _) = config(|b| b);
     let handler = Arc::new(Counts::default());
     let service = WebhookService::from_arc(config, handler.clone());
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
+    let now = unix_now();
     let check = |query: String, body: &str| {
         Request::post(format!("/tencent/chat/webhook?{query}"))
             .body(body.to_owned())
@@ -858,10 +863,7 @@ async fn a_known_command_without_an_app_is_refused_and_an_opted_out_app_passes_t
     let (config, _) = config(|b| b);
     let handler = Arc::new(Counts::default());
     let service = WebhookService::from_arc(config, handler.clone());
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
+    let now = unix_now();
     let signed = format!("Sign={}&RequestTime={now}", auth::sign(DEMO_TOKEN, now));
     let req = Request::post(format!(
         "/tencent/chat/webhook?CallbackCommand=C2C.CallbackAfterSendMsg&{signed}"
