@@ -31,7 +31,7 @@ use crate::config::{FailureDecision, WebhookConfig};
 use crate::dedup::{Claim, Seen};
 use crate::handler::{
     BoxFuture, CommandKind, ErasedHandler, Event, FailureKind, Handler, HandlerFailure,
-    HandlerResult, ParseErrorKind, RequestContext, UnparsedEvent,
+    HandlerResult, ParseError, ParseErrorKind, RequestContext, UnparsedEvent,
 };
 use crate::protocol::decision::{FriendDecision, FriendErrorCode};
 use crate::protocol::reply::Reply;
@@ -172,10 +172,16 @@ where
                     auth.command.as_ref().map(CommandName::as_str),
                     None,
                 );
+                let start = Start {
+                    from_query: auth.command.is_some(),
+                    console_check: auth.console_check,
+                    deadline,
+                    started,
+                };
                 let fut = self
                     .shared
                     .clone()
-                    .process(parts, auth, body, deadline, started);
+                    .process(context(auth, parts), start, body);
                 // Without a subscriber that wants the span, the future runs bare: entering and
                 // leaving a disabled span on every poll costs more than the rest of the poll.
                 #[cfg(feature = "tracing")]
@@ -236,187 +242,226 @@ impl Shared {
         authenticate_query(&self.config, parts.uri.query().unwrap_or(""))
     }
 
-    async fn process<B>(
+    /// The future of an authenticated request: a function returning an `async` block rather
+    /// than an `async fn`, whose future would keep a second copy of its arguments, and the
+    /// context boxed, so that the future (allocated for every request) stays small enough for
+    /// the allocator's per-thread cache.
+    fn process<B>(
         self: Arc<Self>,
-        parts: http::request::Parts,
-        auth: Authenticated,
+        mut ctx: Box<RequestContext>,
+        start: Start,
         body: B,
-        deadline: Option<Deadline>,
-        started: Instant,
-    ) -> Response<ReplyBody>
+    ) -> impl Future<Output = Response<ReplyBody>> + Send + 'static
     where
         B: Body + Send + 'static,
         B::Data: Send,
         B::Error: Into<Box<dyn StdError + Send + Sync>>,
     {
-        let limit = self.config.inner.body_limit;
-        // The reading future is dropped once read (its own block), so that the rest of this
-        // future does not keep room for it.
-        let read = {
-            let read = pin!(read_body(body, limit));
-            Deadline::race(deadline.as_ref(), read).await
-        };
-        let bytes = match read {
-            Some(Ok(bytes)) => bytes,
-            Some(Err(rejection)) => {
-                return reject(
-                    rejection,
-                    auth.command.as_ref().map(CommandName::as_str),
-                    started,
-                );
-            }
-            None => {
+        async move {
+            let limit = self.config.inner.body_limit;
+            // The reading future is dropped once read (its own block), so that the rest of this
+            // future does not keep room for it.
+            let read = {
+                let read = pin!(read_body(body, limit));
+                Deadline::race(start.deadline.as_ref(), read).await
+            };
+            let bytes = match read {
+                Some(Ok(bytes)) => bytes,
+                Some(Err(rejection)) => {
+                    return reject(
+                        rejection,
+                        query_command(start.from_query, &ctx),
+                        start.started,
+                    );
+                }
+                None => {
+                    let rejection = Rejection::new(
+                        RejectionKind::BodyTimeout,
+                        "the body did not arrive within the deadline",
+                    );
+                    return reject(
+                        rejection,
+                        query_command(start.from_query, &ctx),
+                        start.started,
+                    );
+                }
+            };
+            let named = if start.from_query {
+                true
+            } else {
+                match resolve_command(None, &bytes) {
+                    Ok(Some(CommandName { name, known })) => {
+                        ctx.command = name;
+                        ctx.known = known;
+                        true
+                    }
+                    Ok(None) => false,
+                    Err(rejection) => return reject(rejection, None, start.started),
+                }
+            };
+            // A console check: authenticated, naming no command (or, without `SdkAppid`, none this
+            // crate knows). It passes without reaching the handler.
+            if start.console_check && ctx.known.is_some() {
+                // An event of a known command must say which app it is for: it is not taken for
+                // an app because its signature fits one.
                 let rejection = Rejection::new(
-                    RejectionKind::BodyTimeout,
-                    "the body did not arrive within the deadline",
+                    RejectionKind::MalformedQuery,
+                    "query parameter `SdkAppid` is missing",
                 );
-                return reject(
-                    rejection,
-                    auth.command.as_ref().map(CommandName::as_str),
-                    started,
+                return reject(rejection, Some(&ctx.command), start.started);
+            }
+            if !named || start.console_check {
+                ctx.command = Cow::Borrowed("");
+                ctx.known = None;
+                return answer(
+                    &ctx,
+                    &Reply::ok(),
+                    Some(Decision::ConsoleCheck),
+                    start.started,
                 );
             }
-        };
-        let from_query = auth.command.is_some();
-        let command = match resolve_command(auth.command, &bytes) {
-            Ok(command) => command,
-            Err(rejection) => return reject(rejection, None, started),
-        };
-        let named = command.is_some();
-        let CommandName { name, known } = command.unwrap_or(CommandName {
-            name: Cow::Borrowed(""),
-            known: None,
-        });
-        let mut ctx = RequestContext {
-            app_id: auth.app_id,
-            command: name,
-            known,
-            client_ip: auth.client_ip,
-            platform: auth.platform,
-            request_time: auth.request_time,
-            content_type: auth.content_type,
-            parts,
-            targets: None,
-        };
-        // A console check: authenticated, naming no command (or, without `SdkAppid`, none this
-        // crate knows). It passes without reaching the handler.
-        if auth.console_check && known.is_some() {
-            // An event of a known command must say which app it is for: it is not taken for
-            // an app because its signature fits one.
-            let rejection = Rejection::new(
-                RejectionKind::MalformedQuery,
-                "query parameter `SdkAppid` is missing",
-            );
-            return reject(rejection, Some(&ctx.command), started);
-        }
-        if !named || auth.console_check {
-            ctx.command = Cow::Borrowed("");
-            ctx.known = None;
-            return answer(&ctx, &Reply::ok(), Some(Decision::ConsoleCheck), started);
-        }
-        let from_body = (!from_query).then_some(&*ctx.command);
-        observe::identified(None, from_body, Some(ctx.kind()));
-        let event = match Event::parse_as(ctx.known, &ctx.command, &bytes) {
-            Ok(event) => event,
-            Err(e) if e.kind() == ParseErrorKind::Shape => {
-                let message = e.to_string();
-                return match e.into_unparsed() {
-                    Some(unparsed) => {
-                        ctx.targets = unparsed.friend_targets();
-                        // The rare paths' futures are boxed, so that the common path's future,
-                        // allocated for every request, stays small.
-                        Box::pin(self.unparsed(&ctx, unparsed, message, deadline, started)).await
-                    }
-                    None => reject(
-                        parse_rejection_message(message),
-                        Some(&ctx.command),
-                        started,
-                    ),
-                };
-            }
-            Err(e) => return reject(parse_rejection(&e), Some(&ctx.command), started),
-        };
-        ctx.targets = event.friend_targets();
-        // The key is a digest of the event for most commands: only worked out when a store
-        // will use it.
-        let dedup = match (&self.config.inner.dedup, ctx.kind()) {
-            (Some(store), CommandKind::After) => event.dedup_key().map(|key| (store, key)),
-            _ => None,
-        };
-        let claim = match dedup {
-            Some((store, key)) => {
-                let seen = Deadline::race(deadline.as_ref(), pin!(store.begin(&key))).await;
-                match seen {
-                    Some(Seen::New) => Some(Claim::new(store.clone(), key)),
-                    Some(Seen::Done) => {
-                        observe::duplicate(&ctx.command);
-                        return answer(&ctx, &Reply::ok(), Some(Decision::Duplicate), started);
-                    }
-                    // Another delivery is being handled: not acknowledged until that one is.
-                    Some(_) => {
-                        observe::duplicate(&ctx.command);
-                        let message = "the same event is being handled; not acknowledged yet";
-                        return self.failed(
-                            &ctx,
-                            FailureKind::Abandoned,
-                            message.to_owned(),
-                            started,
-                        );
-                    }
-                    None => {
-                        let message = "the de-duplication store did not answer within the deadline";
-                        return self.failed(
-                            &ctx,
-                            FailureKind::Timeout,
-                            message.to_owned(),
-                            started,
-                        );
+            let from_body = (!start.from_query).then_some(&*ctx.command);
+            observe::identified(None, from_body, Some(ctx.kind()));
+            // The event is boxed where it is parsed, and a failed parse answered by a boxed future
+            // of its own: kept by value, the event (the size of the largest of the 58) would take
+            // room in every later state of this future.
+            let event = match Event::parse_as(ctx.known, &ctx.command, &bytes).map(Box::new) {
+                Ok(event) => event,
+                Err(e) => {
+                    return Box::pin(self.parse_failed(&mut ctx, e, start.deadline, start.started))
+                        .await;
+                }
+            };
+            ctx.targets = event.friend_targets();
+            // The key is a digest of the event for most commands: only worked out when a store
+            // will use it.
+            let dedup = match (&self.config.inner.dedup, ctx.kind()) {
+                (Some(store), CommandKind::After) => Some(store),
+                _ => None,
+            };
+            let claim = match dedup.and_then(|store| event.dedup_key().map(|key| (store, key))) {
+                Some((store, key)) => {
+                    let seen =
+                        Deadline::race(start.deadline.as_ref(), pin!(store.begin(&key))).await;
+                    match seen {
+                        Some(Seen::New) => Some(Claim::new(store.clone(), key)),
+                        Some(Seen::Done) => {
+                            observe::duplicate(&ctx.command);
+                            return answer(
+                                &ctx,
+                                &Reply::ok(),
+                                Some(Decision::Duplicate),
+                                start.started,
+                            );
+                        }
+                        // Another delivery is being handled: not acknowledged until that one is.
+                        Some(_) => {
+                            observe::duplicate(&ctx.command);
+                            let message = "the same event is being handled; not acknowledged yet";
+                            return self.failed(
+                                &ctx,
+                                FailureKind::Abandoned,
+                                message.to_owned(),
+                                start.started,
+                            );
+                        }
+                        None => {
+                            let message =
+                                "the de-duplication store did not answer within the deadline";
+                            return self.failed(
+                                &ctx,
+                                FailureKind::Timeout,
+                                message.to_owned(),
+                                start.started,
+                            );
+                        }
                     }
                 }
-            }
-            None => None,
-        };
-        let (ctx, outcome) = match deadline {
-            // A timer, and an after-event that may finish on its own task when it passes: the
-            // handler's future owns what it uses.
-            Some(deadline) if self.may_finish_in_background(ctx.kind()) => {
-                let ctx = Arc::new(ctx);
-                let handler = self.handler.clone();
-                let job_ctx = ctx.clone();
-                let mut job: BoxFuture<'static, Outcome_> = Box::pin(async move {
-                    CatchUnwind {
-                        inner: handler.dispatch(&job_ctx, event),
+                None => None,
+            };
+            // The paths where the deadline passed leave the match with their (boxed) future, to
+            // be awaited once the race's result is out of scope: awaited in the match, it would
+            // keep room for that result.
+            let (ctx, outcome) = 'handled: {
+                let late: BoxFuture<'_, Response<ReplyBody>> = match start.deadline {
+                    // A timer, and an after-event that may finish on its own task when it
+                    // passes: the handler's future owns what it uses.
+                    Some(deadline) if self.may_finish_in_background(ctx.kind()) => {
+                        let ctx: Arc<RequestContext> = Arc::from(ctx);
+                        let handler = self.handler.clone();
+                        let job_ctx = ctx.clone();
+                        let mut job: BoxFuture<'static, Outcome_> = Box::pin(async move {
+                            CatchUnwind {
+                                inner: handler.dispatch(&job_ctx, *event),
+                            }
+                            .await
+                        });
+                        match Deadline::race(Some(&deadline), &mut job).await {
+                            Some(outcome) => break 'handled (Held::Shared(ctx), outcome),
+                            None => Box::pin(self.timed_out(ctx, job, claim, start.started)),
+                        }
                     }
+                    // No timer, or a handler that is cancelled when the deadline passes (a
+                    // before-event, or any event under `AfterDeadline::Cancel`): it runs on the
+                    // request's own future, borrowing its context.
+                    deadline => {
+                        let handler = CatchUnwind {
+                            inner: self.handler.dispatch(&ctx, *event),
+                        };
+                        match Deadline::race(deadline.as_ref(), handler).await {
+                            Some(outcome) => break 'handled (Held::Borrowed(&*ctx), outcome),
+                            None => Box::pin(self.cancelled(&ctx, claim, start.started)),
+                        }
+                    }
+                };
+                return late.await;
+            };
+            let ctx: &RequestContext = &ctx;
+            let handled = matches!(outcome, Ok(Ok(_)));
+            if let Some(claim) = claim {
+                // Handled: remembered; failed: forgotten, so that a retry is handled. Boxed: only
+                // events with a de-duplication store come here.
+                Box::pin(claim.finish(handled)).await;
+            }
+            match outcome {
+                Ok(Ok(reply)) => answer(ctx, &reply, None, start.started),
+                Ok(Err(error)) => {
+                    self.failed(ctx, FailureKind::Error, error.to_string(), start.started)
+                }
+                Err(panic) => self.failed(
+                    ctx,
+                    FailureKind::Panic,
+                    panic_message(&*panic),
+                    start.started,
+                ),
+            }
+        }
+    }
+
+    /// A body that did not parse: refused (400), or, when only its shape did not fit a known
+    /// command, offered to `on_unparsed` (see [`Shared::unparsed`]).
+    async fn parse_failed(
+        &self,
+        ctx: &mut RequestContext,
+        e: ParseError,
+        deadline: Option<Deadline>,
+        started: Instant,
+    ) -> Response<ReplyBody> {
+        if e.kind() != ParseErrorKind::Shape {
+            return reject(parse_rejection(&e), Some(&ctx.command), started);
+        }
+        let message = e.to_string();
+        match e.into_unparsed() {
+            Some(unparsed) => {
+                ctx.targets = unparsed.friend_targets();
+                self.unparsed(ctx, unparsed, message, deadline, started)
                     .await
-                });
-                match Deadline::race(Some(&deadline), &mut job).await {
-                    Some(outcome) => (Held::Shared(ctx), outcome),
-                    None => return Box::pin(self.timed_out(ctx, job, claim, started)).await,
-                }
             }
-            // No timer, or a handler that is cancelled when the deadline passes (a before-event,
-            // or any event under `AfterDeadline::Cancel`): it runs on the request's own future,
-            // borrowing its context.
-            deadline => {
-                let handler = CatchUnwind {
-                    inner: self.handler.dispatch(&ctx, event),
-                };
-                match Deadline::race(deadline.as_ref(), handler).await {
-                    Some(outcome) => (Held::Owned(ctx), outcome),
-                    None => return Box::pin(self.cancelled(&ctx, claim, started)).await,
-                }
-            }
-        };
-        let ctx: &RequestContext = &ctx;
-        let handled = matches!(outcome, Ok(Ok(_)));
-        if let Some(claim) = claim {
-            // Handled: remembered; failed: forgotten, so that a retry is handled.
-            claim.finish(handled).await;
-        }
-        match outcome {
-            Ok(Ok(reply)) => answer(ctx, &reply, None, started),
-            Ok(Err(error)) => self.failed(ctx, FailureKind::Error, error.to_string(), started),
-            Err(panic) => self.failed(ctx, FailureKind::Panic, panic_message(&*panic), started),
+            None => reject(
+                parse_rejection_message(message),
+                Some(&ctx.command),
+                started,
+            ),
         }
     }
 
@@ -676,20 +721,57 @@ const BACKGROUND_LIMIT: Duration = Duration::from_secs(60);
 /// What a handler's dispatch ends with: its result, or the payload of its panic.
 type Outcome_ = Result<HandlerResult<Reply>, Box<dyn Any + Send>>;
 
-/// A request context owned by the request's future, or shared with a handler's task.
-enum Held<T> {
-    Owned(T),
+/// A request context owned by the request's future (and borrowed here), or shared with a
+/// handler's task.
+enum Held<'a, T> {
+    Borrowed(&'a T),
     Shared(Arc<T>),
 }
 
-impl<T> std::ops::Deref for Held<T> {
+impl<T> std::ops::Deref for Held<'_, T> {
     type Target = T;
     fn deref(&self) -> &T {
         match self {
-            Held::Owned(t) => t,
+            Held::Borrowed(t) => t,
             Held::Shared(t) => t,
         }
     }
+}
+
+/// The command's name for the metrics of a request refused before its body named one.
+fn query_command(from_query: bool, ctx: &RequestContext) -> Option<&str> {
+    from_query.then_some(&*ctx.command)
+}
+
+/// What the request's future starts from besides its context and body.
+#[derive(Clone, Copy)]
+struct Start {
+    /// The query named the command (else the body does, or nothing does).
+    from_query: bool,
+    /// Authenticated without `SdkAppid`: the console's check.
+    console_check: bool,
+    deadline: Option<Deadline>,
+    started: Instant,
+}
+
+/// The context of an authenticated request, before its body is read: the command is the
+/// query's, or empty until the body names it.
+fn context(auth: Authenticated, parts: http::request::Parts) -> Box<RequestContext> {
+    let CommandName { name, known } = auth.command.unwrap_or(CommandName {
+        name: Cow::Borrowed(""),
+        known: None,
+    });
+    Box::new(RequestContext {
+        app_id: auth.app_id,
+        command: name,
+        known,
+        client_ip: auth.client_ip,
+        platform: auth.platform,
+        request_time: auth.request_time,
+        content_type: auth.content_type,
+        parts,
+        targets: None,
+    })
 }
 
 fn internal_error() -> Response<ReplyBody> {
