@@ -246,6 +246,8 @@ impl Shared {
     /// than an `async fn`, whose future would keep a second copy of its arguments, and the
     /// context boxed, so that the future (allocated for every request) stays small enough for
     /// the allocator's per-thread cache.
+    // Not an `async fn` on purpose: see above.
+    #[allow(clippy::manual_async_fn)]
     fn process<B>(
         self: Arc<Self>,
         mut ctx: Box<RequestContext>,
