@@ -397,15 +397,19 @@ macro_rules! commands {
                 ctx: &'a RequestContext,
                 event: Event,
             ) -> BoxFuture<'a, HandlerResult<Reply>> {
-                Box::pin(async move {
-                    match event {
-                        $(Event::$variant(e) => {
-                            let memo = <$ret as Respond<$event>>::memo(&e);
+                // Matched outside the future, so that each command boxes a future of its own
+                // size: one `async` block around the whole match would hold the largest event
+                // and the largest handler future of all 58, and be allocated at that size (past
+                // the allocator's per-thread cache) for every request.
+                match event {
+                    $(Event::$variant(e) => {
+                        let memo = <$ret as Respond<$event>>::memo(&e);
+                        Box::pin(async move {
                             self.$method(ctx, e).await.map(|answer| <$ret as Respond<$event>>::respond(answer, memo))
-                        })*
-                        Event::Unknown(e) => self.on_unknown(ctx, e).await,
-                    }
-                })
+                        })
+                    })*
+                    Event::Unknown(e) => Box::pin(self.on_unknown(ctx, e)),
+                }
             }
 
             fn unparsed<'a>(
