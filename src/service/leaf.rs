@@ -325,7 +325,7 @@ impl Shared {
             let from_body = (!start.from_query).then_some(&*ctx.command);
             observe::identified(None, from_body, Some(ctx.kind()));
             // The event is boxed where it is parsed, and a failed parse answered by a boxed future
-            // of its own: kept by value, the event (the size of the largest of the 58) would take
+            // of its own: kept by value, the event (the size of its largest variant) would take
             // room in every later state of this future.
             let event = match Event::parse_as(ctx.known, &ctx.command, &bytes).map(Box::new) {
                 Ok(event) => event,
