@@ -24,7 +24,7 @@ use tower_service::Service;
 use super::body::ReplyBody;
 use super::deadline::{Deadline, Timer};
 use super::future::ResponseFuture;
-use super::observe::{self, Decision, Outcome};
+use super::observe::{self, CommandLabel, Decision, Outcome};
 #[cfg(feature = "tokio")]
 use crate::config::AfterDeadline;
 use crate::config::{FailureDecision, WebhookConfig};
@@ -165,7 +165,7 @@ where
             .authenticate(&parts)
             .and_then(|auth| check_declared_length(&parts.headers, &body, limit).map(|()| auth));
         match checked {
-            Err(rejection) => ResponseFuture::ready(reject(rejection, None, started)),
+            Err(rejection) => ResponseFuture::ready(reject(rejection, CommandLabel::None, started)),
             Ok(auth) => {
                 observe::identified(
                     Some(auth.app_id),
@@ -200,7 +200,7 @@ where
 }
 
 /// Answers a refused request, and logs and counts it.
-fn reject(rejection: Rejection, command: Option<&str>, started: Instant) -> Response<ReplyBody> {
+fn reject(rejection: Rejection, command: CommandLabel, started: Instant) -> Response<ReplyBody> {
     observe::rejected(&rejection);
     let res = rejection.into_response();
     observe::finished(command, "rejected", res.status().as_u16(), started);
@@ -217,7 +217,7 @@ fn answer(
     let kind = ctx.kind();
     let decision = decision.unwrap_or_else(|| Decision::of(kind, reply));
     let mut res = json_response(StatusCode::OK, reply);
-    observe::finished(Some(&ctx.command), decision.as_str(), 200, started);
+    observe::finished(label(ctx), decision.as_str(), 200, started);
     res.extensions_mut().insert(Outcome {
         app_id: ctx.app_id,
         command: ctx.command.clone(),
@@ -298,7 +298,7 @@ impl Shared {
                         true
                     }
                     Ok(None) => false,
-                    Err(rejection) => return reject(rejection, None, start.started),
+                    Err(rejection) => return reject(rejection, CommandLabel::None, start.started),
                 }
             };
             // A console check: authenticated, naming no command (or, without `SdkAppid`, none this
@@ -310,7 +310,7 @@ impl Shared {
                     RejectionKind::MalformedQuery,
                     "query parameter `SdkAppid` is missing",
                 );
-                return reject(rejection, Some(&ctx.command), start.started);
+                return reject(rejection, label(&ctx), start.started);
             }
             if !named || start.console_check {
                 ctx.command = Cow::Borrowed("");
@@ -450,7 +450,7 @@ impl Shared {
         started: Instant,
     ) -> Response<ReplyBody> {
         if e.kind() != ParseErrorKind::Shape {
-            return reject(parse_rejection(&e), Some(&ctx.command), started);
+            return reject(parse_rejection(&e), label(ctx), started);
         }
         let message = e.to_string();
         match e.into_unparsed() {
@@ -459,11 +459,7 @@ impl Shared {
                 self.unparsed(ctx, unparsed, message, deadline, started)
                     .await
             }
-            None => reject(
-                parse_rejection_message(message),
-                Some(&ctx.command),
-                started,
-            ),
+            None => reject(parse_rejection_message(message), label(ctx), started),
         }
     }
 
@@ -635,11 +631,9 @@ impl Shared {
         };
         let mut res = match answer_given {
             Some(reply) => answer(ctx, &reply, None, started),
-            None if ctx.kind() == CommandKind::After => reject(
-                parse_rejection_message(message),
-                Some(&ctx.command),
-                started,
-            ),
+            None if ctx.kind() == CommandKind::After => {
+                reject(parse_rejection_message(message), label(ctx), started)
+            }
             None => self.failure_response(ctx, started),
         };
         res.extensions_mut().insert(failure);
@@ -705,7 +699,7 @@ impl Shared {
             Some(reply) => answer(ctx, &reply, None, started),
             None => {
                 let res = internal_error();
-                observe::finished(Some(&ctx.command), "failed", 500, started);
+                observe::finished(label(ctx), "failed", 500, started);
                 res
             }
         }
@@ -740,9 +734,19 @@ impl<T> std::ops::Deref for Held<'_, T> {
     }
 }
 
-/// The command's name for the metrics of a request refused before its body named one.
-fn query_command(from_query: bool, ctx: &RequestContext) -> Option<&str> {
-    from_query.then_some(&*ctx.command)
+/// The metrics' label of a request's command.
+fn label(ctx: &RequestContext) -> CommandLabel {
+    CommandLabel::of(ctx.known)
+}
+
+/// The metrics' label of a request refused before its body was read: the query's command, or
+/// none.
+fn query_command(from_query: bool, ctx: &RequestContext) -> CommandLabel {
+    if from_query {
+        label(ctx)
+    } else {
+        CommandLabel::None
+    }
 }
 
 /// What the request's future starts from besides its context and body.

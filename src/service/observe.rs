@@ -307,9 +307,28 @@ pub(crate) fn duplicate(command: &str) {
     );
 }
 
+/// The `command` label of a request's metrics, from the command looked up where the request
+/// named it: no lookup by name when the request ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CommandLabel {
+    /// Refused before any command was read.
+    None,
+    /// A command this crate does not know (or an empty one).
+    Unknown,
+    /// A command of the table.
+    Known(Command),
+}
+
+impl CommandLabel {
+    /// The label of a request whose command is `known` (`None`: not one of the table).
+    pub(crate) fn of(known: Option<Command>) -> Self {
+        known.map_or(CommandLabel::Unknown, CommandLabel::Known)
+    }
+}
+
 /// Records the end of a request: its span's fields, the request counter and the latency.
 pub(crate) fn finished(
-    command: Option<&str>,
+    command: CommandLabel,
     outcome: &'static str,
     status: u16,
     started: Instant,
@@ -379,7 +398,7 @@ mod request_keys {
 
     use metrics::{Key, Label, Level, Metadata};
 
-    use super::Command;
+    use super::{Command, CommandLabel};
 
     /// Every `outcome` label [`finished`](super::finished) is given.
     const OUTCOMES: [&str; 11] = [
@@ -442,10 +461,11 @@ mod request_keys {
     }
 
     /// Counts one finished request and records its latency.
-    pub(super) fn record(command: Option<&str>, outcome: &'static str, elapsed: Duration) {
+    pub(super) fn record(command: CommandLabel, outcome: &'static str, elapsed: Duration) {
         let command = match command {
-            None => Command::ALL.len() + 1,
-            Some(c) => Command::from_wire(c).map_or(Command::ALL.len(), |c| c as usize),
+            CommandLabel::None => Command::ALL.len() + 1,
+            CommandLabel::Unknown => Command::ALL.len(),
+            CommandLabel::Known(c) => c as usize,
         };
         let keys = keys();
         metrics::with_recorder(|recorder| {
