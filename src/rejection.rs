@@ -114,12 +114,22 @@ impl std::error::Error for Rejection {}
 
 /// A JSON response with this status and reply.
 pub(crate) fn json_response(status: StatusCode, reply: &Reply) -> Response<ReplyBody> {
-    let mut res = Response::new(ReplyBody::new(reply.to_bytes()));
-    *res.status_mut() = status;
-    res.headers_mut().insert(
+    json_response_in(status, reply, http::HeaderMap::new())
+}
+
+/// [`json_response`], its one header put in `headers` (empty, but perhaps with room already).
+pub(crate) fn json_response_in(
+    status: StatusCode,
+    reply: &Reply,
+    mut headers: http::HeaderMap,
+) -> Response<ReplyBody> {
+    headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
+    let mut res = Response::new(ReplyBody::new(reply.to_bytes()));
+    *res.status_mut() = status;
+    *res.headers_mut() = headers;
     res
 }
 

@@ -1352,3 +1352,61 @@ async fn nul_bytes_are_kept_and_the_window_edges_are_exact() {
         assert_eq!(got.as_u16(), status, "RequestTime now{offset:+}: {reply}");
     }
 }
+
+/// The response is built in the request's own header map and extensions, emptied once the
+/// handler is done: the handler still sees every request header and extension, and none of
+/// them comes back in the response.
+#[tokio::test]
+async fn request_headers_and_extensions_reach_the_handler_and_never_the_response() {
+    #[derive(Clone, Debug, PartialEq)]
+    struct Marker(&'static str);
+
+    struct Peek(Arc<Mutex<Vec<String>>>);
+    impl Handler for Peek {
+        async fn on_official_account_before_send_msg(
+            &self,
+            ctx: &RequestContext,
+            _msg: oa::BeforeSendMsg,
+        ) -> HandlerResult<SendMsgDecision> {
+            let mut seen = self.0.lock().unwrap();
+            for name in ["x-forwarded-for", "authorization"] {
+                if let Some(v) = ctx.headers().get(name) {
+                    seen.push(format!("{name}={}", v.to_str().unwrap_or("?")));
+                }
+            }
+            if let Some(Marker(m)) = ctx.extensions().get::<Marker>() {
+                seen.push(format!("marker={m}"));
+            }
+            Ok(SendMsgDecision::Allow)
+        }
+    }
+
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let service = WebhookService::new(builder().build().unwrap(), Peek(seen.clone()));
+    let mut req = signed(Command::OfficialAccountBeforeSendMsg).build();
+    req.headers_mut()
+        .insert("x-forwarded-for", "203.0.113.7".parse().unwrap());
+    req.headers_mut()
+        .insert("authorization", "Bearer not-for-the-reply".parse().unwrap());
+    req.extensions_mut().insert(Marker("from the request"));
+    let res = service.oneshot(req).await.unwrap();
+
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [
+            "x-forwarded-for=203.0.113.7",
+            "authorization=Bearer not-for-the-reply",
+            "marker=from the request",
+        ]
+    );
+    let names: Vec<&str> = res.headers().keys().map(|k| k.as_str()).collect();
+    assert_eq!(names, ["content-type"]);
+    assert_eq!(res.headers()["content-type"], "application/json");
+    assert_eq!(res.extensions().get::<Marker>(), None);
+    let outcome = res
+        .extensions()
+        .get::<tencent_chat_webhook::Outcome>()
+        .expect("the outcome is in the response's extensions");
+    assert_eq!(outcome.app_id(), APP);
+}

@@ -42,7 +42,7 @@ const FRIEND_REFUSED: FriendErrorCode = match FriendErrorCode::new(38_000) {
     Some(code) => code,
     None => unreachable!(),
 };
-use crate::rejection::{Rejection, RejectionKind, json_response};
+use crate::rejection::{Rejection, RejectionKind, json_response, json_response_in};
 use crate::service::WebhookLayer;
 use crate::verify::{
     Authenticated, CommandName, authenticate_query, parse_rejection, resolve_command,
@@ -214,9 +214,43 @@ fn answer(
     decision: Option<Decision>,
     started: Instant,
 ) -> Response<ReplyBody> {
+    answer_in(ctx, reply, decision, started, Recycled::default())
+}
+
+/// The request's header map and extensions, emptied once its handler is done, for the response:
+/// their allocations then serve its header and its [`Outcome`], which would otherwise make new
+/// ones on every request.
+#[derive(Default)]
+struct Recycled {
+    headers: http::HeaderMap,
+    extensions: http::Extensions,
+}
+
+impl Recycled {
+    fn take(parts: &mut http::request::Parts) -> Self {
+        let mut headers = std::mem::take(&mut parts.headers);
+        headers.clear();
+        let mut extensions = std::mem::take(&mut parts.extensions);
+        extensions.clear();
+        Recycled {
+            headers,
+            extensions,
+        }
+    }
+}
+
+/// [`answer`], in the maps of `recycled`.
+fn answer_in(
+    ctx: &RequestContext,
+    reply: &Reply,
+    decision: Option<Decision>,
+    started: Instant,
+    recycled: Recycled,
+) -> Response<ReplyBody> {
     let kind = ctx.kind();
     let decision = decision.unwrap_or_else(|| Decision::of(kind, reply));
-    let mut res = json_response(StatusCode::OK, reply);
+    let mut res = json_response_in(StatusCode::OK, reply, recycled.headers);
+    *res.extensions_mut() = recycled.extensions;
     observe::finished(label(ctx), decision.as_str(), 200, started);
     res.extensions_mut().insert(Outcome {
         app_id: ctx.app_id,
@@ -411,27 +445,33 @@ impl Shared {
                             inner: self.handler.dispatch(&ctx, *event),
                         };
                         match Deadline::race(deadline.as_ref(), handler).await {
-                            Some(outcome) => break 'handled (Held::Borrowed(&*ctx), outcome),
+                            Some(outcome) => break 'handled (Held::Owned(ctx), outcome),
                             None => Box::pin(self.cancelled(&ctx, claim, start.started)),
                         }
                     }
                 };
                 return late.await;
             };
-            let ctx: &RequestContext = &ctx;
             let handled = matches!(outcome, Ok(Ok(_)));
             if let Some(claim) = claim {
                 // Handled: remembered; failed: forgotten, so that a retry is handled. Boxed: only
                 // events with a de-duplication store come here.
                 Box::pin(claim.finish(handled)).await;
             }
+            let mut ctx = ctx;
             match outcome {
-                Ok(Ok(reply)) => answer(ctx, &reply, None, start.started),
+                Ok(Ok(reply)) => {
+                    let recycled = match &mut ctx {
+                        Held::Owned(ctx) => Recycled::take(&mut ctx.parts),
+                        Held::Shared(_) => Recycled::default(),
+                    };
+                    answer_in(&ctx, &reply, None, start.started, recycled)
+                }
                 Ok(Err(error)) => {
-                    self.failed(ctx, FailureKind::Error, error.to_string(), start.started)
+                    self.failed(&ctx, FailureKind::Error, error.to_string(), start.started)
                 }
                 Err(panic) => self.failed(
-                    ctx,
+                    &ctx,
                     FailureKind::Panic,
                     panic_message(&*panic),
                     start.started,
@@ -717,18 +757,17 @@ const BACKGROUND_LIMIT: Duration = Duration::from_secs(60);
 /// What a handler's dispatch ends with: its result, or the payload of its panic.
 type Outcome_ = Result<HandlerResult<Reply>, Box<dyn Any + Send>>;
 
-/// A request context owned by the request's future (and borrowed here), or shared with a
-/// handler's task.
-enum Held<'a, T> {
-    Borrowed(&'a T),
+/// A request context owned by the request's future, or shared with a handler's task.
+enum Held<T> {
+    Owned(Box<T>),
     Shared(Arc<T>),
 }
 
-impl<T> std::ops::Deref for Held<'_, T> {
+impl<T> std::ops::Deref for Held<T> {
     type Target = T;
     fn deref(&self) -> &T {
         match self {
-            Held::Borrowed(t) => t,
+            Held::Owned(t) => t,
             Held::Shared(t) => t,
         }
     }
