@@ -117,6 +117,17 @@ impl Event {
     }
 }
 
+impl Command {
+    /// Whether an event of this command is answered per target (a friend request), so that a
+    /// failure's answer needs the targets ([`Event::friend_targets`]).
+    pub(crate) fn answers_per_target(self) -> bool {
+        matches!(
+            self,
+            Command::SnsPrevFriendAdd | Command::SnsPrevFriendResponse
+        )
+    }
+}
+
 impl UnparsedEvent {
     /// The targets of a friend request whose body did not fit, read from its JSON as far as it
     /// goes (`FriendItem[].To_Account`, `ResponseFriendItem[].To_Account`).

@@ -318,11 +318,12 @@ macro_rules! commands {
                 body: &[u8],
             ) -> Result<Event, ParseError> {
                 match known {
-                    $(Some(Command::$variant) => {
-                        let event: $event = parse_typed(Command::$variant, body)?;
-                        check_command(command, event.callback_command.as_deref())?;
-                        Ok(Event::$variant(event))
-                    })*
+                    $(Some(Command::$variant) => Ok(Event::$variant(parse_checked(
+                        Command::$variant,
+                        command,
+                        body,
+                        |e: &$event| e.callback_command.as_deref(),
+                    )?)),)*
                     None => {
                         let body = parse_raw(body)?;
                         check_command(command, command_of(&body).as_deref())?;
@@ -402,13 +403,25 @@ macro_rules! commands {
                 // and the largest handler future of all 58, and be allocated at that size (past
                 // the allocator's per-thread cache) for every request.
                 match event {
-                    $(Event::$variant(e) => {
-                        let memo = <$ret as Respond<$event>>::memo(&e);
-                        Box::pin(async move {
-                            self.$method(ctx, e).await.map(|answer| <$ret as Respond<$event>>::respond(answer, memo))
-                        })
-                    })*
+                    $(Event::$variant(e) => start(self, ctx, e, H::$method),)*
                     Event::Unknown(e) => Box::pin(self.on_unknown(ctx, e)),
+                }
+            }
+
+            fn parse_dispatch<'a>(
+                &'a self,
+                command: Command,
+                ctx: &'a RequestContext,
+                body: &[u8],
+            ) -> Result<BoxFuture<'a, HandlerResult<Reply>>, ParseError> {
+                match command {
+                    $(Command::$variant => parse_checked(
+                        Command::$variant,
+                        &ctx.command,
+                        body,
+                        |e: &$event| e.callback_command.as_deref(),
+                    )
+                    .map(|e| start(self, ctx, e, H::$method)),)*
                 }
             }
 
@@ -731,6 +744,16 @@ pub(crate) trait ErasedHandler: Send + Sync + 'static {
         event: Event,
     ) -> BoxFuture<'a, HandlerResult<Reply>>;
 
+    /// [`Event::parse_as`] then [`dispatch`](Self::dispatch) for `command` (the known command
+    /// of `ctx`), without an [`Event`] in between: the body is parsed into the command's type
+    /// and moved once, into the handler's future (built, not polled).
+    fn parse_dispatch<'a>(
+        &'a self,
+        command: Command,
+        ctx: &'a RequestContext,
+        body: &[u8],
+    ) -> Result<BoxFuture<'a, HandlerResult<Reply>>, ParseError>;
+
     fn unparsed<'a>(
         &'a self,
         ctx: &'a RequestContext,
@@ -740,6 +763,30 @@ pub(crate) trait ErasedHandler: Send + Sync + 'static {
 
 /// How a command's answer becomes its reply. Most answers need nothing of the event; a friend
 /// decision needs the request's targets, taken (`memo`) before the event moves into the handler.
+/// The boxed future of handler method `method` on `event`, its answer turned into the reply.
+/// The method is called inside the future, so that one that panics before returning its future
+/// is caught like one that panics while running.
+fn start<'a, H, E, R, F>(
+    handler: &'a H,
+    ctx: &'a RequestContext,
+    event: E,
+    method: impl FnOnce(&'a H, &'a RequestContext, E) -> F + Send + 'a,
+) -> BoxFuture<'a, HandlerResult<Reply>>
+where
+    H: Sync,
+    E: Send + 'a,
+    R: Respond<E>,
+    R::Memo: 'a,
+    F: Future<Output = HandlerResult<R>> + Send + 'a,
+{
+    let memo = R::memo(&event);
+    Box::pin(async move {
+        method(handler, ctx, event)
+            .await
+            .map(|answer| answer.respond(memo))
+    })
+}
+
 pub(crate) trait Respond<E>: Sized {
     type Memo: Send;
     fn memo(event: &E) -> Self::Memo;
@@ -869,6 +916,19 @@ fn command_of(body: &RawJson) -> Option<String> {
     }
     let probe: Probe<'_> = serde_json::from_str(body.get()).ok()?;
     serde_json::from_str(probe.command?.get()).ok()
+}
+
+/// The body parsed as command `command`'s type, refused when the `CallbackCommand` it carries
+/// (`carried`) is not the one the request named (`name`).
+fn parse_checked<T: DeserializeOwned>(
+    command: Command,
+    name: &str,
+    body: &[u8],
+    carried: impl FnOnce(&T) -> Option<&str>,
+) -> Result<T, ParseError> {
+    let event: T = parse_typed(command, body)?;
+    check_command(name, carried(&event))?;
+    Ok(event)
 }
 
 fn check_command(query: &str, body: Option<&str>) -> Result<(), ParseError> {

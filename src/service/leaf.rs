@@ -28,9 +28,9 @@ use super::observe::{self, CommandLabel, Decision, Outcome};
 #[cfg(feature = "tokio")]
 use crate::config::AfterDeadline;
 use crate::config::{FailureDecision, WebhookConfig};
-use crate::dedup::{Claim, Seen};
+use crate::dedup::{Claim, ErasedDedup, Seen};
 use crate::handler::{
-    BoxFuture, CommandKind, ErasedHandler, Event, FailureKind, Handler, HandlerFailure,
+    BoxFuture, Command, CommandKind, ErasedHandler, Event, FailureKind, Handler, HandlerFailure,
     HandlerResult, ParseError, ParseErrorKind, RequestContext, UnparsedEvent,
 };
 use crate::protocol::decision::{FriendDecision, FriendErrorCode};
@@ -358,96 +358,111 @@ impl Shared {
             }
             let from_body = (!start.from_query).then_some(&*ctx.command);
             observe::identified(None, from_body, Some(ctx.kind()));
-            // The event is boxed where it is parsed, and a failed parse answered by a boxed future
-            // of its own: kept by value, the event (the size of its largest variant) would take
-            // room in every later state of this future.
-            let event = match Event::parse_as(ctx.known, &ctx.command, &bytes).map(Box::new) {
-                Ok(event) => event,
-                Err(e) => {
-                    return Box::pin(self.parse_failed(&mut ctx, e, start.deadline, start.started))
-                        .await;
-                }
-            };
-            ctx.targets = event.friend_targets();
-            // The key is a digest of the event for most commands: only worked out when a store
-            // will use it.
+            let background = start.deadline.is_some() && self.may_finish_in_background(ctx.kind());
             let dedup = match (&self.config.inner.dedup, ctx.kind()) {
                 (Some(store), CommandKind::After) => Some(store),
                 _ => None,
             };
-            let claim = match dedup.and_then(|store| event.dedup_key().map(|key| (store, key))) {
-                Some((store, key)) => {
-                    let seen =
-                        Deadline::race(start.deadline.as_ref(), pin!(store.begin(&key))).await;
-                    match seen {
-                        Some(Seen::New) => Some(Claim::new(store.clone(), key)),
-                        Some(Seen::Done) => {
-                            observe::duplicate(&ctx.command);
-                            return answer(
-                                &ctx,
-                                &Reply::ok(),
-                                Some(Decision::Duplicate),
-                                start.started,
-                            );
-                        }
-                        // Another delivery is being handled: not acknowledged until that one is.
-                        Some(_) => {
-                            observe::duplicate(&ctx.command);
-                            let message = "the same event is being handled; not acknowledged yet";
-                            return self.failed(
-                                &ctx,
-                                FailureKind::Abandoned,
-                                message.to_owned(),
-                                start.started,
-                            );
-                        }
-                        None => {
-                            let message =
-                                "the de-duplication store did not answer within the deadline";
-                            return self.failed(
-                                &ctx,
-                                FailureKind::Timeout,
-                                message.to_owned(),
-                                start.started,
-                            );
-                        }
-                    }
-                }
-                None => None,
-            };
+            // The common case, a known command handled on this future with nothing to do
+            // between parse and handler (no de-duplication, no friend targets to keep for a
+            // failure's answer): the body is parsed straight into the handler's future, with no
+            // `Event` made, moved or boxed.
+            let direct = !background
+                && dedup.is_none()
+                && !ctx.known.is_some_and(Command::answers_per_target);
             // The paths where the deadline passed leave the match with their (boxed) future, to
             // be awaited once the race's result is out of scope: awaited in the match, it would
             // keep room for that result.
-            let (ctx, outcome) = 'handled: {
-                let late: BoxFuture<'_, Response<ReplyBody>> = match start.deadline {
-                    // A timer, and an after-event that may finish on its own task when it
-                    // passes: the handler's future owns what it uses.
-                    Some(deadline) if self.may_finish_in_background(ctx.kind()) => {
-                        let ctx: Arc<RequestContext> = Arc::from(ctx);
-                        let handler = self.handler.clone();
-                        let job_ctx = ctx.clone();
-                        let mut job: BoxFuture<'static, Outcome_> = Box::pin(async move {
-                            CatchUnwind {
-                                inner: handler.dispatch(&job_ctx, *event),
-                            }
-                            .await
-                        });
-                        match Deadline::race(Some(&deadline), &mut job).await {
-                            Some(outcome) => break 'handled (Held::Shared(ctx), outcome),
-                            None => Box::pin(self.timed_out(ctx, job, claim, start.started)),
+            let (ctx, outcome, claim) = 'handled: {
+                let late: BoxFuture<'_, Response<ReplyBody>> = 'late: {
+                    let (job, claim) = 'job: {
+                        if let (true, Some(known)) = (direct, ctx.known) {
+                            // In a block of its own: the result keeps `ctx` borrowed until
+                            // it is dropped, and the failure's answer needs it mutably.
+                            let failed = {
+                                let parsed = self.handler.parse_dispatch(known, &ctx, &bytes);
+                                match parsed {
+                                    Ok(job) => break 'job (job, None),
+                                    Err(e) => e,
+                                }
+                            };
+                            return Box::pin(self.parse_failed(
+                                &mut ctx,
+                                failed,
+                                start.deadline,
+                                start.started,
+                            ))
+                            .await;
                         }
-                    }
+                        // The event is boxed where it is parsed, and a failed parse answered
+                        // by a boxed future of its own: kept by value, the event (the size of
+                        // its largest variant) would take room in every later state of this
+                        // future.
+                        let event =
+                            match Event::parse_as(ctx.known, &ctx.command, &bytes).map(Box::new) {
+                                Ok(event) => event,
+                                Err(e) => {
+                                    return Box::pin(self.parse_failed(
+                                        &mut ctx,
+                                        e,
+                                        start.deadline,
+                                        start.started,
+                                    ))
+                                    .await;
+                                }
+                            };
+                        ctx.targets = event.friend_targets();
+                        // The key is a digest of the event for most commands: only worked
+                        // out when a store will use it.
+                        let claim = match dedup
+                            .and_then(|store| event.dedup_key().map(|key| (store, key)))
+                        {
+                            Some((store, key)) => {
+                                // Boxed: only events with a store come here.
+                                match Box::pin(self.begin(&ctx, store, key, &start)).await {
+                                    Ok(claim) => Some(claim),
+                                    Err(res) => return res,
+                                }
+                            }
+                            None => None,
+                        };
+                        match start.deadline {
+                            // A timer, and an after-event that may finish on its own task
+                            // when it passes: the handler's future owns what it uses.
+                            Some(deadline) if background => {
+                                let ctx: Arc<RequestContext> = Arc::from(ctx);
+                                let handler = self.handler.clone();
+                                let job_ctx = ctx.clone();
+                                let mut job: BoxFuture<'static, Outcome_> = Box::pin(async move {
+                                    CatchUnwind {
+                                        inner: handler.dispatch(&job_ctx, *event),
+                                    }
+                                    .await
+                                });
+                                match Deadline::race(Some(&deadline), &mut job).await {
+                                    Some(outcome) => {
+                                        break 'handled (Held::Shared(ctx), outcome, claim);
+                                    }
+                                    None => {
+                                        break 'late Box::pin(self.timed_out(
+                                            ctx,
+                                            job,
+                                            claim,
+                                            start.started,
+                                        ));
+                                    }
+                                }
+                            }
+                            _ => (self.handler.dispatch(&ctx, *event), claim),
+                        }
+                    };
                     // No timer, or a handler that is cancelled when the deadline passes (a
                     // before-event, or any event under `AfterDeadline::Cancel`): it runs on the
                     // request's own future, borrowing its context.
-                    deadline => {
-                        let handler = CatchUnwind {
-                            inner: self.handler.dispatch(&ctx, *event),
-                        };
-                        match Deadline::race(deadline.as_ref(), handler).await {
-                            Some(outcome) => break 'handled (Held::Owned(ctx), outcome),
-                            None => Box::pin(self.cancelled(&ctx, claim, start.started)),
-                        }
+                    let handler = CatchUnwind { inner: job };
+                    match Deadline::race(start.deadline.as_ref(), handler).await {
+                        Some(outcome) => break 'handled (Held::Owned(ctx), outcome, claim),
+                        None => Box::pin(self.cancelled(&ctx, claim, start.started)),
                     }
                 };
                 return late.await;
@@ -476,6 +491,46 @@ impl Shared {
                     panic_message(&*panic),
                     start.started,
                 ),
+            }
+        }
+    }
+
+    /// Asks the de-duplication store about an event's `key` before its handler runs: a claim
+    /// to finish once handled, or the answer for an event already handled, being handled, or
+    /// whose store did not answer within the deadline.
+    async fn begin(
+        &self,
+        ctx: &RequestContext,
+        store: &Arc<dyn ErasedDedup>,
+        key: String,
+        start: &Start,
+    ) -> Result<Claim, Response<ReplyBody>> {
+        let seen = Deadline::race(start.deadline.as_ref(), pin!(store.begin(&key))).await;
+        match seen {
+            Some(Seen::New) => Ok(Claim::new(store.clone(), key)),
+            Some(Seen::Done) => {
+                observe::duplicate(&ctx.command);
+                Err(answer(
+                    ctx,
+                    &Reply::ok(),
+                    Some(Decision::Duplicate),
+                    start.started,
+                ))
+            }
+            // Another delivery is being handled: not acknowledged until that one is.
+            Some(_) => {
+                observe::duplicate(&ctx.command);
+                let message = "the same event is being handled; not acknowledged yet";
+                Err(self.failed(
+                    ctx,
+                    FailureKind::Abandoned,
+                    message.to_owned(),
+                    start.started,
+                ))
+            }
+            None => {
+                let message = "the de-duplication store did not answer within the deadline";
+                Err(self.failed(ctx, FailureKind::Timeout, message.to_owned(), start.started))
             }
         }
     }
