@@ -431,32 +431,43 @@ impl Handler for Counts {
 
 #[tokio::test]
 async fn a_repeated_after_event_reaches_the_handler_once_and_before_events_always() {
-    let (config, _) = config(|b| b.dedup(MemoryDedup::new(1000, Duration::from_secs(600))));
-    let handler = Arc::new(Counts::default());
-    let service = WebhookService::from_arc(config, handler.clone());
-    let mut decisions = Vec::new();
-    for command in [Command::C2cAfterSendMsg, Command::PushOfflinePush] {
-        for _ in 0..3 {
-            let (res, reply) = call(&service, SignedRequest::sample(command).build()).await;
-            assert_eq!(reply.error_code(), 0);
-            decisions.push(res.extensions().get::<Outcome>().unwrap().decision());
+    // Under `Finish` an after-event's handler may go on in the background; under `Cancel` it
+    // runs on the request's own future: the service takes different paths, with the same result.
+    for policy in [AfterDeadline::default(), AfterDeadline::Cancel] {
+        let (config, _) = config(|b| {
+            b.dedup(MemoryDedup::new(1000, Duration::from_secs(600)))
+                .after_deadline(policy)
+        });
+        let handler = Arc::new(Counts::default());
+        let service = WebhookService::from_arc(config, handler.clone());
+        let mut decisions = Vec::new();
+        for command in [Command::C2cAfterSendMsg, Command::PushOfflinePush] {
+            for _ in 0..3 {
+                let (res, reply) = call(&service, SignedRequest::sample(command).build()).await;
+                assert_eq!(reply.error_code(), 0, "{policy:?}");
+                decisions.push(res.extensions().get::<Outcome>().unwrap().decision());
+            }
         }
+        assert_eq!(
+            handler.after.load(Ordering::SeqCst),
+            2,
+            "{policy:?}: once per event"
+        );
+        use Decision::{Acknowledged as A, Duplicate as D};
+        assert_eq!(decisions, [A, D, D, A, D, D], "{policy:?}");
+        for _ in 0..3 {
+            call(
+                &service,
+                SignedRequest::sample(Command::C2cBeforeSendMsg).build(),
+            )
+            .await;
+        }
+        assert_eq!(
+            handler.before.load(Ordering::SeqCst),
+            3,
+            "{policy:?}: before-events are never skipped"
+        );
     }
-    assert_eq!(handler.after.load(Ordering::SeqCst), 2, "once per event");
-    use Decision::{Acknowledged as A, Duplicate as D};
-    assert_eq!(decisions, [A, D, D, A, D, D]);
-    for _ in 0..3 {
-        call(
-            &service,
-            SignedRequest::sample(Command::C2cBeforeSendMsg).build(),
-        )
-        .await;
-    }
-    assert_eq!(
-        handler.before.load(Ordering::SeqCst),
-        3,
-        "before-events are never skipped"
-    );
 }
 
 #[tokio::test]
@@ -762,19 +773,38 @@ async fn a_friend_request_that_fails_is_refused_per_target_under_deny() {
         ) -> HandlerResult<tencent_chat_webhook::sns::FriendDecision> {
             Err("the graph store is down".into())
         }
+
+        async fn on_sns_prev_friend_response(
+            &self,
+            _: &RequestContext,
+            _: tencent_chat_webhook::sns::PrevFriendResponse,
+        ) -> HandlerResult<tencent_chat_webhook::sns::FriendDecision> {
+            panic!("the graph store is down")
+        }
     }
     let (config, _) = config(|b| b.failure_decision(FailureDecision::Deny));
     let service = WebhookService::new(config, Fails);
-    let unparsed_body = r#"{"From_Account":"a","FriendItem":[{"To_Account":"x","AddWording":5},{"To_Account":"y"}]}"#;
+    let unparsed_add = r#"{"From_Account":"a","FriendItem":[{"To_Account":"x","AddWording":5},{"To_Account":"y"}]}"#;
+    let unparsed_response = r#"{"From_Account":"a","ResponseFriendItem":[{"To_Account":"x","Remark":5},{"To_Account":"y"}]}"#;
     for (name, req, targets) in [
         (
-            "handler error",
+            "add: handler error",
             SignedRequest::sample(Command::SnsPrevFriendAdd).build(),
             ["id1", "id2"],
         ),
         (
-            "unparsed body",
-            SignedRequest::new(Command::SnsPrevFriendAdd.as_str(), unparsed_body).build(),
+            "add: unparsed body",
+            SignedRequest::new(Command::SnsPrevFriendAdd.as_str(), unparsed_add).build(),
+            ["x", "y"],
+        ),
+        (
+            "response: handler panic",
+            SignedRequest::sample(Command::SnsPrevFriendResponse).build(),
+            ["id1", "id2"],
+        ),
+        (
+            "response: unparsed body",
+            SignedRequest::new(Command::SnsPrevFriendResponse.as_str(), unparsed_response).build(),
             ["x", "y"],
         ),
     ] {
@@ -814,6 +844,79 @@ async fn a_panic_before_on_unparsed_returns_its_future_is_caught() {
     let (res, _) = call(&service, req).await;
     assert_eq!(res.status(), 400);
     assert_eq!(kinds(&reports), [FailureKind::Unparsed, FailureKind::Panic]);
+}
+
+#[tokio::test]
+async fn a_panic_before_a_handler_method_returns_its_future_is_caught() {
+    // Methods written as plain functions returning a future, which panic before they return
+    // it: a typed before-event (parsed straight into its handler's future), a typed after-event
+    // (which may finish in the background) and unknown commands of both kinds.
+    struct Eager;
+    #[allow(clippy::manual_async_fn, unreachable_code)]
+    impl Handler for Eager {
+        fn on_official_account_before_send_msg(
+            &self,
+            _: &RequestContext,
+            _: tencent_chat_webhook::official_account::BeforeSendMsg,
+        ) -> impl std::future::Future<
+            Output = HandlerResult<tencent_chat_webhook::official_account::SendMsgDecision>,
+        > + Send {
+            panic!("eager");
+            async { Ok(tencent_chat_webhook::official_account::SendMsgDecision::Allow) }
+        }
+
+        fn on_group_after_group_full(
+            &self,
+            _: &RequestContext,
+            _: tencent_chat_webhook::group::AfterGroupFull,
+        ) -> impl std::future::Future<Output = HandlerResult<()>> + Send {
+            panic!("eager");
+            async { Ok(()) }
+        }
+
+        fn on_unknown(
+            &self,
+            _: &RequestContext,
+            _: tencent_chat_webhook::UnknownEvent,
+        ) -> impl std::future::Future<Output = HandlerResult<Reply>> + Send {
+            panic!("eager");
+            async { Ok(Reply::ok()) }
+        }
+    }
+    let (config, reports) = config(|b| b.failure_decision(FailureDecision::Deny));
+    let service = WebhookService::new(config, Eager);
+    for (name, req, status, error_code) in [
+        (
+            "typed before-event",
+            SignedRequest::sample(Command::OfficialAccountBeforeSendMsg).build(),
+            200,
+            1,
+        ),
+        (
+            "typed after-event",
+            SignedRequest::sample(Command::GroupAfterGroupFull).build(),
+            500,
+            500,
+        ),
+        (
+            "unknown before-event",
+            SignedRequest::new("Group.CallbackBeforeFuture", r#"{"GroupId":"@TGS#1"}"#).build(),
+            200,
+            1,
+        ),
+        (
+            "unknown after-event",
+            SignedRequest::new("Group.CallbackAfterFuture", r#"{"GroupId":"@TGS#1"}"#).build(),
+            500,
+            500,
+        ),
+    ] {
+        reports.lock().unwrap().clear();
+        let (res, reply) = call(&service, req).await;
+        assert_eq!(res.status(), status, "{name}");
+        assert_eq!(reply.error_code(), error_code, "{name}");
+        assert_eq!(kinds(&reports), [FailureKind::Panic], "{name}");
+    }
 }
 
 #[tokio::test(start_paused = true)]

@@ -404,7 +404,8 @@ macro_rules! commands {
                 // the allocator's per-thread cache) for every request.
                 match event {
                     $(Event::$variant(e) => start(self, ctx, e, H::$method),)*
-                    Event::Unknown(e) => Box::pin(self.on_unknown(ctx, e)),
+                    // Called inside the future, as `start` calls the typed methods: see there.
+                    Event::Unknown(e) => Box::pin(async move { self.on_unknown(ctx, e).await }),
                 }
             }
 
@@ -761,8 +762,6 @@ pub(crate) trait ErasedHandler: Send + Sync + 'static {
     ) -> BoxFuture<'a, HandlerResult<Option<Reply>>>;
 }
 
-/// How a command's answer becomes its reply. Most answers need nothing of the event; a friend
-/// decision needs the request's targets, taken (`memo`) before the event moves into the handler.
 /// The boxed future of handler method `method` on `event`, its answer turned into the reply.
 /// The method is called inside the future, so that one that panics before returning its future
 /// is caught like one that panics while running.
@@ -787,6 +786,8 @@ where
     })
 }
 
+/// How a command's answer becomes its reply. Most answers need nothing of the event; a friend
+/// decision needs the request's targets, taken (`memo`) before the event moves into the handler.
 pub(crate) trait Respond<E>: Sized {
     type Memo: Send;
     fn memo(event: &E) -> Self::Memo;
