@@ -373,7 +373,7 @@ impl Shared {
             // The paths where the deadline passed leave the match with their (boxed) future, to
             // be awaited once the race's result is out of scope: awaited in the match, it would
             // keep room for that result.
-            let (ctx, outcome, claim) = 'handled: {
+            let (mut ctx, outcome, claim) = 'handled: {
                 let late: BoxFuture<'_, Response<ReplyBody>> = 'late: {
                     let (job, claim) = 'job: {
                         if let (true, Some(known)) = (direct, ctx.known) {
@@ -473,7 +473,6 @@ impl Shared {
                 // events with a de-duplication store come here.
                 Box::pin(claim.finish(handled)).await;
             }
-            let mut ctx = ctx;
             match outcome {
                 Ok(Ok(reply)) => {
                     let recycled = match &mut ctx {
