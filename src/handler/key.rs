@@ -202,6 +202,20 @@ mod tests {
         }
     }
 
+    /// The service skips the targets of events whose command is not answered per target
+    /// (`answers_per_target`): that list and the events that have targets are the same.
+    #[test]
+    fn the_commands_answered_per_target_are_those_whose_events_have_targets() {
+        for &cmd in Command::ALL {
+            let event = Event::parse(cmd.as_str(), cmd.sample().as_bytes()).unwrap();
+            assert_eq!(
+                event.friend_targets().is_some(),
+                cmd.answers_per_target(),
+                "{cmd}"
+            );
+        }
+    }
+
     #[test]
     fn documented_ids_are_used_and_other_events_differ_by_content() {
         let cases = [
