@@ -194,7 +194,7 @@ impl Handler for Recorder {
         if self.0.block.load(Ordering::SeqCst) {
             self.0.never.notified().await;
         }
-        let key = event.idempotency_key();
+        let key = event.idempotency_key(ctx.app_id());
         *self
             .0
             .attempts
@@ -202,7 +202,14 @@ impl Handler for Recorder {
             .unwrap()
             .entry(key.clone())
             .or_default() += 1;
-        if key.contains(":poison") {
+        let poisoned = match &event {
+            Event::C2cAfterSendMsg(e) => e
+                .msg_key
+                .as_deref()
+                .is_some_and(|k| k.starts_with("poison")),
+            _ => false,
+        };
+        if poisoned {
             return Err(HandlerError::msg("poisoned on purpose"));
         }
         *self.0.processed.lock().unwrap().entry(key).or_default() += 1;
@@ -329,7 +336,7 @@ fn after_send_msg(msg_key: &str) -> SignedRequest {
 }
 
 fn key_of(msg_key: &str) -> String {
-    format!("C2C.CallbackAfterSendMsg:{msg_key}")
+    format!(r#"{DEMO_APP_ID}:C2C.CallbackAfterSendMsg:["a","b","{msg_key}"]"#)
 }
 
 async fn send(client: &HttpClient, addr: SocketAddr, req: &SignedRequest) -> StatusCode {

@@ -5,6 +5,8 @@
 
 use tencent_chat_webhook::{Command, Event, ParseErrorKind};
 
+use crate::APP;
+
 /// Names past `Command::ALL`: unknown commands, parsed as `Event::Unknown`.
 pub const UNKNOWN_COMMANDS: [&str; 2] = ["Group.CallbackBeforeFuture", "Future.Event"];
 
@@ -74,19 +76,25 @@ pub fn run(data: &[u8]) {
     );
 
     // The idempotency key is stable: twice the same, and the same after the round trip.
-    let key = event.idempotency_key();
+    let key = event.idempotency_key(APP);
     assert_eq!(
-        event.idempotency_key(),
+        event.idempotency_key(APP),
         key,
         "{name}: key not deterministic"
     );
     assert_eq!(
-        again.idempotency_key(),
+        again.idempotency_key(APP),
         key,
         "{name}: key changed by the round trip"
     );
+    let prefix = format!("{APP}:{name}:");
     assert!(
-        key.starts_with(name) && key[name.len()..].starts_with(':'),
-        "{name}: key {key:?} does not start with the command"
+        key.starts_with(&prefix),
+        "{name}: key {key:?} does not start with the app and the command"
+    );
+    assert_ne!(
+        event.idempotency_key(APP + 1),
+        key,
+        "{name}: key does not name the app"
     );
 }

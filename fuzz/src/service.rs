@@ -1062,7 +1062,7 @@ impl Future for YieldOnce {
 
 impl Handler for FuzzHandler {
     async fn on_after_event(&self, ctx: &RequestContext, event: Event) -> HandlerResult<()> {
-        let _ = (ctx.app_id(), event.idempotency_key(), event.to_json());
+        let _ = (event.idempotency_key(ctx.app_id()), event.to_json());
         self.act(AFTER, event.command_name()).await.map(|_| ())
     }
 

@@ -16,14 +16,19 @@ pub(crate) fn fields(ctx: &RequestContext, event: &Event) -> Vec<(&'static str, 
     let received_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis());
+    let app_id = ctx.app_id();
+    let (key, dedup) = match event.dedup_key(app_id) {
+        Some(key) => (key, true),
+        None => (event.idempotency_key(app_id), false),
+    };
     let mut fields = vec![
         ("v", VERSION.to_owned()),
         ("command", event.command_name().to_owned()),
-        ("app_id", ctx.app_id().to_string()),
-        ("key", event.idempotency_key()),
+        ("app_id", app_id.to_string()),
+        ("key", key),
         ("received_ms", received_ms.to_string()),
     ];
-    if event.dedup_key().is_some() {
+    if dedup {
         fields.push(("dedup", "1".to_owned()));
     }
     if let Some(ip) = ctx.client_ip() {
@@ -44,7 +49,8 @@ pub(crate) fn fields(ctx: &RequestContext, event: &Event) -> Vec<(&'static str, 
 pub(crate) struct Decoded {
     pub(crate) event: Event,
     pub(crate) ctx: RequestContext,
-    /// The idempotency key, when the event is one the service de-duplicates.
+    /// The idempotency key, when the event is one the service de-duplicates. The entry's own
+    /// `key` field is for people reading the stream (and dead letters).
     pub(crate) dedup_key: Option<String>,
 }
 
@@ -78,10 +84,9 @@ pub(crate) fn decode(map: &HashMap<String, Value>) -> Result<Decoded, String> {
     }
     let mut ctx = ctx.build();
     ctx.targets = event.friend_targets();
-    let dedup_key = match text("dedup") {
-        Some(_) => Some(required("key")?),
-        None => None,
-    };
+    // Worked out again from the event and its app rather than read from `key`: an entry written
+    // before keys named their app (the same layout otherwise) is keyed as a new one is.
+    let dedup_key = event.dedup_key(app_id);
     Ok(Decoded {
         event,
         ctx,
@@ -117,8 +122,30 @@ mod tests {
             assert_eq!(back.ctx.client_ip(), Some("10.0.0.7"));
             assert_eq!(back.ctx.platform().map(|p| p.as_str()), Some("iOS"));
             assert_eq!(back.ctx.request_time(), Some(1669872112));
-            assert_eq!(back.dedup_key, event.dedup_key(), "{command}");
+            assert_eq!(back.dedup_key, event.dedup_key(1400000000), "{command}");
         }
+    }
+
+    /// An entry written before keys named their app (`key` was `<command>:<id>`) is processed
+    /// under the key a new entry of the same event gets, so that two apps' entries queued before
+    /// an upgrade are not taken for one another.
+    #[test]
+    fn an_entry_with_a_key_of_the_previous_layout_is_keyed_as_now() {
+        let body = r#"{"GroupId":"@TGS#1","From_Account":"a","MsgSeq":7,"MsgBody":[]}"#;
+        let event = Event::parse("Group.CallbackAfterSendMsg", body.as_bytes()).unwrap();
+        let mut keys = Vec::new();
+        for app_id in [1400000000, 1400000001] {
+            let ctx = RequestContext::builder(app_id, "Group.CallbackAfterSendMsg").build();
+            let mut map = as_map(fields(&ctx, &event));
+            let now = decode(&map).unwrap().dedup_key;
+            let previous = b"Group.CallbackAfterSendMsg:@TGS#1/7".to_vec();
+            map.insert("key".into(), Value::BulkString(previous));
+            let old = decode(&map).unwrap().dedup_key;
+            assert_eq!(old, now);
+            assert_eq!(now, event.dedup_key(app_id));
+            keys.push(now);
+        }
+        assert_ne!(keys[0], keys[1]);
     }
 
     #[test]

@@ -415,7 +415,7 @@ impl Shared {
                         // The key is a digest of the event for most commands: only worked
                         // out when a store will use it.
                         let claim = match dedup
-                            .and_then(|store| event.dedup_key().map(|key| (store, key)))
+                            .and_then(|store| event.dedup_key(ctx.app_id).map(|key| (store, key)))
                         {
                             Some((store, key)) => {
                                 // Boxed: only events with a store come here.
