@@ -30,7 +30,7 @@ use tencent_chat_webhook::redis::{
 use tencent_chat_webhook::test_util::{DEMO_APP_ID, DEMO_TOKEN, SignedRequest};
 use tencent_chat_webhook::{
     Event, Handler, HandlerError, HandlerResult, Queued, RequestContext, WebhookConfig,
-    WebhookService,
+    WebhookConfigBuilder, WebhookService,
 };
 use tokio::sync::{Notify, oneshot};
 use tokio::task::JoinHandle;
@@ -240,10 +240,18 @@ struct Receiver {
 
 impl Receiver {
     async fn start(redis: &RedisConfig, handler: Recorder) -> Receiver {
+        Receiver::start_with(redis, handler, |b| b).await
+    }
+
+    /// A receiver for the demo app and whatever `apps` adds, with `handler`.
+    async fn start_with<H: Handler>(
+        redis: &RedisConfig,
+        handler: H,
+        apps: impl FnOnce(WebhookConfigBuilder) -> WebhookConfigBuilder,
+    ) -> Receiver {
         let failures = Arc::new(Mutex::new(Vec::new()));
         let reported = failures.clone();
-        let webhook_config = WebhookConfig::builder(DEMO_APP_ID)
-            .token(DEMO_TOKEN)
+        let webhook_config = apps(WebhookConfig::builder(DEMO_APP_ID).token(DEMO_TOKEN))
             .after_deadline(tencent_chat_webhook::AfterDeadline::Cancel)
             .report_failures(move |f| {
                 let failure = (f.command().to_owned(), f.message().to_owned());
@@ -285,7 +293,7 @@ struct Pool {
 }
 
 impl Pool {
-    fn start(redis: &RedisConfig, handler: &Recorder, n: usize) -> Pool {
+    fn start<H: Handler + Clone>(redis: &RedisConfig, handler: &H, n: usize) -> Pool {
         let workers = (0..n)
             .map(|_| {
                 let (stop, stopped) = oneshot::channel::<()>();
@@ -760,5 +768,83 @@ async fn duplicates_are_processed_once() {
     let stats = pool.stop().await;
     assert_eq!(stats.duplicates, 1);
     assert_eq!(handler.processed().get(&key_of("same")), Some(&1));
+    receiver.stop().await;
+}
+
+/// Counts its calls per app and event (the event's JSON).
+#[derive(Clone, Default)]
+struct Tally(Arc<Mutex<HashMap<(u64, String), usize>>>);
+
+impl Handler for Tally {
+    async fn on_after_event(&self, ctx: &RequestContext, event: Event) -> HandlerResult<()> {
+        *self
+            .0
+            .lock()
+            .unwrap()
+            .entry((ctx.app_id(), event.to_json()))
+            .or_default() += 1;
+        Ok(())
+    }
+}
+
+/// Two apps behind one receiver, and two topics of one community, send group messages with the
+/// same `GroupId` and `MsgSeq`: the workers process each (none is acknowledged as a duplicate of
+/// another), and a true duplicate once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn colliding_ids_of_two_apps_or_two_topics_are_each_processed_and_a_duplicate_once() {
+    const OTHER_APP: u64 = 1_400_000_001;
+    const OTHER_TOKEN: &str = "other-app-token-3f9b";
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let redis_config = config(&server).build().unwrap();
+    let tally = Tally::default();
+    let receiver = Receiver::start_with(&redis_config, tally.clone(), |b| {
+        b.app(OTHER_APP).token(OTHER_TOKEN)
+    })
+    .await;
+    let pool = Pool::start(&redis_config, &tally, 2);
+
+    let message = |app: u64, topic: Option<&str>| {
+        let topic = topic.map_or(String::new(), |t| format!(r#","TopicId":"{t}""#));
+        let body = format!(
+            r#"{{"CallbackCommand":"Group.CallbackAfterSendMsg","GroupId":"@TGS#_g","From_Account":"a","MsgSeq":7,"MsgBody":[]{topic}}}"#
+        );
+        let token = if app == OTHER_APP {
+            OTHER_TOKEN
+        } else {
+            DEMO_TOKEN
+        };
+        SignedRequest::new("Group.CallbackAfterSendMsg", body)
+            .app_id(app)
+            .token(token)
+    };
+    let distinct = vec![
+        message(DEMO_APP_ID, None),
+        message(OTHER_APP, None),
+        message(DEMO_APP_ID, Some("@TGS#_g@TOPIC#_news")),
+        message(DEMO_APP_ID, Some("@TGS#_g@TOPIC#_chat")),
+    ];
+    let mut reqs = distinct.clone();
+    // Tencent's retry of the first, byte for byte.
+    reqs.push(distinct[0].clone());
+    let statuses = send_all(receiver.addr, reqs, 1).await;
+    assert!(
+        statuses.iter().all(|s| *s == StatusCode::OK),
+        "{statuses:?}"
+    );
+    let mut conn = redis(&server).await;
+    assert_eq!(xlen(&mut conn, "test:events").await, 5);
+    eventually(
+        "every entry acknowledged",
+        Duration::from_secs(20),
+        async || drained(&mut conn).await,
+    )
+    .await;
+    let stats = pool.stop().await;
+    let calls = tally.0.lock().unwrap().clone();
+    assert_eq!(calls.len(), distinct.len(), "{:#?}", calls.keys());
+    assert!(calls.values().all(|&n| n == 1), "{calls:#?}");
+    assert_eq!((stats.processed, stats.duplicates), (4, 1));
     receiver.stop().await;
 }
