@@ -451,10 +451,12 @@ impl<'p, 'o> Finder<'p, 'o> {
     }
 }
 
-/// The methods of a serializer for values that hold nothing to look into.
-macro_rules! leaves {
+/// The methods the two serializers of this module share: a scalar holds nothing to look into
+/// (`Ok($ok)`), an option or a newtype is looked into, and tuples and enum variants, which no
+/// event holds, are not searched.
+macro_rules! searcher_methods {
     ($ok:expr) => {
-        leaves!($ok;
+        searcher_methods!($ok;
             serialize_bool(bool), serialize_i8(i8), serialize_i16(i16), serialize_i32(i32),
             serialize_i64(i64), serialize_u8(u8), serialize_u16(u16), serialize_u32(u32),
             serialize_u64(u64), serialize_f32(f32), serialize_f64(f64), serialize_char(char),
@@ -462,6 +464,60 @@ macro_rules! leaves {
             serialize_unit_struct(&'static str),
             serialize_unit_variant(&'static str, u32, &'static str)
         );
+
+        fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<Self::Ok, Self::Error> {
+            value.serialize(self)
+        }
+
+        fn serialize_newtype_struct<T: Serialize + ?Sized>(
+            self,
+            _: &'static str,
+            value: &T,
+        ) -> Result<Self::Ok, Self::Error> {
+            value.serialize(self)
+        }
+
+        fn serialize_newtype_variant<T: Serialize + ?Sized>(
+            self,
+            _: &'static str,
+            _: u32,
+            _: &'static str,
+            _: &T,
+        ) -> Result<Self::Ok, Self::Error> {
+            Ok($ok)
+        }
+
+        fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, Self::Error> {
+            not_searched()
+        }
+
+        fn serialize_tuple_struct(
+            self,
+            _: &'static str,
+            _: usize,
+        ) -> Result<Self::SerializeTupleStruct, Self::Error> {
+            not_searched()
+        }
+
+        fn serialize_tuple_variant(
+            self,
+            _: &'static str,
+            _: u32,
+            _: &'static str,
+            _: usize,
+        ) -> Result<Self::SerializeTupleVariant, Self::Error> {
+            not_searched()
+        }
+
+        fn serialize_struct_variant(
+            self,
+            _: &'static str,
+            _: u32,
+            _: &'static str,
+            _: usize,
+        ) -> Result<Self::SerializeStructVariant, Self::Error> {
+            not_searched()
+        }
     };
     ($ok:expr; $($method:ident($($arg:ty),*)),*) => {$(
         fn $method(self, $(_: $arg),*) -> Result<Self::Ok, Self::Error> {
@@ -470,7 +526,7 @@ macro_rules! leaves {
     )*};
 }
 
-/// What [`Finder`] does not look into: tuples and enum variants, which no event holds.
+/// What the serializers do not look into.
 fn not_searched<T>() -> Result<T, serde_json::Error> {
     Err(ser::Error::custom("not searched"))
 }
@@ -486,31 +542,9 @@ impl Serializer for &mut Finder<'_, '_> {
     type SerializeStruct = Self;
     type SerializeStructVariant = Impossible<(), serde_json::Error>;
 
-    leaves!(());
+    searcher_methods!(());
 
     fn serialize_str(self, _: &str) -> Result<(), serde_json::Error> {
-        Ok(())
-    }
-
-    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), serde_json::Error> {
-        value.serialize(self)
-    }
-
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        value: &T,
-    ) -> Result<(), serde_json::Error> {
-        value.serialize(self)
-    }
-
-    fn serialize_newtype_variant<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: &T,
-    ) -> Result<(), serde_json::Error> {
         Ok(())
     }
 
@@ -521,44 +555,12 @@ impl Serializer for &mut Finder<'_, '_> {
         Ok(self)
     }
 
-    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, serde_json::Error> {
-        not_searched()
-    }
-
-    fn serialize_tuple_struct(
-        self,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleStruct, serde_json::Error> {
-        not_searched()
-    }
-
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleVariant, serde_json::Error> {
-        not_searched()
-    }
-
     fn serialize_map(self, _: Option<usize>) -> Result<Self, serde_json::Error> {
         Ok(self)
     }
 
     fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self, serde_json::Error> {
         Ok(self)
-    }
-
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStructVariant, serde_json::Error> {
-        not_searched()
     }
 }
 
@@ -642,57 +644,13 @@ impl Serializer for KeyIs<'_> {
     type SerializeStruct = Impossible<bool, serde_json::Error>;
     type SerializeStructVariant = Impossible<bool, serde_json::Error>;
 
-    leaves!(false);
+    searcher_methods!(false);
 
     fn serialize_str(self, key: &str) -> Result<bool, serde_json::Error> {
         Ok(key == self.0)
     }
 
-    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<bool, serde_json::Error> {
-        value.serialize(self)
-    }
-
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        value: &T,
-    ) -> Result<bool, serde_json::Error> {
-        value.serialize(self)
-    }
-
-    fn serialize_newtype_variant<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: &T,
-    ) -> Result<bool, serde_json::Error> {
-        Ok(false)
-    }
-
     fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, serde_json::Error> {
-        not_searched()
-    }
-
-    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, serde_json::Error> {
-        not_searched()
-    }
-
-    fn serialize_tuple_struct(
-        self,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleStruct, serde_json::Error> {
-        not_searched()
-    }
-
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleVariant, serde_json::Error> {
         not_searched()
     }
 
@@ -705,16 +663,6 @@ impl Serializer for KeyIs<'_> {
         _: &'static str,
         _: usize,
     ) -> Result<Self::SerializeStruct, serde_json::Error> {
-        not_searched()
-    }
-
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStructVariant, serde_json::Error> {
         not_searched()
     }
 }
