@@ -11,10 +11,10 @@
 
 #[path = "../examples/common/demo.rs"]
 mod demo;
+#[path = "common/tally.rs"]
+mod tally;
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -25,36 +25,14 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
 use tencent_chat_webhook::test_util::{DEMO_APP_ID, DEMO_TOKEN, SignedRequest};
-use tencent_chat_webhook::{
-    Event, Handler, HandlerResult, MemoryDedup, RequestContext, WebhookConfig, WebhookService,
-};
+use tencent_chat_webhook::{MemoryDedup, WebhookConfig, WebhookService};
 use tokio::net::TcpListener;
+
+use tally::Tally;
 
 /// A second app behind the same endpoint, with its own token.
 const OTHER_APP: u64 = 1_400_000_001;
 const OTHER_TOKEN: &str = "other-app-token-3f9b";
-
-/// Counts its calls per app and event (the event's JSON).
-#[derive(Clone, Default)]
-struct Tally(Arc<Mutex<HashMap<(u64, String), usize>>>);
-
-impl Tally {
-    fn calls(&self) -> HashMap<(u64, String), usize> {
-        self.0.lock().unwrap().clone()
-    }
-}
-
-impl Handler for Tally {
-    async fn on_after_event(&self, ctx: &RequestContext, event: Event) -> HandlerResult<()> {
-        *self
-            .0
-            .lock()
-            .unwrap()
-            .entry((ctx.app_id(), event.to_json()))
-            .or_default() += 1;
-        Ok(())
-    }
-}
 
 /// The webhook for both apps, with an in-memory de-duplication store, served on a loopback port.
 async fn start(tally: Tally) -> SocketAddr {

@@ -8,6 +8,8 @@
 
 #[path = "../examples/common/demo.rs"]
 mod demo;
+#[path = "common/tally.rs"]
+mod tally;
 
 use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener as StdListener};
@@ -771,22 +773,6 @@ async fn duplicates_are_processed_once() {
     receiver.stop().await;
 }
 
-/// Counts its calls per app and event (the event's JSON).
-#[derive(Clone, Default)]
-struct Tally(Arc<Mutex<HashMap<(u64, String), usize>>>);
-
-impl Handler for Tally {
-    async fn on_after_event(&self, ctx: &RequestContext, event: Event) -> HandlerResult<()> {
-        *self
-            .0
-            .lock()
-            .unwrap()
-            .entry((ctx.app_id(), event.to_json()))
-            .or_default() += 1;
-        Ok(())
-    }
-}
-
 /// Two apps behind one receiver, and two topics of one community, send group messages with the
 /// same `GroupId` and `MsgSeq`: the workers process each (none is acknowledged as a duplicate of
 /// another), and a true duplicate once.
@@ -798,7 +784,7 @@ async fn colliding_ids_of_two_apps_or_two_topics_are_each_processed_and_a_duplic
         return;
     };
     let redis_config = config(&server).build().unwrap();
-    let tally = Tally::default();
+    let tally = tally::Tally::default();
     let receiver = Receiver::start_with(&redis_config, tally.clone(), |b| {
         b.app(OTHER_APP).token(OTHER_TOKEN)
     })
@@ -842,7 +828,7 @@ async fn colliding_ids_of_two_apps_or_two_topics_are_each_processed_and_a_duplic
     )
     .await;
     let stats = pool.stop().await;
-    let calls = tally.0.lock().unwrap().clone();
+    let calls = tally.calls();
     assert_eq!(calls.len(), distinct.len(), "{:#?}", calls.keys());
     assert!(calls.values().all(|&n| n == 1), "{calls:#?}");
     assert_eq!((stats.processed, stats.duplicates), (4, 1));
