@@ -110,9 +110,10 @@ pub mod message {
     pub use crate::protocol::message::*;
 }
 
-/// Shapes several families share: member lists, custom key/values, message extensions.
+/// Shapes several families share: member lists, custom key/values, message extensions, and ids
+/// sent as strings or numbers.
 pub mod common {
-    pub use crate::protocol::common::{ExtensionItem, ExtensionOperation, KeyValue, Member};
+    pub use crate::protocol::common::{ExtensionItem, ExtensionOperation, Id, KeyValue, Member};
 }
 
 macro_rules! family {
