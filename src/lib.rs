@@ -49,7 +49,7 @@
 //! # let _ = service;
 //! ```
 //!
-//! Every Tencent Chat webhook is typed (58 commands, [`Command::ALL`]), and every event is also a
+//! Every Tencent Chat webhook is typed (59 commands, [`Command::ALL`]), and every event is also a
 //! value, [`Event`], that serialises back to Tencent's JSON; [`construct_event`] authenticates and
 //! parses without the service.
 //!

@@ -599,7 +599,7 @@ commands! {
     fn on_bot_on_group_message(bot::OnGroupMessage) -> ();
 
     // Groups, communities and topics, 1047/34368–34378, 46979, 48734, 49462–49466, 57455,
-    // 60393–60396, 76007.
+    // 60393–60396, 76007; 269/129193.
 
     /// `Group.CallbackBeforeCreateGroup`: allow, deny, or deny with a code. Default: allow.
     GroupBeforeCreateGroup = "Group.CallbackBeforeCreateGroup", Before,
@@ -698,6 +698,10 @@ commands! {
     /// `Group.CallbackAfterGroupMsgExtension`: a group message's extension changed.
     GroupAfterGroupMsgExtension = "Group.CallbackAfterGroupMsgExtension", After,
     fn on_group_after_group_msg_extension(group::AfterGroupMsgExtension) -> ();
+
+    /// `Group.CallbackAfterModifyMsg`: a group or topic message was edited.
+    GroupAfterModifyMsg = "Group.CallbackAfterModifyMsg", After,
+    fn on_group_after_modify_msg(group::AfterModifyMsg) -> ();
 
     // Moderation and operations, 1047/78240, 60256.
 
