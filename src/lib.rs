@@ -49,9 +49,10 @@
 //! # let _ = service;
 //! ```
 //!
-//! Every Tencent Chat webhook is typed (59 commands, [`Command::ALL`]), and every event is also a
-//! value, [`Event`], that serialises back to Tencent's JSON; [`construct_event`] authenticates and
-//! parses without the service.
+//! Every Tencent Chat webhook is typed, and so are those of TUICallKit ([`call`]) and TUIRoomKit
+//! ([`room`], [`mic`]), which use Chat's envelope and often reach the same URL: 68 commands,
+//! [`Command::ALL`]. Every event is also a value, [`Event`], that serialises back to Tencent's
+//! JSON; [`construct_event`] authenticates and parses without the service.
 //!
 //! Feature flags: `tracing` (default) gives one span per request and logs rejections and failures
 //! at warn, bounded; `tokio` (default) enforces the request deadline
@@ -150,4 +151,10 @@ family! {
     alert => crate::protocol::alert;
     /// Push-service delivery reports (`Push.*`), batches of 1 to 100 events.
     push => crate::protocol::push;
+    /// TUICallKit calls (`Call.*`): started, ended, members changed.
+    call => crate::protocol::call;
+    /// TUIRoomKit rooms (`Room.*`): created, dissolved, updated, entered, left.
+    room => crate::protocol::room;
+    /// Seats of TUIRoomKit and TUILiveKit rooms (`Mic.*`).
+    mic => crate::protocol::mic;
 }

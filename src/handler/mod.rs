@@ -44,8 +44,8 @@ use crate::protocol::reply::Reply;
 use crate::protocol::wire::Wire;
 #[allow(unused_imports)] // the table names its types through these paths
 use crate::protocol::{
-    alert, bot, c2c, chatbot, follow, group, moderation, official_account, profile, push, sns,
-    state,
+    alert, bot, c2c, call, chatbot, follow, group, mic, moderation, official_account, profile,
+    push, room, sns, state,
 };
 
 /// A boxed, sendable future, as the type-erased handler returns.
@@ -723,6 +723,48 @@ commands! {
     /// `Push.AllMemberPush`: push-task results (all users, tags, UserIDs), a batch of 1 to 100.
     PushAllMemberPush = "Push.AllMemberPush", After,
     fn on_push_all_member_push(push::AllMemberPush) -> ();
+
+    // TUICallKit calls, on Chat's envelope: 269/129102; 647/116423, 116424, 117872.
+
+    /// `Call.CallbackAfterStartCall`: a call was started.
+    CallAfterStartCall = "Call.CallbackAfterStartCall", After,
+    fn on_call_after_start_call(call::AfterStartCall) -> ();
+
+    /// `Call.CallbackAfterEndCall`: a call ended.
+    CallAfterEndCall = "Call.CallbackAfterEndCall", After,
+    fn on_call_after_end_call(call::AfterEndCall) -> ();
+
+    /// `Call.CallbackAfterMemberChanged`: call members answered, declined, hung up, joined or
+    /// dropped.
+    CallAfterMemberChanged = "Call.CallbackAfterMemberChanged", After,
+    fn on_call_after_member_changed(call::AfterMemberChanged) -> ();
+
+    // TUIRoomKit rooms and seats, on Chat's envelope: 269/105401; 647/60731–60736.
+
+    /// `Room.CallbackAfterCreateRoom`: a room was created.
+    RoomAfterCreateRoom = "Room.CallbackAfterCreateRoom", After,
+    fn on_room_after_create_room(room::AfterCreateRoom) -> ();
+
+    /// `Room.CallbackAfterDestroyRoom`: a room was dissolved.
+    RoomAfterDestroyRoom = "Room.CallbackAfterDestroyRoom", After,
+    fn on_room_after_destroy_room(room::AfterDestroyRoom) -> ();
+
+    /// `Room.CallbackAfterUpdateRoomInfo`: a room's settings changed.
+    RoomAfterUpdateRoomInfo = "Room.CallbackAfterUpdateRoomInfo", After,
+    fn on_room_after_update_room_info(room::AfterUpdateRoomInfo) -> ();
+
+    /// `Room.CallbackAfterMemberEnter`: members entered a room.
+    RoomAfterMemberEnter = "Room.CallbackAfterMemberEnter", After,
+    fn on_room_after_member_enter(room::AfterMemberEnter) -> ();
+
+    /// `Room.CallbackAfterMemberLeave`: members left a room.
+    RoomAfterMemberLeave = "Room.CallbackAfterMemberLeave", After,
+    fn on_room_after_member_leave(room::AfterMemberLeave) -> ();
+
+    /// `Mic.CallbackAfterSeatInfoChanged`: seats of a room (TUIRoomKit) or live room
+    /// (TUILiveKit) changed.
+    MicAfterSeatInfoChanged = "Mic.CallbackAfterSeatInfoChanged", After,
+    fn on_mic_after_seat_info_changed(mic::AfterSeatInfoChanged) -> ();
 }
 
 impl fmt::Display for Command {
