@@ -698,17 +698,12 @@ mod tests {
 
     use std::time::{Duration, UNIX_EPOCH};
 
-    use serde::de::DeserializeOwned;
-    use serde_json::{Value, json};
+    use serde_json::json;
 
     use super::*;
     use crate::message::Conversation;
     use crate::message::MessageEvent;
-    use crate::protocol::test_support::checked as fixture;
-
-    fn de<T: DeserializeOwned>(v: Value) -> T {
-        serde_json::from_value(v).unwrap()
-    }
+    use crate::protocol::test_support::{checked as fixture, de_value as de};
 
     #[test]
     fn tolerates_what_real_traffic_sends() {

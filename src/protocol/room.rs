@@ -265,15 +265,10 @@ impl AfterCreateRoom {
 
 #[cfg(test)]
 mod tests {
-    use serde::de::DeserializeOwned;
-    use serde_json::{Value, json};
+    use serde_json::json;
 
     use super::*;
-    use crate::protocol::test_support::fixture;
-
-    fn de<T: DeserializeOwned>(v: Value) -> T {
-        serde_json::from_value(v).unwrap()
-    }
+    use crate::protocol::test_support::{de_value as de, fixture};
 
     #[test]
     fn every_fixture_parses_fully_typed() {
