@@ -49,9 +49,10 @@
 //! # let _ = service;
 //! ```
 //!
-//! Every Tencent Chat webhook is typed (58 commands, [`Command::ALL`]), and every event is also a
-//! value, [`Event`], that serialises back to Tencent's JSON; [`construct_event`] authenticates and
-//! parses without the service.
+//! Every Tencent Chat webhook is typed, and so are those of TUICallKit ([`call`]) and TUIRoomKit
+//! ([`room`], [`mic`]), which use Chat's envelope and often reach the same URL: 68 commands,
+//! [`Command::ALL`]. Every event is also a value, [`Event`], that serialises back to Tencent's
+//! JSON; [`construct_event`] authenticates and parses without the service.
 //!
 //! Feature flags: `tracing` (default) gives one span per request and logs rejections and failures
 //! at warn, bounded; `tokio` (default) enforces the request deadline
@@ -110,9 +111,10 @@ pub mod message {
     pub use crate::protocol::message::*;
 }
 
-/// Shapes several families share: member lists, custom key/values, message extensions.
+/// Shapes several families share: member lists, custom key/values, message extensions, and ids
+/// sent as strings or numbers.
 pub mod common {
-    pub use crate::protocol::common::{ExtensionItem, ExtensionOperation, KeyValue, Member};
+    pub use crate::protocol::common::{ExtensionItem, ExtensionOperation, Id, KeyValue, Member};
 }
 
 macro_rules! family {
@@ -149,4 +151,10 @@ family! {
     alert => crate::protocol::alert;
     /// Push-service delivery reports (`Push.*`), batches of 1 to 100 events.
     push => crate::protocol::push;
+    /// TUICallKit calls (`Call.*`): started, ended, members changed.
+    call => crate::protocol::call;
+    /// TUIRoomKit rooms (`Room.*`): created, dissolved, updated, entered, left.
+    room => crate::protocol::room;
+    /// Seats of TUIRoomKit and TUILiveKit rooms (`Mic.*`).
+    mic => crate::protocol::mic;
 }

@@ -35,7 +35,10 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use serde_json::{Value, json};
 use tencent_chat_webhook::test_util::{self, SignedRequest};
-use tencent_chat_webhook::{Command, WebhookConfig, WebhookLayer, WebhookService};
+use tencent_chat_webhook::{
+    Command, Event, Handler, HandlerResult, Reply, RequestContext, UnknownEvent, WebhookConfig,
+    WebhookLayer, WebhookService,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
@@ -924,6 +927,119 @@ async fn a_taken_address_is_reported_plainly() {
             "cannot listen on {addr}: address already in use; set LISTEN_ADDR to another address"
         )
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// TUICallKit and TUIRoomKit callbacks, which use Chat's envelope, over real sockets.
+
+/// Records every after-event with its command, and every unknown command, and answers OK.
+#[derive(Default)]
+struct AfterRecorder(std::sync::Mutex<Vec<Event>>);
+
+impl Handler for AfterRecorder {
+    async fn on_after_event(&self, _ctx: &RequestContext, event: Event) -> HandlerResult<()> {
+        self.0.lock().unwrap().push(event);
+        Ok(())
+    }
+    async fn on_unknown(&self, _ctx: &RequestContext, event: UnknownEvent) -> HandlerResult<Reply> {
+        self.0.lock().unwrap().push(Event::Unknown(event));
+        Ok(Reply::ok())
+    }
+}
+
+impl AfterRecorder {
+    fn take(&self) -> Vec<Event> {
+        std::mem::take(&mut self.0.lock().unwrap())
+    }
+}
+
+/// Every `Call.*`, `Room.*` and `Mic.*` sample, sent over HTTP/1.1 to a server on the loopback,
+/// reaches its typed event (not `on_unknown`) with its ids as sent, numbers included, and is
+/// answered OK. Then the documented way to take Call callbacks if Tencent sends them unsigned (the
+/// Call backend is configured by REST with a URL and no token): a URL of their own, served
+/// without the signature check, while Chat's signed URL still refuses them.
+#[tokio::test]
+async fn call_and_room_callbacks_reach_their_typed_events_over_http() {
+    let recorder = Arc::new(AfterRecorder::default());
+    let signed = WebhookService::from_arc(
+        WebhookConfig::builder(APP).token(TOKEN).build().unwrap(),
+        recorder.clone(),
+    );
+    let server = start(signed, demo::Limits::default()).await;
+    let (client, _) = client(false);
+    let families = ["Call.", "Room.", "Mic."];
+    let commands: Vec<Command> = Command::ALL
+        .iter()
+        .copied()
+        .filter(|c| families.iter().any(|f| c.as_str().starts_with(f)))
+        .collect();
+    assert_eq!(commands.len(), 9, "3 Call, 5 Room and 1 Mic commands");
+    for &command in &commands {
+        let req = SignedRequest::sample(command)
+            .app_id(APP)
+            .token(TOKEN)
+            .build();
+        let (status, body) = send(&client, server.addr, req).await;
+        assert_eq!(status, StatusCode::OK, "{command}: {body:?}");
+        assert_eq!(
+            json(&body),
+            json!({"ActionStatus": "OK", "ErrorInfo": "", "ErrorCode": 0}),
+            "{command}"
+        );
+        let seen = recorder.take();
+        let expected = Event::parse(command.as_str(), test_util::sample(command).as_bytes());
+        assert_eq!(seen, [expected.unwrap()], "{command}");
+        assert_eq!(
+            seen[0].command(),
+            Some(command),
+            "{command}: typed, not unknown"
+        );
+        // Written back, the event is the JSON that was sent, numeric ids as numbers; only the
+        // update sample's flag sent as the string "false" is written as a boolean.
+        let mut sent: Value = serde_json::from_str(test_util::sample(command)).unwrap();
+        if command == Command::RoomAfterUpdateRoomInfo {
+            sent["RoomInfo"]["IsCloudRecordingDisabled"] = json!(false);
+        }
+        assert_eq!(serde_json::to_value(&seen[0]).unwrap(), sent, "{command}");
+    }
+
+    let unsigned = |command| {
+        SignedRequest::sample(command)
+            .app_id(APP)
+            .unsigned()
+            .build()
+    };
+    let start_call = Command::CallAfterStartCall;
+    let (status, _) = send(&client, server.addr, unsigned(start_call)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "Chat's URL stays signed");
+    assert!(recorder.take().is_empty());
+    let calls = start(
+        WebhookService::from_arc(
+            WebhookConfig::builder(APP)
+                .without_signature_check()
+                .build()
+                .unwrap(),
+            recorder.clone(),
+        ),
+        demo::Limits::default(),
+    )
+    .await;
+    let (status, body) = send(&client, calls.addr, unsigned(start_call)).await;
+    assert_eq!(status, StatusCode::OK, "{body:?}");
+    let Some(Event::CallAfterStartCall(call)) = recorder.take().pop() else {
+        panic!("not typed as a started call")
+    };
+    let members: Vec<(&str, bool)> = call
+        .user_list
+        .iter()
+        .map(|m| (m.user_account.as_str(), m.user_account.is_numeric()))
+        .collect();
+    assert_eq!(
+        members,
+        [("144115212830834855", true), ("144115212948889925", true)]
+    );
+    calls.stop().await;
+    server.stop().await;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ use arbitrary::{Arbitrary, Unstructured};
 use tencent_chat_webhook::test_util::{PUBLISHED_INFO_CHANGED_SAMPLE, sample};
 use tencent_chat_webhook::{Command, auth};
 
-use crate::service::{PATH, ServiceInput};
+use crate::service::{PATH, ServiceInput, special_command};
 use crate::verifier::VerifierInput;
 use crate::{
     APP, APP_ROTATING, APP_UNKNOWN, APP_UNSIGNED, NOW, RawBytes, TOKEN_A, TOKEN_B_OLD, body,
@@ -353,7 +353,7 @@ pub fn service_seeds() -> Seeds {
             "console-check",
             ServiceInput {
                 app: 4,
-                command: 60,
+                command: special_command(2),
                 rest: RawBytes::default(),
                 ..base.clone()
             },
@@ -362,14 +362,14 @@ pub fn service_seeds() -> Seeds {
         (
             "command-in-body",
             ServiceInput {
-                command: 60,
+                command: special_command(2),
                 ..base.clone()
             },
         ),
         (
             "unknown-command",
             ServiceInput {
-                command: 58,
+                command: special_command(0),
                 handler: [0, 0, 3 << 3, 0],
                 rest: br#"{"CallbackCommand":"Group.CallbackBeforeFuture","GroupId":"@TGS#1"}"#
                     .to_vec()

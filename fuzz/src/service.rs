@@ -62,8 +62,9 @@ pub struct ServiceInput {
     /// `SdkAppid` (bits 0–2): APP, APP_ROTATING, APP_UNSIGNED, APP_UNKNOWN, none, `abc`,
     /// `+APP` (percent-encoded), empty. Bit 3: given twice.
     pub app: u8,
-    /// `CallbackCommand` (mod 64): `Command::ALL[i]`, then an unknown before-event, an unknown
-    /// after-event, none, empty, and a percent-encoded known one (per bits 6–7... see code).
+    /// `CallbackCommand` (mod `Command::ALL.len() + 5`): `Command::ALL[i]`, then an unknown
+    /// before-event, an unknown after-event, none, empty, and a percent-encoded known one (which
+    /// one, by the quotient); see [`special_command`].
     pub command: u8,
     /// `Sign` and `RequestTime` (bits 0–2): signed, signed in upper case, no `Sign`, no
     /// `RequestTime`, neither, a wrong signature, signed over a time with a leading zero, a time
@@ -635,19 +636,30 @@ fn raw_path(raw: &[u8]) -> String {
     }
 }
 
+/// How many `CallbackCommand` values follow the known commands: an unknown before-event, an
+/// unknown after-event, none, empty, and a known one with its dot percent-encoded.
+const SPECIAL_COMMANDS: usize = 5;
+
+/// The `command` byte of special value `k` (0 to 4, in the order of [`SPECIAL_COMMANDS`]):
+/// derived from the table's length, so seeds keep their meaning as the table grows.
+pub fn special_command(k: usize) -> u8 {
+    u8::try_from(Command::ALL.len() + k.min(SPECIAL_COMMANDS - 1)).unwrap_or(u8::MAX)
+}
+
 fn command_value(b: u8) -> Option<String> {
-    let i = usize::from(b % 64);
+    let known = Command::ALL.len();
+    let i = usize::from(b) % (known + SPECIAL_COMMANDS);
     if let Some(cmd) = Command::ALL.get(i) {
         return Some(cmd.as_str().to_owned());
     }
-    match i - Command::ALL.len() {
+    match i - known {
         0 => Some("Group.CallbackBeforeFuture".to_owned()),
         1 => Some("Future.Event".to_owned()),
         2 => None,
         3 => Some(String::new()),
-        // A known command with its dot percent-encoded, chosen by the high bits.
+        // A known command with its dot percent-encoded, chosen by the quotient.
         _ => {
-            let cmd = Command::ALL[usize::from(b >> 6) * 7 % Command::ALL.len()];
+            let cmd = Command::ALL[usize::from(b) / (known + SPECIAL_COMMANDS) * 7 % known];
             Some(cmd.as_str().replace('.', "%2E"))
         }
     }

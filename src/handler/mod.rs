@@ -44,8 +44,8 @@ use crate::protocol::reply::Reply;
 use crate::protocol::wire::Wire;
 #[allow(unused_imports)] // the table names its types through these paths
 use crate::protocol::{
-    alert, bot, c2c, chatbot, follow, group, moderation, official_account, profile, push, sns,
-    state,
+    alert, bot, c2c, call, chatbot, follow, group, mic, moderation, official_account, profile,
+    push, room, sns, state,
 };
 
 /// A boxed, sendable future, as the type-erased handler returns.
@@ -115,7 +115,7 @@ macro_rules! commands {
         /// assert_eq!(cmd, Command::C2cBeforeSendMsg);
         /// assert_eq!(cmd.kind(), CommandKind::Before);
         /// assert_eq!(cmd.as_str(), "C2C.CallbackBeforeSendMsg");
-        /// assert_eq!(Command::ALL.len(), 58);
+        /// assert!(Command::ALL.contains(&cmd));
         /// assert_eq!(Command::from_wire("C2C.CallbackFuture"), None);
         /// ```
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -400,8 +400,8 @@ macro_rules! commands {
             ) -> BoxFuture<'a, HandlerResult<Reply>> {
                 // Matched outside the future, so that each command boxes a future of its own
                 // size: one `async` block around the whole match would hold the largest event
-                // and the largest handler future of all 58, and be allocated at that size (past
-                // the allocator's per-thread cache) for every request.
+                // and the largest handler future of all the commands, and be allocated at that
+                // size (past the allocator's per-thread cache) for every request.
                 match event {
                     $(Event::$variant(e) => start(self, ctx, e, H::$method),)*
                     // Called inside the future, as `start` calls the typed methods: see there.
@@ -599,7 +599,7 @@ commands! {
     fn on_bot_on_group_message(bot::OnGroupMessage) -> ();
 
     // Groups, communities and topics, 1047/34368–34378, 46979, 48734, 49462–49466, 57455,
-    // 60393–60396, 76007.
+    // 60393–60396, 76007; 269/129193.
 
     /// `Group.CallbackBeforeCreateGroup`: allow, deny, or deny with a code. Default: allow.
     GroupBeforeCreateGroup = "Group.CallbackBeforeCreateGroup", Before,
@@ -699,6 +699,10 @@ commands! {
     GroupAfterGroupMsgExtension = "Group.CallbackAfterGroupMsgExtension", After,
     fn on_group_after_group_msg_extension(group::AfterGroupMsgExtension) -> ();
 
+    /// `Group.CallbackAfterModifyMsg`: a group or topic message was edited.
+    GroupAfterModifyMsg = "Group.CallbackAfterModifyMsg", After,
+    fn on_group_after_modify_msg(group::AfterModifyMsg) -> ();
+
     // Moderation and operations, 1047/78240, 60256.
 
     /// `ContentCallback.ResultNotify`: a cloud moderation result. Its body has no
@@ -719,6 +723,48 @@ commands! {
     /// `Push.AllMemberPush`: push-task results (all users, tags, UserIDs), a batch of 1 to 100.
     PushAllMemberPush = "Push.AllMemberPush", After,
     fn on_push_all_member_push(push::AllMemberPush) -> ();
+
+    // TUICallKit calls, on Chat's envelope: 269/129102; 647/116423, 116424, 117872.
+
+    /// `Call.CallbackAfterStartCall`: a call was started.
+    CallAfterStartCall = "Call.CallbackAfterStartCall", After,
+    fn on_call_after_start_call(call::AfterStartCall) -> ();
+
+    /// `Call.CallbackAfterEndCall`: a call ended.
+    CallAfterEndCall = "Call.CallbackAfterEndCall", After,
+    fn on_call_after_end_call(call::AfterEndCall) -> ();
+
+    /// `Call.CallbackAfterMemberChanged`: call members answered, declined, hung up, joined or
+    /// dropped.
+    CallAfterMemberChanged = "Call.CallbackAfterMemberChanged", After,
+    fn on_call_after_member_changed(call::AfterMemberChanged) -> ();
+
+    // TUIRoomKit rooms and seats, on Chat's envelope: 269/105401; 647/60731–60736.
+
+    /// `Room.CallbackAfterCreateRoom`: a room was created.
+    RoomAfterCreateRoom = "Room.CallbackAfterCreateRoom", After,
+    fn on_room_after_create_room(room::AfterCreateRoom) -> ();
+
+    /// `Room.CallbackAfterDestroyRoom`: a room was dissolved.
+    RoomAfterDestroyRoom = "Room.CallbackAfterDestroyRoom", After,
+    fn on_room_after_destroy_room(room::AfterDestroyRoom) -> ();
+
+    /// `Room.CallbackAfterUpdateRoomInfo`: a room's settings changed.
+    RoomAfterUpdateRoomInfo = "Room.CallbackAfterUpdateRoomInfo", After,
+    fn on_room_after_update_room_info(room::AfterUpdateRoomInfo) -> ();
+
+    /// `Room.CallbackAfterMemberEnter`: members entered a room.
+    RoomAfterMemberEnter = "Room.CallbackAfterMemberEnter", After,
+    fn on_room_after_member_enter(room::AfterMemberEnter) -> ();
+
+    /// `Room.CallbackAfterMemberLeave`: members left a room.
+    RoomAfterMemberLeave = "Room.CallbackAfterMemberLeave", After,
+    fn on_room_after_member_leave(room::AfterMemberLeave) -> ();
+
+    /// `Mic.CallbackAfterSeatInfoChanged`: seats of a room (TUIRoomKit) or live room
+    /// (TUILiveKit) changed.
+    MicAfterSeatInfoChanged = "Mic.CallbackAfterSeatInfoChanged", After,
+    fn on_mic_after_seat_info_changed(mic::AfterSeatInfoChanged) -> ();
 }
 
 impl fmt::Display for Command {

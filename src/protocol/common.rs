@@ -163,3 +163,213 @@ super::wire::open_int_enum! {
         Clear = 3,
     }
 }
+
+/// An id (a UserID, a TRTC room id) as Tencent sent it: a JSON string, or a JSON integer.
+///
+/// The TUICallKit and TUIRoomKit pages type their accounts as strings, but some of their
+/// samples print them as numbers (`"User_Account":144115212830834855` in 647/68941,
+/// `"Member_Account":144115233775727695` in 647/60736), so both are read, exactly (no integer
+/// goes through a float). The id reads as its text ([`as_str`](Self::as_str), `Deref<Target =
+/// str>`, comparisons with `str`) and is written back in the form it came in, so an event
+/// serialises to the JSON it was parsed from. Two ids are equal when both their text and their
+/// form are.
+///
+/// ```
+/// use tencent_chat_webhook::common::Id;
+///
+/// let sent_as_number: Id = serde_json::from_str("144115212830834855").unwrap();
+/// assert_eq!(sent_as_number, "144115212830834855");
+/// assert!(sent_as_number.is_numeric());
+/// assert_eq!(serde_json::to_string(&sent_as_number).unwrap(), "144115212830834855");
+///
+/// let sent_as_string: Id = serde_json::from_str(r#""alice""#).unwrap();
+/// assert_eq!(sent_as_string.as_str(), "alice");
+/// assert_eq!(serde_json::to_string(&sent_as_string).unwrap(), r#""alice""#);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Id {
+    text: String,
+    numeric: bool,
+}
+
+impl Id {
+    /// An id sent as a string.
+    pub fn new(text: impl Into<String>) -> Id {
+        Id {
+            text: text.into(),
+            numeric: false,
+        }
+    }
+
+    /// The id's text (the decimal digits of one sent as a number).
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// Whether it was sent as a JSON number.
+    pub fn is_numeric(&self) -> bool {
+        self.numeric
+    }
+
+    /// The id's text.
+    pub fn into_string(self) -> String {
+        self.text
+    }
+}
+
+impl std::ops::Deref for Id {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.text
+    }
+}
+
+impl AsRef<str> for Id {
+    fn as_ref(&self) -> &str {
+        &self.text
+    }
+}
+
+impl std::fmt::Display for Id {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl From<String> for Id {
+    fn from(text: String) -> Id {
+        Id::new(text)
+    }
+}
+
+impl From<&str> for Id {
+    fn from(text: &str) -> Id {
+        Id::new(text)
+    }
+}
+
+impl PartialEq<str> for Id {
+    fn eq(&self, other: &str) -> bool {
+        self.text == other
+    }
+}
+
+impl PartialEq<&str> for Id {
+    fn eq(&self, other: &&str) -> bool {
+        self.text == *other
+    }
+}
+
+impl PartialEq<String> for Id {
+    fn eq(&self, other: &String) -> bool {
+        &self.text == other
+    }
+}
+
+impl serde::Serialize for Id {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.numeric {
+            // Made from an integer when read; a hand-built numeric id is only ever made so too.
+            if let Ok(n) = self.text.parse::<u64>() {
+                return s.serialize_u64(n);
+            }
+            if let Ok(n) = self.text.parse::<i64>() {
+                return s.serialize_i64(n);
+            }
+        }
+        s.serialize_str(&self.text)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Id {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Id, D::Error> {
+        struct IdVisitor;
+        impl serde::de::Visitor<'_> for IdVisitor {
+            type Value = Id;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an id (a string or an integer)")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Id, E> {
+                Ok(Id::new(v))
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Id, E> {
+                Ok(Id::new(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Id, E> {
+                Ok(Id {
+                    text: v.to_string(),
+                    numeric: true,
+                })
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Id, E> {
+                Ok(Id {
+                    text: v.to_string(),
+                    numeric: true,
+                })
+            }
+        }
+        d.deserialize_any(IdVisitor)
+    }
+}
+
+impl super::wire::Wire for Id {
+    fn de<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        <Id as serde::Deserialize>::deserialize(d)
+    }
+}
+
+/// The texts of a list of ids, in order.
+pub(crate) fn id_strs(ids: &[Id]) -> impl Iterator<Item = &str> {
+    ids.iter().map(Id::as_str)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Id;
+
+    #[test]
+    fn ids_keep_their_text_and_their_form() {
+        let cases = [
+            ("string", r#""user1""#, "user1", false),
+            ("empty string", r#""""#, "", false),
+            ("digits in a string", r#""10001""#, "10001", false),
+            (
+                "integer past 2^53",
+                "144115212830834855",
+                "144115212830834855",
+                true,
+            ),
+            (
+                "u64::MAX",
+                "18446744073709551615",
+                "18446744073709551615",
+                true,
+            ),
+            ("negative", "-7", "-7", true),
+        ];
+        for (name, json, text, numeric) in cases {
+            let id: Id = serde_json::from_str(json).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(id.as_str(), text, "{name}");
+            assert_eq!(id.is_numeric(), numeric, "{name}");
+            assert_eq!(serde_json::to_string(&id).unwrap(), json, "{name}");
+        }
+        let number: Id = serde_json::from_str("10001").unwrap();
+        let string: Id = serde_json::from_str(r#""10001""#).unwrap();
+        assert_ne!(number, string, "the form is part of the value");
+        assert_eq!(number.as_str(), string.as_str());
+        for (name, json) in [
+            ("float", "1.5"),
+            ("bool", "true"),
+            ("null", "null"),
+            ("object", "{}"),
+        ] {
+            let err = serde_json::from_str::<Id>(json)
+                .expect_err(name)
+                .to_string();
+            assert!(
+                err.contains("an id (a string or an integer)"),
+                "{name}: {err}"
+            );
+        }
+    }
+}

@@ -1,5 +1,6 @@
 //! Group webhooks, communities and topics included: `Group.*` (1047/34368–34378, 46979,
-//! 48734, 49462–49466, 57455, 60393–60396, 76007).
+//! 48734, 49462–49466, 57455, 60393–60396, 76007; the edit webhook only on the mainland Chinese
+//! page 269/129193).
 //!
 //! Source: Tencent's English pages `1047/<id>`, cross-checked with the Chinese pages of the same
 //! id. Group ids (`@TGS#...`, plain numbers, community ids `@TGS#_...`) and account ids (any
@@ -45,12 +46,22 @@
 //! - `EventCause` of [`OnMemberStateChange`] is in the 2025 field table but not in the sample.
 //! - `ExtensionList` of [`AfterGroupMsgExtension`] is optional, as a "clear all" may carry none.
 //! - The sample of [`AfterReadReceipt`] misses a comma; the fixture adds it.
+//! - [`AfterModifyMsg`] (269/129193, 2026) documents `GroupId`, `TopicId`, `Operator_Account`
+//!   (who edited), `MsgSeq`, the new `MsgBody` and `EventTime`, and no `From_Account`. Its
+//!   required fields are the group and the editor: the sequence number is optional like every
+//!   sequence number of the families added since, and so is the body (the edit can be acted on
+//!   from `GroupId` and `MsgSeq` alone). Its sample sends `"TopicId": ""` for a group without
+//!   topics, which [`AfterModifyMsg::conversation`] reads as no topic. `From_Account`,
+//!   `CloudCustomData`, `MsgTime` and `Random` (or `MsgRandom`), which the one-to-one edit
+//!   webhook carries, are typed as optional but unconfirmed for this one. The reply is the usual
+//!   OK (`ErrorCode` 0 processed, 1 error; it changes nothing). The fixture is the page's sample
+//!   as printed.
 
 use super::common::{
     ExtensionItem, ExtensionOperation, GroupType, KeyValue, Member, event_time, members,
 };
 use super::decision::{GateDecision, GroupErrorCode, SendDecision};
-use super::message::group_message;
+use super::message::{MsgElement, group_message};
 use super::wire::{open_str_enum, wire_struct};
 
 pub use super::decision::InviteDecision;
@@ -567,6 +578,32 @@ wire_struct! {
     }
 }
 
+group_event! {
+    /// `Group.CallbackAfterModifyMsg`: a group or topic message was edited, from a client or
+    /// through the REST API that modifies group history messages (269/129193, mainland Chinese
+    /// page only). Answered OK.
+    pub struct AfterModifyMsg {
+        /// UserID of who edited the message.
+        pub operator_account: String => "Operator_Account",
+        /// The topic whose message was edited, for topic-enabled communities; the sample sends
+        /// `""` for a plain group (see [`conversation`](Self::conversation)).
+        pub topic_id: Option<String> => "TopicId",
+        /// Sequence number of the edited message.
+        pub msg_seq: Option<u64> => "MsgSeq",
+        /// The message body after the edit.
+        pub msg_body: Option<Vec<MsgElement>> => "MsgBody",
+        /// The sender of the message (unconfirmed for this command: the one-to-one edit
+        /// webhook carries it).
+        pub from_account: Option<String> => "From_Account",
+        /// Custom message data after the edit (unconfirmed for this command).
+        pub cloud_custom_data: Option<String> => "CloudCustomData",
+        /// Send time of the message, Unix **seconds** (unconfirmed for this command).
+        pub msg_time: Option<u64> => "MsgTime",
+        /// The message random (`MsgRandom` is read too; unconfirmed for this command).
+        pub random: Option<u64> => "Random" | "MsgRandom",
+    }
+}
+
 event_time!(ms:
     BeforeCreateGroup,
     AfterCreateGroup,
@@ -591,6 +628,7 @@ event_time!(ms:
     AfterChangeGroupOwner,
     OnDailyGroupQuotaAlarm,
     AfterGroupMsgExtension,
+    AfterModifyMsg,
 );
 
 members!(
@@ -609,6 +647,24 @@ impl BeforeInviteJoinGroup {
     /// [`members`](Self::members). Refuse some of them with [`InviteDecision::Refuse`].
     pub fn invited(&self) -> impl Iterator<Item = &str> {
         self.members()
+    }
+}
+
+impl AfterModifyMsg {
+    /// The text of every `TIMTextElem` of the edited body, in order.
+    pub fn texts(&self) -> impl Iterator<Item = &str> {
+        self.msg_body
+            .iter()
+            .flatten()
+            .filter_map(MsgElement::as_text)
+    }
+
+    /// The group, and the topic when `TopicId` names one (an empty `TopicId` is no topic).
+    pub fn conversation(&self) -> crate::message::Conversation<'_> {
+        crate::message::Conversation::Group {
+            group_id: &self.group_id,
+            topic_id: self.topic_id.as_deref().filter(|t| !t.is_empty()),
+        }
     }
 }
 
@@ -642,21 +698,16 @@ mod tests {
 
     use std::time::{Duration, UNIX_EPOCH};
 
-    use serde::de::DeserializeOwned;
-    use serde_json::{Value, json};
+    use serde_json::json;
 
     use super::*;
     use crate::message::Conversation;
     use crate::message::MessageEvent;
-    use crate::protocol::test_support::checked as fixture;
-
-    fn de<T: DeserializeOwned>(v: Value) -> T {
-        serde_json::from_value(v).unwrap()
-    }
+    use crate::protocol::test_support::{checked as fixture, de_value as de};
 
     #[test]
     fn tolerates_what_real_traffic_sends() {
-        let cases: [(&str, fn()); 16] = [
+        let cases: [(&str, fn()); 18] = [
             ("GroupID spelling", || {
                 let e: AfterGroupFull = de(json!({"GroupID": "@TGS#1"}));
                 assert_eq!(e.group_id, "@TGS#1");
@@ -756,6 +807,30 @@ mod tests {
                 assert_eq!(e.members().count(), 0);
                 assert_eq!(e.owner_account, None);
             }),
+            ("edit in a topic, with the C2C edit's fields", || {
+                let e: AfterModifyMsg = de(json!({"GroupId": "@TGS#_g", "TopicId": "t",
+                    "Operator_Account": "a", "MsgSeq": "4294967297", "MsgRandom": 7,
+                    "From_Account": "b", "CloudCustomData": "c", "MsgTime": 1}));
+                assert_eq!(e.msg_seq, Some(4_294_967_297));
+                assert_eq!((e.random, e.from_account.as_deref()), (Some(7), Some("b")));
+                assert_eq!(e.texts().count(), 0, "no body");
+                assert_eq!(
+                    e.conversation(),
+                    Conversation::Group {
+                        group_id: "@TGS#_g",
+                        topic_id: Some("t")
+                    }
+                );
+                assert!(e.extra.is_empty());
+            }),
+            ("edit without its editor is an error", || {
+                let err = serde_json::from_value::<AfterModifyMsg>(
+                    json!({"GroupId": "g", "MsgSeq": 1, "MsgBody": []}),
+                )
+                .unwrap_err()
+                .to_string();
+                assert!(err.contains("missing field `Operator_Account`"), "{err}");
+            }),
             ("missing GroupId is an error", || {
                 let err = serde_json::from_value::<AfterGroupFull>(json!({"EventTime": 1}))
                     .unwrap_err()
@@ -781,7 +856,7 @@ mod tests {
     #[test]
     fn every_fixture_parses_fully_typed() {
         type Check = fn(&str, &str);
-        let cases: [((&str, &str), Check); 24] = [
+        let cases: [((&str, &str), Check); 25] = [
             (file!("Group.CallbackBeforeCreateGroup"), |n, s| {
                 let e: BeforeCreateGroup = fixture(n, s);
                 assert_eq!(e.create_group_num, Some(123));
@@ -925,6 +1000,22 @@ mod tests {
                 let items = e.extension_list.unwrap();
                 assert_eq!((items[1].key.as_str(), items[1].seq), ("key3", Some(56)));
                 assert_eq!(e.event_time, Some(1764688294360));
+            }),
+            (file!("Group.CallbackAfterModifyMsg"), |n, s| {
+                let e: AfterModifyMsg = fixture(n, s);
+                assert_eq!(e.operator_account, "oper-user");
+                assert_eq!((e.group_id.as_str(), e.msg_seq), ("group-test-2", Some(53)));
+                assert_eq!(e.texts().collect::<Vec<_>>(), ["2026-03-06T02:09:35.302Z"]);
+                assert_eq!(e.topic_id.as_deref(), Some(""), "kept as sent");
+                assert_eq!(
+                    e.conversation(),
+                    Conversation::Group {
+                        group_id: "group-test-2",
+                        topic_id: None
+                    },
+                    "an empty TopicId is no topic"
+                );
+                assert_eq!(e.event_time, Some(1772762975589));
             }),
         ];
         for ((name, json), check) in cases {

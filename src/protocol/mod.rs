@@ -4,12 +4,14 @@
 pub(crate) mod alert;
 pub(crate) mod bot;
 pub(crate) mod c2c;
+pub(crate) mod call;
 pub(crate) mod chatbot;
 pub(crate) mod common;
 pub(crate) mod decision;
 pub(crate) mod follow;
 pub(crate) mod group;
 pub(crate) mod message;
+pub(crate) mod mic;
 pub(crate) mod moderation;
 pub(crate) mod official_account;
 pub(crate) mod profile;
@@ -17,6 +19,7 @@ pub(crate) mod push;
 pub(crate) mod query;
 pub(crate) mod raw;
 pub(crate) mod reply;
+pub(crate) mod room;
 pub(crate) mod sns;
 pub(crate) mod state;
 #[cfg(test)]

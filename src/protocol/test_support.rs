@@ -12,6 +12,11 @@ pub(crate) fn de<T: DeserializeOwned>(json: &str) -> T {
     serde_json::from_str(json).unwrap_or_else(|e| panic!("{json}: {e}"))
 }
 
+/// Reads `value` as `T`, panicking with the value and the error.
+pub(crate) fn de_value<T: DeserializeOwned>(value: serde_json::Value) -> T {
+    serde_json::from_value(value.clone()).unwrap_or_else(|e| panic!("{value}: {e}"))
+}
+
 /// Tencent's sample of `command` (`fixtures/events/<command>.json`) parsed as `T`, after checking
 /// that every key of it is typed and that it round-trips without loss.
 pub(crate) fn fixture<T: DeserializeOwned + Serialize + Wire + PartialEq + Debug>(

@@ -208,6 +208,45 @@ impl Wire for f64 {
     }
 }
 
+/// Flags arrive as JSON booleans, and in some samples as strings (`"IsCloudRecordingDisabled" :
+/// "false"` on TUIRoomKit's page 647/60731); `true`/`false` and `1`/`0`, as JSON values or as
+/// strings, are accepted, and written back as booleans. Any other value is refused.
+impl Wire for bool {
+    fn de<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct BoolVisitor;
+        impl<'de> Visitor<'de> for BoolVisitor {
+            type Value = bool;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a boolean, 0 or 1, or a string holding one")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<bool, E> {
+                Ok(v)
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<bool, E> {
+                match v {
+                    0 => Ok(false),
+                    1 => Ok(true),
+                    _ => Err(E::invalid_value(de::Unexpected::Unsigned(v), &self)),
+                }
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<bool, E> {
+                match u64::try_from(v) {
+                    Ok(v) => self.visit_u64(v),
+                    Err(_) => Err(E::invalid_value(de::Unexpected::Signed(v), &self)),
+                }
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<bool, E> {
+                match v.trim() {
+                    "true" | "1" => Ok(true),
+                    "false" | "0" => Ok(false),
+                    _ => Err(E::invalid_value(unexpected_str(v), &self)),
+                }
+            }
+        }
+        d.deserialize_any(BoolVisitor)
+    }
+}
+
 /// Declares a wire struct: public snake_case fields mapped to Tencent's keys, plus `extra`.
 ///
 /// `Option<T>` fields may be absent; every other field is required. A field may list other
@@ -506,6 +545,56 @@ mod tests {
             pub items: Vec<u32> => "Items",
             /// Float.
             pub lat: Option<f64> => "Lat",
+            /// Flag.
+            pub on: Option<bool> => "On",
+        }
+    }
+
+    #[test]
+    fn reads_flags_from_booleans_numbers_and_strings() {
+        let cases = [
+            ("true", r#"{"Name":"a","Items":[],"On":true}"#, Some(true)),
+            (
+                "false",
+                r#"{"Name":"a","Items":[],"On":false}"#,
+                Some(false),
+            ),
+            (
+                "string false",
+                r#"{"Name":"a","Items":[],"On":"false"}"#,
+                Some(false),
+            ),
+            (
+                "string true, padded",
+                r#"{"Name":"a","Items":[],"On":" true "}"#,
+                Some(true),
+            ),
+            ("one", r#"{"Name":"a","Items":[],"On":1}"#, Some(true)),
+            (
+                "string zero",
+                r#"{"Name":"a","Items":[],"On":"0"}"#,
+                Some(false),
+            ),
+            ("null", r#"{"Name":"a","Items":[],"On":null}"#, None),
+        ];
+        for (name, input, want) in cases {
+            let p: Probe = serde_json::from_str(input).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(p.on, want, "{name}");
+            // Written back as a JSON boolean, whatever form it came in.
+            let back = serde_json::to_value(&p).unwrap();
+            assert_eq!(back.get("On").and_then(|v| v.as_bool()), want, "{name}");
+        }
+        for (name, input) in [
+            ("two", r#"{"Name":"a","Items":[],"On":2}"#),
+            ("minus one", r#"{"Name":"a","Items":[],"On":-1}"#),
+            ("yes", r#"{"Name":"a","Items":[],"On":"yes"}"#),
+            ("float", r#"{"Name":"a","Items":[],"On":1.0}"#),
+            ("array", r#"{"Name":"a","Items":[],"On":[true]}"#),
+        ] {
+            let err = serde_json::from_str::<Probe>(input)
+                .expect_err(name)
+                .to_string();
+            assert!(err.contains("a boolean, 0 or 1"), "{name}: {err}");
         }
     }
 
