@@ -82,6 +82,13 @@ const BOT_GROUP_MESSAGE: &[Field] = &[
 const GROUP_EXTENSION: &[Field] = &[req("GroupId"), opt("TopicId"), req("MsgSeq"), req("Seq")];
 /// A message of an official account.
 const OFFICIAL_ACCOUNT_MESSAGE: &[Field] = &[req("Official_Account"), req("MsgKey")];
+/// An edit of a group message: the message, as for [`GROUP_MESSAGE`], at the time of the edit.
+const GROUP_EDIT: &[Field] = &[
+    req("GroupId"),
+    opt("TopicId"),
+    req("MsgSeq"),
+    req("EventTime"),
+];
 /// A moderation request.
 const MODERATION_RESULT: &[Field] = &[req("CtxcbRequestId")];
 /// Every report of a batch of message pushes.
@@ -121,6 +128,7 @@ impl Command {
             Command::GroupAfterSendMsg => Fields(GROUP_MESSAGE),
             Command::BotOnGroupMessage => Fields(BOT_GROUP_MESSAGE),
             Command::GroupAfterGroupMsgExtension => Fields(GROUP_EXTENSION),
+            Command::GroupAfterModifyMsg => Fields(GROUP_EDIT),
             Command::OfficialAccountAfterSendMsg => Fields(OFFICIAL_ACCOUNT_MESSAGE),
             Command::ContentCallbackResultNotify => Fields(MODERATION_RESULT),
             Command::PushOfflinePush => Fields(OFFLINE_PUSH),
@@ -168,7 +176,16 @@ impl Command {
             | Command::GroupAfterReadReceipt
             | Command::GroupAfterChangeGroupOwner
             | Command::GroupOnDailyGroupQuotaAlarm
-            | Command::AlertRequestOverLimit => Content,
+            | Command::AlertRequestOverLimit
+            | Command::CallAfterStartCall
+            | Command::CallAfterEndCall
+            | Command::CallAfterMemberChanged
+            | Command::RoomAfterCreateRoom
+            | Command::RoomAfterDestroyRoom
+            | Command::RoomAfterUpdateRoomInfo
+            | Command::RoomAfterMemberEnter
+            | Command::RoomAfterMemberLeave
+            | Command::MicAfterSeatInfoChanged => Content,
         }
     }
 }
@@ -197,12 +214,13 @@ impl Event {
     /// | `Bot.OnGroupMessage` | `GroupId`, `TopicId` (if sent), `MsgSeq`, `AtRobots_Account` (if sent) | The message, as above, and the chatbots it mentions: 1047/68953 does not say whether a message mentioning two chatbots makes one event or one per chatbot. |
     /// | `Group.CallbackAfterGroupMsgExtension` | `GroupId`, `TopicId` (if sent), `MsgSeq`, `Seq` | The message, as above (1047/76007 lists no `TopicId`; it is used when sent), and `Seq`, the version of its extension. |
     /// | `OfficialAccount.CallbackAfterSendMsg` | `Official_Account`, `MsgKey` | `MsgKey` names a message of its account (`seq_random_time`, as for one-to-one messages; 1047/60804), which is sent once. |
+    /// | `Group.CallbackAfterModifyMsg` | `GroupId`, `TopicId` (if sent), `MsgSeq`, `EventTime` | The message, as for `Group.CallbackAfterSendMsg`, may be edited again and again: each edit is an event of its own, at its own time (269/129193). |
     /// | `ContentCallback.ResultNotify` | `CtxcbRequestId` | The id of one moderation request, which has one result (1047/78240). The body has no `EventTime`. |
     /// | `Push.OfflinePush` | `Events[].PushID`, `Events[].To_Account`, `Events[].PushPlatform` (if sent), `Events[].PushStage` (if sent), `Events[].ErrCode` (if sent), `Events[].EventTime` (if sent) | Every report of the batch, in order: a push (`PushID`) to a recipient (1047/67552 does not say that a `PushID` names one) on a vendor channel, reaching a stage (sent, delivered, clicked), with its result and time. Batches over quota are sent again (1047/67552), and the body has no top-level `EventTime`. |
     /// | `Push.AllMemberPush` | `Events[].TaskId`, `Events[].To_Account`, `Events[].EventType` (if sent), `Events[].PushPlatform` (if sent), `Events[].DeviceType` (if sent), `Events[].PushStage` (if sent), `Events[].ErrCode` (if sent), `Events[].EventTime` (if sent) | Every report of the batch, in order: a task reaches each recipient, online or offline, on each vendor channel and device, in stages, each with its result and time (1047/67551). |
     /// | `OfficialAccount.CallbackAfterMsgWithDraw`, `Group.CallbackAfterRecallMsg` | the whole event | A message is recalled once, but 1047/60805 and 1047/46979 do not say whether a message that failed to be recalled is listed, so one message may be in two events: their `EventTime` tells them apart. |
     /// | `Group.CallbackAfterReadReceipt` | the whole event | The receipts of the same messages are reported again as more members read them (1047/60395): the counts, the readers and the `EventTime` tell them apart. |
-    /// | `OfficialAccount.CallbackBeforeCreateOfficialAccount`, `OfficialAccount.CallbackAfterCreateOfficialAccount`, `OfficialAccount.CallbackAfterOfficialAccountInfoChanged`, `OfficialAccount.CallbackAfterOfficialAccountDestroyed`, `OfficialAccount.CallbackBeforeAddSubscriber`, `OfficialAccount.CallbackAfterAddSubscriber`, `OfficialAccount.CallbackAfterOfficialAccountFull`, `OfficialAccount.CallbackAfterDeleteSubscriber`, `OfficialAccount.CallbackBeforeSendMsg`, `State.StateChange`, `Profile.CallbackPortraitSet`, `Sns.CallbackPrevFriendAdd`, `Sns.CallbackPrevFriendResponse`, `Follow.CallbackAfterFollowAdd`, `Follow.CallbackAfterFollowDelete`, `Group.CallbackBeforeCreateGroup`, `Group.CallbackAfterCreateGroup`, `Group.CallbackBeforeApplyJoinGroup`, `Group.CallbackBeforeInviteJoinGroup`, `Group.CallbackAfterNewMemberJoin`, `Group.CallbackAfterMemberExit`, `Group.CallbackBeforeSendMsg`, `Group.CallbackAfterGroupFull`, `Group.CallbackAfterGroupDestroyed`, `Group.CallbackAfterGroupInfoChanged`, `Group.CallbackSendMsgException`, `Group.CallbackAfterMemberFieldChanged`, `Group.CallbackAfterGroupAttrChanged`, `Group.CallbackAfterChangeGroupOwner`, `Group.CallbackOnDailyGroupQuotaAlarm` | the whole event | No id is documented, but an `EventTime` in milliseconds is: two events differ in their time or in what they say. Two with the same content in the same millisecond are taken for one. |
+    /// | `OfficialAccount.CallbackBeforeCreateOfficialAccount`, `OfficialAccount.CallbackAfterCreateOfficialAccount`, `OfficialAccount.CallbackAfterOfficialAccountInfoChanged`, `OfficialAccount.CallbackAfterOfficialAccountDestroyed`, `OfficialAccount.CallbackBeforeAddSubscriber`, `OfficialAccount.CallbackAfterAddSubscriber`, `OfficialAccount.CallbackAfterOfficialAccountFull`, `OfficialAccount.CallbackAfterDeleteSubscriber`, `OfficialAccount.CallbackBeforeSendMsg`, `State.StateChange`, `Profile.CallbackPortraitSet`, `Sns.CallbackPrevFriendAdd`, `Sns.CallbackPrevFriendResponse`, `Follow.CallbackAfterFollowAdd`, `Follow.CallbackAfterFollowDelete`, `Group.CallbackBeforeCreateGroup`, `Group.CallbackAfterCreateGroup`, `Group.CallbackBeforeApplyJoinGroup`, `Group.CallbackBeforeInviteJoinGroup`, `Group.CallbackAfterNewMemberJoin`, `Group.CallbackAfterMemberExit`, `Group.CallbackBeforeSendMsg`, `Group.CallbackAfterGroupFull`, `Group.CallbackAfterGroupDestroyed`, `Group.CallbackAfterGroupInfoChanged`, `Group.CallbackSendMsgException`, `Group.CallbackAfterMemberFieldChanged`, `Group.CallbackAfterGroupAttrChanged`, `Group.CallbackAfterChangeGroupOwner`, `Group.CallbackOnDailyGroupQuotaAlarm`, `Call.CallbackAfterStartCall`, `Call.CallbackAfterEndCall`, `Call.CallbackAfterMemberChanged`, `Room.CallbackAfterCreateRoom`, `Room.CallbackAfterDestroyRoom`, `Room.CallbackAfterUpdateRoomInfo`, `Room.CallbackAfterMemberEnter`, `Room.CallbackAfterMemberLeave`, `Mic.CallbackAfterSeatInfoChanged` | the whole event | No id is documented (a call's `CallId` and a room's `RoomId` name the call or room, not one of its events, 269/129102, 269/105401), but an `EventTime` in milliseconds is, but an `EventTime` in milliseconds is: two events differ in their time or in what they say. Two with the same content in the same millisecond are taken for one. |
     /// | `C2C.CallbackAfterMsgReport`, `Sns.CallbackFriendAdd`, `Sns.CallbackFriendDelete`, `Sns.CallbackBlackListAdd`, `Sns.CallbackBlackListDelete`, `Group.CallbackOnMemberStateChange`, `Group.CallbackBeforeCreateTopic`, `Group.CallbackAfterCreateTopic`, `Group.CallbackAfterTopicDestroyed`, `Group.CallbackAfterTopicInfoChanged`, `Alert.RequestOverLimit` | the whole event | Neither an id nor an `EventTime` is documented, and the same body may well be a new event (an unfriend and a re-friend send the same `Sns.CallbackFriendAdd`): see below. |
     ///
     /// For the whole event (and for an event that lacks a field its command's id requires, or a
