@@ -86,7 +86,7 @@ pub use dedup::{Dedup, MemoryDedup, Seen};
 pub use handler::{
     Command, CommandKind, Event, EventSink, FailureKind, Handler, HandlerError, HandlerFailure,
     HandlerResult, ParseError, ParseErrorKind, Queued, RequestContext, RequestContextBuilder,
-    UnknownEvent, UnparsedEvent,
+    TypedEvent, UnknownEvent, UnparsedEvent,
 };
 #[cfg(feature = "tracing")]
 pub use http_span::http_span;

@@ -437,6 +437,20 @@ macro_rules! commands {
             }
         }
 
+        $(
+            impl sealed::Sealed for $event {}
+
+            impl TypedEvent for $event {
+                const COMMAND: Command = Command::$variant;
+            }
+
+            impl From<$event> for Event {
+                fn from(event: $event) -> Event {
+                    Event::$variant(event)
+                }
+            }
+        )*
+
         queue::queued_handler! { $($variant, $kind, fn $method($event) -> $ret;)* }
 
         /// A handler that records every typed event it gets and answers with the defaults.
@@ -765,6 +779,51 @@ commands! {
     /// (TUILiveKit) changed.
     MicAfterSeatInfoChanged = "Mic.CallbackAfterSeatInfoChanged", After,
     fn on_mic_after_seat_info_changed(mic::AfterSeatInfoChanged) -> ();
+}
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// The typed event of one known command: `group::BeforeSendMsg` is the event of
+/// [`Command::GroupBeforeSendMsg`], and so on for every row of the table, which generates this
+/// mapping and the conversion into an [`Event`]. Implemented by the event types of this crate
+/// only.
+///
+/// A generic test or tool can name a command by its event type: the test kit's
+/// `SignedRequest::of` (feature `test-util`) signs a typed event for its command this way.
+///
+/// ```
+/// use tencent_chat_webhook::{Command, Event, TypedEvent, group};
+///
+/// fn command_of<E: TypedEvent>(_: &E) -> Command {
+///     E::COMMAND
+/// }
+///
+/// let mut event = group::AfterGroupFull::default();
+/// event.group_id = "@TGS#1".to_owned();
+/// assert_eq!(command_of(&event), Command::GroupAfterGroupFull);
+///
+/// let event = Event::from(event);
+/// assert_eq!(event.command(), Some(group::AfterGroupFull::COMMAND));
+/// let Event::GroupAfterGroupFull(full) = &event else { panic!("{event:?}") };
+/// assert_eq!(full.group_id, "@TGS#1");
+/// ```
+pub trait TypedEvent:
+    sealed::Sealed
+    + Serialize
+    + DeserializeOwned
+    + Into<Event>
+    + Clone
+    + fmt::Debug
+    + PartialEq
+    + Default
+    + Send
+    + Sync
+    + 'static
+{
+    /// The command whose event this is.
+    const COMMAND: Command;
 }
 
 impl fmt::Display for Command {
