@@ -1,77 +1,21 @@
-//! Test kit (feature `test-util`): signed webhook requests and Tencent's documented samples, so a
-//! handler can be tested without a network.
-//!
-//! ```
-//! use tencent_chat_webhook::test_util::{self, SignedRequest};
-//! use tencent_chat_webhook::{Command, Handler, WebhookConfig, WebhookService};
-//! use tower::ServiceExt;
-//!
-//! struct MyHandler;
-//! impl Handler for MyHandler {}
-//!
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() {
-//! let config = WebhookConfig::builder(1400000000).token("s3cret").build().unwrap();
-//! let service = WebhookService::new(config, MyHandler);
-//!
-//! let request = SignedRequest::sample(Command::GroupBeforeSendMsg).token("s3cret").build();
-//! let response = service.oneshot(request).await.unwrap();
-//! let (status, reply) = test_util::reply_of(&response);
-//! assert_eq!((status.as_u16(), reply.error_code()), (200, 0));
-//! # }
-//! ```
+//! Signed webhook requests.
 
 use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use http::{Response, StatusCode};
-
+use super::{DEMO_APP_ID, DEMO_TOKEN, sample};
 use crate::auth;
-use crate::handler::Command;
-use crate::protocol::reply::Reply;
-use crate::service::ReplyBody;
-
-/// The status and the reply of a response from the service, read back as a typed [`Reply`].
-///
-/// # Panics
-///
-/// If the body is not a reply's JSON (which the service never answers with), or was already read.
-pub fn reply_of(response: &Response<ReplyBody>) -> (StatusCode, Reply) {
-    let body = response.body().as_bytes();
-    match Reply::from_json(body) {
-        Ok(reply) => (response.status(), reply),
-        Err(e) => panic!(
-            "response body is not a webhook reply ({e}): {}",
-            String::from_utf8_lossy(body)
-        ),
-    }
-}
-
-/// The app id [`SignedRequest`] uses unless told otherwise (the examples' default too).
-pub const DEMO_APP_ID: u64 = 1_400_000_000;
-
-/// The token [`SignedRequest`] signs with unless told otherwise (the examples' default too). It is
-/// public: use it in tests, never in production.
-pub const DEMO_TOKEN: &str = "demo-token-change-me";
-
-/// Tencent's documented request sample for `command`: one fixture per command, fixed up to valid
-/// JSON where the published sample is not (a missing comma, comments), quirks kept (numbers as
-/// strings, odd ids).
-///
-/// The Official Account modify-profile sample is published with two commas missing; the original
-/// is [`PUBLISHED_INFO_CHANGED_SAMPLE`].
-pub fn sample(command: Command) -> &'static str {
-    command.sample()
-}
-
-/// The modify-profile sample exactly as Tencent publishes it: not valid JSON (two commas are
-/// missing), useful to check how a server answers a broken body.
-pub const PUBLISHED_INFO_CHANGED_SAMPLE: &str = include_str!(
-    "../fixtures/events/OfficialAccount.CallbackAfterOfficialAccountInfoChanged.published.txt"
-);
+use crate::handler::{Command, Event, TypedEvent};
 
 /// Builds a webhook request as Tencent sends it: `POST` to a path with the query parameters,
 /// signed.
+///
+/// Four constructors say what the request carries: [`sample`](Self::sample) (Tencent's sample of
+/// a command), [`of`](Self::of) (a typed event, for its command), [`event`](Self::event) (an
+/// [`Event`], known or not) and [`new`](Self::new) (any command name and any body text, broken
+/// ones included). The options are the same for all: [`token`](Self::token),
+/// [`app_id`](Self::app_id), [`request_time`](Self::request_time), [`unsigned`](Self::unsigned),
+/// [`query_param`](Self::query_param), and the others below.
 ///
 /// Defaults: app id [`DEMO_APP_ID`], signed with [`DEMO_TOKEN`] at `RequestTime` now, path
 /// `/tencent/chat/webhook`, `ClientIP` `127.0.0.1`, `OptPlatform` `RESTAPI`. Call
@@ -103,6 +47,7 @@ pub struct SignedRequest {
     token: Option<String>,
     request_time: Option<u64>,
     sign: Option<String>,
+    extra_query: Vec<(String, String)>,
 }
 
 impl SignedRequest {
@@ -118,7 +63,56 @@ impl SignedRequest {
             token: Some(DEMO_TOKEN.to_owned()),
             request_time: None,
             sign: None,
+            extra_query: Vec::new(),
         }
+    }
+
+    /// A request for the command of `E` carrying `event` as JSON, as Tencent would send it: the
+    /// fields a test sets in Rust reach the handler as set, with no JSON written by hand.
+    ///
+    /// The body is the event as it is: one built from `Default` has no `CallbackCommand` (the
+    /// service reads the query's), and one whose `CallbackCommand` names another command is
+    /// refused by the service, as a real one would be.
+    ///
+    /// ```
+    /// use tencent_chat_webhook::message::MsgElement;
+    /// use tencent_chat_webhook::test_util::{self, SignedRequest};
+    /// use tencent_chat_webhook::{Event, c2c};
+    ///
+    /// let mut msg: c2c::BeforeSendMsg = test_util::typed_sample();
+    /// msg.msg_body = vec![MsgElement::text("hello")];
+    /// let req = SignedRequest::of(&msg).token("s3cret");
+    /// assert_eq!(req.command(), "C2C.CallbackBeforeSendMsg");
+    ///
+    /// let sent = Event::parse(req.command(), req.body_text().as_bytes()).unwrap();
+    /// let Event::C2cBeforeSendMsg(sent) = sent else { panic!("{sent:?}") };
+    /// assert_eq!(sent.texts().collect::<Vec<_>>(), ["hello"]);
+    /// assert_eq!(sent, msg);
+    /// ```
+    pub fn of<E: TypedEvent>(event: &E) -> Self {
+        Self::new(E::COMMAND.as_str(), to_json(event))
+    }
+
+    /// A request for `event`'s command carrying it as JSON: a typed event of any command, or an
+    /// unknown command's event with its body as it was.
+    ///
+    /// ```
+    /// use tencent_chat_webhook::test_util::{self, SignedRequest};
+    /// use tencent_chat_webhook::{Command, Event};
+    ///
+    /// for &command in Command::ALL {
+    ///     let event = test_util::sample_event(command);
+    ///     let req = SignedRequest::event(&event);
+    ///     assert_eq!(req.command(), command.as_str());
+    ///     assert_eq!(Event::parse(req.command(), req.body_text().as_bytes()).unwrap(), event);
+    /// }
+    ///
+    /// let future = Event::parse("Group.CallbackAfterFuture", br#"{"GroupId":"@TGS#1"}"#).unwrap();
+    /// let req = SignedRequest::event(&future);
+    /// assert_eq!((req.command(), req.body_text()), ("Group.CallbackAfterFuture", r#"{"GroupId":"@TGS#1"}"#));
+    /// ```
+    pub fn event(event: &Event) -> Self {
+        Self::new(event.command_name(), to_json(event))
     }
 
     /// Leaves `Sign` and `RequestTime` out, as Tencent does with authentication off.
@@ -169,6 +163,24 @@ impl SignedRequest {
         self
     }
 
+    /// Adds a query parameter, after `OptPlatform` and before `Sign` and `RequestTime`, in the
+    /// order added: a parameter of the app's own URL (`?tenant=a`), one Tencent may add (some
+    /// callbacks carry a `RequestId`), or a duplicate of a standard one to test a rejection. The
+    /// handler sees them in [`RequestContext::uri`](crate::RequestContext::uri).
+    ///
+    /// ```
+    /// use tencent_chat_webhook::test_util::SignedRequest;
+    ///
+    /// let req = SignedRequest::new("State.StateChange", "{}")
+    ///     .query_param("tenant", "a b")
+    ///     .request_time(1);
+    /// assert!(req.query_string().contains("&OptPlatform=RESTAPI&tenant=a+b&Sign="));
+    /// ```
+    pub fn query_param(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.extra_query.push((name.into(), value.into()));
+        self
+    }
+
     /// Sets `OptPlatform`; `None` leaves it out.
     pub fn platform(mut self, platform: Option<&str>) -> Self {
         self.platform = platform.map(str::to_owned);
@@ -209,6 +221,9 @@ impl SignedRequest {
         if let Some(p) = &self.platform {
             q.append_pair("OptPlatform", p);
         }
+        for (name, value) in &self.extra_query {
+            q.append_pair(name, value);
+        }
         if let Some(token) = &self.token {
             let time = self.request_time.unwrap_or_else(now_secs);
             let sign = self.sign.clone().unwrap_or_else(|| auth::sign(token, time));
@@ -246,6 +261,11 @@ impl SignedRequest {
     }
 }
 
+/// The JSON of an event. Serialising typed fields and valid raw JSON cannot fail.
+fn to_json(event: &impl serde::Serialize) -> String {
+    serde_json::to_string(event).unwrap_or_default()
+}
+
 fn now_secs() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -260,6 +280,7 @@ impl fmt::Debug for SignedRequest {
             .field("path", &self.path)
             .field("token", &self.token.as_ref().map(|_| "[redacted]"))
             .field("request_time", &self.request_time)
+            .field("extra_query", &self.extra_query)
             .field("body_len", &self.body.len())
             .finish_non_exhaustive()
     }
@@ -268,28 +289,90 @@ impl fmt::Debug for SignedRequest {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::group;
+
+    /// One request of each constructor for the same command, with `options` applied.
+    fn each_constructor(options: impl Fn(SignedRequest) -> SignedRequest) -> Vec<SignedRequest> {
+        let command = Command::GroupAfterGroupFull;
+        let typed: group::AfterGroupFull = super::super::typed_sample();
+        vec![
+            options(SignedRequest::new(command.as_str(), sample(command))),
+            options(SignedRequest::sample(command)),
+            options(SignedRequest::of(&typed)),
+            options(SignedRequest::event(&Event::from(typed))),
+        ]
+    }
 
     #[test]
-    fn every_command_has_a_sample_that_names_it() {
-        for &cmd in Command::ALL {
-            let v: serde_json::Value =
-                serde_json::from_str(sample(cmd)).unwrap_or_else(|e| panic!("{cmd}: {e}"));
-            // The push batches name the command in each event, the moderation result nowhere.
-            let named: Vec<&serde_json::Value> = match v.get("Events") {
-                Some(serde_json::Value::Array(events)) => {
-                    events.iter().map(|e| &e["CallbackCommand"]).collect()
-                }
-                _ => vec![&v["CallbackCommand"]],
-            };
-            for name in named {
-                if cmd == Command::ContentCallbackResultNotify {
-                    assert!(name.is_null(), "{cmd}");
-                } else {
-                    assert_eq!(name, cmd.as_str(), "{cmd}");
-                }
-            }
+    fn every_constructor_takes_every_option() {
+        let signed = |r: SignedRequest| {
+            r.app_id(7)
+                .token("t")
+                .request_time(9)
+                .query_param("RequestId", "r-1")
+                .path("/im")
+        };
+        let expected = format!(
+            "/im?SdkAppid=7&CallbackCommand=Group.CallbackAfterGroupFull&contenttype=json\
+             &ClientIP=127.0.0.1&OptPlatform=RESTAPI&RequestId=r-1&Sign={}&RequestTime=9",
+            auth::sign("t", 9)
+        );
+        for req in each_constructor(signed) {
+            assert_eq!(req.path_and_query(), expected, "{req:?}");
         }
-        assert!(serde_json::from_str::<serde_json::Value>(PUBLISHED_INFO_CHANGED_SAMPLE).is_err());
+
+        let unsigned =
+            |r: SignedRequest| r.raw_app_id("x").unsigned().client_ip(None).platform(None);
+        for req in each_constructor(unsigned) {
+            assert_eq!(
+                req.query_string(),
+                "SdkAppid=x&CallbackCommand=Group.CallbackAfterGroupFull&contenttype=json",
+                "{req:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn every_sample_signed_from_its_event_reaches_its_typed_hook_as_sent() {
+        use std::sync::Arc;
+        use tower::ServiceExt;
+
+        use crate::handler::Recorder;
+        use crate::{WebhookConfig, WebhookService};
+
+        let recorder = Arc::new(Recorder::default());
+        let config = WebhookConfig::builder(DEMO_APP_ID)
+            .token(DEMO_TOKEN)
+            .build()
+            .unwrap();
+        let service = WebhookService::from_arc(config, recorder.clone());
+        for &command in Command::ALL {
+            let event = super::super::sample_event(command);
+            let req = SignedRequest::event(&event);
+            // The body is written from the typed event, not copied from the sample's text.
+            assert_ne!(req.body_text(), sample(command), "{command}");
+            let res = service.clone().oneshot(req.build()).await.unwrap();
+            let (status, reply) = super::super::read_reply(res).await;
+            assert_eq!((status.as_u16(), reply.error_code()), (200, 0), "{command}");
+            let seen = std::mem::take(&mut *recorder.0.lock().unwrap());
+            assert_eq!(seen, [event], "{command}");
+        }
+    }
+
+    #[test]
+    fn a_typed_event_is_sent_as_it_is() {
+        let mut full: group::AfterGroupFull = super::super::typed_sample();
+        full.group_id = "@TGS#changed".to_owned();
+        let req = SignedRequest::of(&full);
+        let body: serde_json::Value = serde_json::from_str(req.body_text()).unwrap();
+        assert_eq!(body["GroupId"], "@TGS#changed");
+        assert_eq!(body["CallbackCommand"], "Group.CallbackAfterGroupFull");
+        assert_eq!(req.build().body(), req.body_text());
+
+        // One built from `Default` names no command in its body: the query does.
+        let bare = SignedRequest::of(&group::AfterGroupFull::default());
+        assert_eq!(bare.command(), "Group.CallbackAfterGroupFull");
+        assert_eq!(bare.body_text(), r#"{"GroupId":""}"#);
     }
 
     #[test]
