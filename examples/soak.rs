@@ -55,9 +55,11 @@ use http_body::{Body, Frame, SizeHint};
 use http_body_util::BodyExt;
 use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
-use serde_json::{Value, json};
+use serde_json::json;
+use tencent_chat_webhook::common::Member;
+use tencent_chat_webhook::message::MsgElement;
 use tencent_chat_webhook::test_util::{self, SignedRequest};
-use tencent_chat_webhook::{ActionStatus, Command, Reply};
+use tencent_chat_webhook::{ActionStatus, Command, Event, Reply, group, sns};
 use tokio::net::TcpStream;
 
 /// The server's body limit (the crate's default); oversize requests declare a little more.
@@ -250,29 +252,28 @@ struct Template {
     expect: Expect,
 }
 
-fn sample(command: Command) -> Value {
-    serde_json::from_str(test_util::sample(command)).expect("the samples are JSON")
-}
-
+/// The sample of a message command with its body replaced by one text element.
 fn with_text(command: Command, text: &str) -> String {
-    let mut v = sample(command);
-    v["MsgBody"] = json!([{ "MsgType": "TIMTextElem", "MsgContent": { "Text": text } }]);
-    v.to_string()
+    let mut event = test_util::sample_event(command);
+    let body = match &mut event {
+        Event::C2cBeforeSendMsg(e) => &mut e.msg_body,
+        Event::GroupBeforeSendMsg(e) => &mut e.msg_body,
+        Event::OfficialAccountBeforeSendMsg(e) => &mut e.msg_body,
+        other => unreachable!("{} carries no message", other.command_name()),
+    };
+    *body = vec![MsgElement::text(text)];
+    event.to_json()
 }
 
 /// The good requests: several commands, each with the demo handler's known decision.
 fn good_templates() -> Vec<(&'static str, Command, String, Expect)> {
     use Command as C;
-    let mut invite = sample(C::GroupBeforeInviteJoinGroup);
-    invite["DestinationMembers"] = json!([
-        { "Member_Account": "jared" },
-        { "Member_Account": "banned_eve" },
-        { "Member_Account": "leckie" },
-    ]);
-    let mut friend = sample(C::SnsPrevFriendAdd);
-    friend["FriendItem"][1]["To_Account"] = json!("banned_bob");
-    let mut forbidden = sample(C::GroupBeforeCreateGroup);
-    forbidden["Name"] = json!("a Forbidden group");
+    let mut invite: group::BeforeInviteJoinGroup = test_util::typed_sample();
+    invite.destination_members = ["jared", "banned_eve", "leckie"].map(Member::new).into();
+    let mut friend: sns::PrevFriendAdd = test_util::typed_sample();
+    friend.friend_item[1].to_account = "banned_bob".to_owned();
+    let mut forbidden: group::BeforeCreateGroup = test_util::typed_sample();
+    forbidden.name = Some("a Forbidden group".to_owned());
     let plain = |c: Command| test_util::sample(c).to_owned();
     vec![
         (
@@ -320,7 +321,7 @@ fn good_templates() -> Vec<(&'static str, Command, String, Expect)> {
         (
             "group invite banned_",
             C::GroupBeforeInviteJoinGroup,
-            invite.to_string(),
+            Event::from(invite).to_json(),
             Expect::RefuseMembers(vec!["banned_eve".to_owned()]),
         ),
         (
@@ -332,7 +333,7 @@ fn good_templates() -> Vec<(&'static str, Command, String, Expect)> {
         (
             "friend add banned_",
             C::SnsPrevFriendAdd,
-            friend.to_string(),
+            Event::from(friend).to_json(),
             Expect::Friends(vec![
                 ("id1".to_owned(), 0),
                 ("banned_bob".to_owned(), 38_000),
@@ -341,7 +342,7 @@ fn good_templates() -> Vec<(&'static str, Command, String, Expect)> {
         (
             "group create forbidden",
             C::GroupBeforeCreateGroup,
-            forbidden.to_string(),
+            Event::from(forbidden).to_json(),
             Expect::Deny(10_100),
         ),
         (

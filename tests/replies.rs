@@ -6,8 +6,8 @@ use tencent_chat_webhook::message::{CustomElem, MsgElement};
 use tencent_chat_webhook::sns::{FriendDecision, PrevFriendAdd, PrevFriendResponse};
 use tencent_chat_webhook::test_util::{self, SignedRequest};
 use tencent_chat_webhook::{
-    Command, CustomErrorCode, FriendErrorCode, GroupErrorCode, Handler, HandlerResult, Reply,
-    RequestContext, WebhookConfig, WebhookService, c2c, group, official_account as oa,
+    Command, CustomErrorCode, Event, FriendErrorCode, GroupErrorCode, Handler, HandlerResult,
+    Reply, RequestContext, WebhookConfig, WebhookService, c2c, group, official_account as oa,
 };
 use tower::ServiceExt;
 
@@ -255,10 +255,18 @@ async fn a_friend_reply_has_one_result_per_target_in_request_order() {
         assert_eq!(status, 200, "{command}");
         assert_eq!(reply.to_json(), fixture("friend_results"), "{command}");
 
-        let banned = test_util::sample(command).replace("\"id2\"", "\"banned_2\"");
+        // The sample with its second target renamed, in Rust.
+        let mut banned = test_util::sample_event(command);
+        let second = match &mut banned {
+            Event::SnsPrevFriendAdd(e) => &mut e.friend_item[1].to_account,
+            Event::SnsPrevFriendResponse(e) => &mut e.response_friend_item[1].to_account,
+            other => unreachable!("{other:?}"),
+        };
+        assert_eq!(second, "id2");
+        *second = "banned_2".to_owned();
         let res = service
             .clone()
-            .oneshot(SignedRequest::new(command.as_str(), banned).build())
+            .oneshot(SignedRequest::event(&banned).build())
             .await
             .unwrap();
         let (_, reply) = test_util::reply_of(&res);
