@@ -234,15 +234,18 @@ pub(crate) fn rejected(rejection: &Rejection) {
         .increment(1);
     #[cfg(feature = "tracing")]
     {
+        // The field is `reason`, not `message`: a JSON formatter writes the event's own text
+        // under `message`, and a second key of that name is dropped or overwritten by log
+        // pipelines, which would lose exactly the line that explains a wrong token.
         let kind = rejection_label(rejection.kind());
-        let message = rejection.message();
+        let reason = rejection.message();
         let status = rejection.status().as_u16();
         if rejection.kind() == RejectionKind::MethodNotAllowed {
-            tracing::debug!(kind, status, message, "webhook request rejected");
+            tracing::debug!(kind, status, reason, "webhook request rejected");
         } else if let Some(held_back) = REJECTIONS.take() {
-            tracing::warn!(kind, status, message, held_back, "webhook request rejected");
+            tracing::warn!(kind, status, reason, held_back, "webhook request rejected");
         } else {
-            tracing::debug!(kind, status, message, "webhook request rejected");
+            tracing::debug!(kind, status, reason, "webhook request rejected");
         }
     }
 }
