@@ -312,7 +312,9 @@ impl WebhookConfigBuilder {
     }
 
     /// Adds a callback token (the one set in Tencent's console) to the current app. Call again
-    /// to accept several during a rotation.
+    /// to accept several during a rotation. A token is taken exactly as given: one with
+    /// whitespace at either end, or a line break, fails [`build`](Self::build)
+    /// ([`ConfigError::TokenWhitespace`]), since Tencent would never sign with it.
     pub fn token(mut self, token: impl Into<String>) -> Self {
         self.current().tokens.push(token.into());
         self
