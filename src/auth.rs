@@ -169,6 +169,11 @@ impl Verifier {
         self.max_skew
     }
 
+    /// How many tokens a signature is compared against.
+    pub(crate) fn token_count(&self) -> usize {
+        self.tokens.len()
+    }
+
     /// Checks a request's `Sign` and `RequestTime` (as sent, undecoded digits) at time `now`, and
     /// returns the request time in Unix seconds.
     pub fn verify(

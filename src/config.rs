@@ -258,6 +258,9 @@ impl AppBuilder {
             (true, false) => return Err(ConfigError::NoToken { app_id }),
             (false, true) => return Err(ConfigError::TokenWithoutSignatureCheck { app_id }),
             (true, true) => None,
+            (false, false) if self.tokens.iter().any(|t| !is_trimmed(t)) => {
+                return Err(ConfigError::TokenWhitespace { app_id });
+            }
             (false, false) => Some(
                 Verifier::new(&self.tokens)
                     .map_err(|e| match e {
@@ -269,6 +272,14 @@ impl AppBuilder {
         };
         Ok(App { app_id, verifier })
     }
+}
+
+/// Whether a token is free of what copying it from a console or a file adds by mistake: a space
+/// or line break at either end, or a control character (a newline, a tab) anywhere. Tencent
+/// signs with the token as set in its console, so such a token would fail every request. The
+/// empty token is left to its own error.
+fn is_trimmed(token: &str) -> bool {
+    token.is_empty() || (token.trim() == token && !token.chars().any(char::is_control))
 }
 
 /// Builds a [`WebhookConfig`]. Token settings apply to the app last named, by
@@ -301,7 +312,9 @@ impl WebhookConfigBuilder {
     }
 
     /// Adds a callback token (the one set in Tencent's console) to the current app. Call again
-    /// to accept several during a rotation.
+    /// to accept several during a rotation. A token is taken exactly as given: one with
+    /// whitespace at either end, or a line break, fails [`build`](Self::build)
+    /// ([`ConfigError::TokenWhitespace`]), since Tencent would never sign with it.
     pub fn token(mut self, token: impl Into<String>) -> Self {
         self.current().tokens.push(token.into());
         self
@@ -442,6 +455,12 @@ pub enum ConfigError {
         /// The app.
         app_id: u64,
     },
+    /// A token begins or ends with whitespace, or holds a line break or another control
+    /// character: most likely copied with it from the console or read with it from a file.
+    TokenWhitespace {
+        /// The app.
+        app_id: u64,
+    },
     /// An app has tokens and its signature checks turned off: one of the two is a mistake.
     TokenWithoutSignatureCheck {
         /// The app.
@@ -464,6 +483,10 @@ impl fmt::Display for ConfigError {
             ConfigError::EmptyToken { app_id } => {
                 write!(f, "a callback token of app {app_id} is empty")
             }
+            ConfigError::TokenWhitespace { app_id } => write!(
+                f,
+                "a callback token of app {app_id} begins or ends with whitespace, or holds a line break or another control character: remove it (Tencent signs with the token as its console shows it, so every request would fail)"
+            ),
             ConfigError::TokenWithoutSignatureCheck { app_id } => write!(
                 f,
                 "app {app_id} has tokens but its signature checks are turned off"
@@ -509,6 +532,50 @@ mod tests {
                 "one empty of two",
                 WebhookConfig::builder(1).token("t").token(""),
                 Err(ConfigError::EmptyToken { app_id: 1 }),
+            ),
+            (
+                "trailing newline, as read from a file",
+                WebhookConfig::builder(1).token("t\n"),
+                Err(ConfigError::TokenWhitespace { app_id: 1 }),
+            ),
+            (
+                "leading space, as copied from a console",
+                WebhookConfig::builder(1).token(" t"),
+                Err(ConfigError::TokenWhitespace { app_id: 1 }),
+            ),
+            (
+                "a tab inside",
+                WebhookConfig::builder(1).token("t\tu"),
+                Err(ConfigError::TokenWhitespace { app_id: 1 }),
+            ),
+            (
+                "a carriage return inside",
+                WebhookConfig::builder(1).token("t\r\nu"),
+                Err(ConfigError::TokenWhitespace { app_id: 1 }),
+            ),
+            (
+                "a no-break space at the end",
+                WebhookConfig::builder(1).token("t\u{a0}"),
+                Err(ConfigError::TokenWhitespace { app_id: 1 }),
+            ),
+            (
+                "whitespace only",
+                WebhookConfig::builder(1).token("  "),
+                Err(ConfigError::TokenWhitespace { app_id: 1 }),
+            ),
+            (
+                "a space inside is kept",
+                WebhookConfig::builder(1).token("t u"),
+                Ok(vec![true]),
+            ),
+            (
+                "the second app's old token, with a newline",
+                WebhookConfig::builder(1)
+                    .token("t")
+                    .app(2)
+                    .token("new")
+                    .token("old\n"),
+                Err(ConfigError::TokenWhitespace { app_id: 2 }),
             ),
             (
                 "explicit opt-out",
@@ -559,6 +626,20 @@ mod tests {
             from_main.starts_with("Error: no callback token configured for app 1400000000"),
             "{from_main}"
         );
+    }
+
+    #[test]
+    fn a_token_with_whitespace_names_its_app_but_not_the_token() {
+        let err = WebhookConfig::builder(1)
+            .token("fine")
+            .app(1400000001)
+            .token("s3cret-token\n")
+            .build()
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("app 1400000001"), "{text}");
+        assert!(text.contains("whitespace"), "{text}");
+        assert!(!text.contains("s3cret"), "{text}");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Authentication from the URL alone, and the framework-free entry point [`construct_event`].
 
 use std::borrow::Cow;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::auth::SignatureError;
 use crate::config::WebhookConfig;
@@ -71,15 +72,18 @@ pub(crate) fn authenticate_query(
     })?;
     let request_time = match &app.verifier {
         None => query.request_time.as_deref().and_then(|t| t.parse().ok()),
-        Some(verifier) => Some(
-            verifier
-                .verify(
-                    query.sign.as_deref(),
-                    query.request_time.as_deref(),
-                    config.clock.now(),
-                )
-                .map_err(signature_rejection)?,
-        ),
+        Some(verifier) => {
+            let now = config.clock.now();
+            let tried = Tried::App {
+                app_id,
+                tokens: verifier.token_count(),
+            };
+            Some(
+                verifier
+                    .verify(query.sign.as_deref(), query.request_time.as_deref(), now)
+                    .map_err(|e| signature_rejection(e, tried, config, &query, now))?,
+            )
+        }
     };
     Ok(Authenticated {
         app_id,
@@ -106,16 +110,63 @@ fn parse_app_id(raw: &str) -> Option<u64> {
     raw.parse().ok()
 }
 
-fn signature_rejection(e: SignatureError) -> Rejection {
-    let kind = match e {
+/// Whose tokens a refused signature was compared against, for its message.
+#[derive(Clone, Copy)]
+enum Tried {
+    /// The tokens of the app the request named.
+    App { app_id: u64, tokens: usize },
+    /// Those of every app that checks signatures: a console check names no app.
+    Apps { apps: usize, tokens: usize },
+}
+
+/// The rejection of a refused signature, with a message that helps fix the mistake: which app
+/// and how many tokens were tried (never a token or a signature), or the window and which side
+/// of it `RequestTime` fell.
+fn signature_rejection(
+    e: SignatureError,
+    tried: Tried,
+    config: &crate::config::ConfigInner,
+    query: &CallbackQuery<'_>,
+    now: SystemTime,
+) -> Rejection {
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    match e {
         SignatureError::MissingSign | SignatureError::MissingRequestTime => {
-            RejectionKind::MissingSignature
+            Rejection::new(RejectionKind::MissingSignature, e)
         }
-        SignatureError::MalformedRequestTime => RejectionKind::MalformedQuery,
-        SignatureError::Stale { .. } => RejectionKind::StaleRequest,
-        _ => RejectionKind::InvalidSignature,
-    };
-    Rejection::new(kind, e)
+        SignatureError::MalformedRequestTime => Rejection::new(RejectionKind::MalformedQuery, e),
+        SignatureError::Stale { skew_secs } => {
+            let now = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+            let sent = query.request_time.as_deref().and_then(|t| t.parse().ok());
+            let side = if sent.is_some_and(|sent: u64| sent > now) {
+                "in the future (early)"
+            } else {
+                "in the past (late)"
+            };
+            Rejection::new(
+                RejectionKind::StaleRequest,
+                format_args!(
+                    "request time is {skew_secs} s away from the server clock, {side}, outside the allowed window of {} s either way; check this server's clock",
+                    config.max_skew.as_secs()
+                ),
+            )
+        }
+        _ => {
+            let hint = "compare the token with the one in Tencent's console";
+            let message = match tried {
+                Tried::App { app_id, tokens } => format!(
+                    "signature does not match for app {app_id} ({tokens} token{} tried); {hint}",
+                    plural(tokens)
+                ),
+                Tried::Apps { apps, tokens } => format!(
+                    "signature does not match any app of this endpoint ({tokens} token{} of {apps} app{} tried); {hint}",
+                    plural(tokens),
+                    plural(apps)
+                ),
+            };
+            Rejection::new(RejectionKind::InvalidSignature, message)
+        }
+    }
 }
 
 /// A request without `SdkAppid`. The console's "check" (校验) button test-calls the URL; its
@@ -156,6 +207,7 @@ fn console_check(
     }
     let now = config.clock.now();
     let mut last = None;
+    let (mut apps, mut tokens) = (0, 0);
     for app in &config.apps {
         let Some(verifier) = &app.verifier else {
             continue;
@@ -164,8 +216,13 @@ fn console_check(
             Ok(time) => return Ok(checked(app.app_id, Some(time))),
             Err(e) => last = Some(e),
         }
+        apps += 1;
+        tokens += verifier.token_count();
     }
-    Err(last.map_or_else(missing, signature_rejection))
+    let tried = Tried::Apps { apps, tokens };
+    Err(last.map_or_else(missing, |e| {
+        signature_rejection(e, tried, config, query, now)
+    }))
 }
 
 /// The command of a request: the query's, or else the body's. `None` when neither names one and
@@ -262,4 +319,98 @@ pub fn construct_event(
     }
     let command = resolve_command(auth.command, body)?.ok_or_else(no_command)?;
     Event::parse_as(command.known, &command.name, body).map_err(|e| parse_rejection(&e))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::auth::sign;
+
+    const NOW: u64 = 1_700_000_000;
+
+    fn config() -> WebhookConfig {
+        WebhookConfig::builder(1400000000)
+            .token("old-s3cret")
+            .token("new-s3cret")
+            .app(1400000001)
+            .token("other-s3cret")
+            .max_skew(Duration::from_secs(30))
+            .clock(|| UNIX_EPOCH + Duration::from_secs(NOW))
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn refused_signatures_say_how_to_fix_them_without_a_secret() {
+        let wrong = sign("guess", NOW);
+        let expected = [
+            sign("old-s3cret", NOW),
+            sign("new-s3cret", NOW),
+            sign("other-s3cret", NOW),
+        ];
+        let query = |app: &str, sign: &str, time: u64| {
+            format!("{app}CallbackCommand=X.Y&Sign={sign}&RequestTime={time}")
+        };
+        let cases = [
+            (
+                "wrong token, two configured",
+                query("SdkAppid=1400000000&", &wrong, NOW),
+                RejectionKind::InvalidSignature,
+                "signature does not match for app 1400000000 (2 tokens tried); compare the token with the one in Tencent's console",
+            ),
+            (
+                "wrong token, one configured",
+                query("SdkAppid=1400000001&", &wrong, NOW),
+                RejectionKind::InvalidSignature,
+                "signature does not match for app 1400000001 (1 token tried)",
+            ),
+            (
+                "a console check no app's token signed",
+                query("", &wrong, NOW),
+                RejectionKind::InvalidSignature,
+                "signature does not match any app of this endpoint (3 tokens of 2 apps tried)",
+            ),
+            (
+                "late",
+                query(
+                    "SdkAppid=1400000000&",
+                    &sign("new-s3cret", NOW - 31),
+                    NOW - 31,
+                ),
+                RejectionKind::StaleRequest,
+                "request time is 31 s away from the server clock, in the past (late), outside the allowed window of 30 s either way",
+            ),
+            (
+                "early",
+                query(
+                    "SdkAppid=1400000001&",
+                    &sign("other-s3cret", NOW + 95),
+                    NOW + 95,
+                ),
+                RejectionKind::StaleRequest,
+                "95 s away from the server clock, in the future (early), outside the allowed window of 30 s",
+            ),
+            (
+                "a late console check",
+                query("", &sign("other-s3cret", NOW - 40), NOW - 40),
+                RejectionKind::StaleRequest,
+                "in the past (late), outside the allowed window of 30 s",
+            ),
+        ];
+        let config = config();
+        for (name, query, kind, want) in cases {
+            let Err(rejection) = authenticate_query(&config, &query) else {
+                panic!("{name}: accepted");
+            };
+            assert_eq!(rejection.kind(), kind, "{name}");
+            let message = rejection.message();
+            assert!(message.contains(want), "{name}: {message}");
+            assert!(!message.contains("s3cret"), "{name}: {message}");
+            for secret in expected.iter().chain([&wrong]) {
+                assert!(!message.contains(secret.as_str()), "{name}: {message}");
+            }
+        }
+    }
 }

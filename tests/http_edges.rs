@@ -492,6 +492,10 @@ async fn bad_framing_is_refused_and_never_reaches_the_handler() {
         ),
     ];
 
+    // A 408 is the crate's deadline, which needs its `tokio` feature.
+    let rows = rows.into_iter().filter(|row| {
+        cfg!(feature = "tokio") || !row.answers.iter().any(|a| matches!(a, Json(408)))
+    });
     let mut runs = JoinSet::new();
     for row in rows {
         runs.spawn(async move {

@@ -5,7 +5,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use http::{Request, Response, StatusCode};
+#[cfg(feature = "tokio")]
+use http::StatusCode;
+use http::{Request, Response};
 use tencent_chat_webhook::test_util::{self, DEMO_APP_ID, DEMO_TOKEN, SignedRequest};
 use tencent_chat_webhook::{
     AfterDeadline, Command, CommandKind, Decision, Event, FailureDecision, FailureKind, Handler,
@@ -115,8 +117,11 @@ fn kinds(reports: &Reports) -> Vec<FailureKind> {
     reports.lock().unwrap().iter().map(|f| f.kind()).collect()
 }
 
+#[cfg(feature = "tokio")]
 const DEADLINE: Duration = WebhookConfig::DEFAULT_DEADLINE;
 
+// The deadline needs the crate's `tokio` feature.
+#[cfg(feature = "tokio")]
 #[tokio::test(start_paused = true)]
 async fn a_slow_before_event_is_answered_with_the_failure_decision_at_the_deadline() {
     for (decision, code) in [(FailureDecision::Allow, 0), (FailureDecision::Deny, 1)] {
@@ -143,6 +148,8 @@ async fn a_slow_before_event_is_answered_with_the_failure_decision_at_the_deadli
     }
 }
 
+// The deadline needs the crate's `tokio` feature.
+#[cfg(feature = "tokio")]
 #[tokio::test(start_paused = true)]
 async fn a_slow_after_event_is_answered_at_the_deadline_and_finishes_in_the_background() {
     let (config, reports) = config(|b| b);
@@ -171,6 +178,8 @@ async fn a_slow_after_event_is_answered_at_the_deadline_and_finishes_in_the_back
     assert_eq!(handler.cancelled.load(Ordering::SeqCst), 0);
 }
 
+// The deadline needs the crate's `tokio` feature.
+#[cfg(feature = "tokio")]
 #[tokio::test(start_paused = true)]
 async fn a_background_failure_is_reported_too() {
     let (config, reports) = config(|b| b);
@@ -193,6 +202,8 @@ async fn a_background_failure_is_reported_too() {
     );
 }
 
+// The deadline needs the crate's `tokio` feature.
+#[cfg(feature = "tokio")]
 #[tokio::test(start_paused = true)]
 async fn the_background_is_bounded_and_cancel_answers_500() {
     let cases = [
@@ -243,6 +254,8 @@ async fn the_background_is_bounded_and_cancel_answers_500() {
     }
 }
 
+// The deadline needs the crate's `tokio` feature.
+#[cfg(feature = "tokio")]
 #[tokio::test(start_paused = true)]
 async fn unknown_commands_follow_the_policy_of_the_kind_their_name_says() {
     let cases = [
@@ -277,8 +290,10 @@ async fn unknown_commands_follow_the_policy_of_the_kind_their_name_says() {
 }
 
 /// A body that sends a few bytes, then nothing, forever.
+#[cfg(feature = "tokio")]
 struct Trickle(bool);
 
+#[cfg(feature = "tokio")]
 impl http_body::Body for Trickle {
     type Data = bytes::Bytes;
     type Error = std::convert::Infallible;
@@ -296,6 +311,8 @@ impl http_body::Body for Trickle {
     }
 }
 
+// The deadline needs the crate's `tokio` feature.
+#[cfg(feature = "tokio")]
 #[tokio::test(start_paused = true)]
 async fn a_body_that_never_ends_is_answered_408_at_the_deadline() {
     let (config, _) = config(|b| b);
@@ -327,6 +344,28 @@ async fn without_a_deadline_the_answer_waits_for_the_handler() {
     .await;
     assert_eq!(start.elapsed(), Duration::from_secs(30));
     assert_eq!(reply.error_code(), 2, "the handler's own answer");
+    assert!(kinds(&reports).is_empty());
+}
+
+/// Without the crate's `tokio` feature a configured deadline is not enforced, as
+/// `WebhookConfig::deadline` says: every answer waits for its handler, as with `no_deadline()`.
+#[cfg(not(feature = "tokio"))]
+#[tokio::test(start_paused = true)]
+async fn without_the_tokio_feature_a_configured_deadline_is_not_enforced() {
+    let (config, reports) = config(|b| b);
+    assert_eq!(config.deadline(), Some(WebhookConfig::DEFAULT_DEADLINE));
+    let service = WebhookService::new(config, Slow::new(Duration::from_secs(30)));
+    let cases = [
+        ("a before-event", Command::GroupBeforeSendMsg, 2),
+        ("an after-event", Command::GroupAfterGroupFull, 0),
+    ];
+    for (name, command, code) in cases {
+        let start = Instant::now();
+        let (res, reply) = call(&service, SignedRequest::sample(command).build()).await;
+        assert_eq!(start.elapsed(), Duration::from_secs(30), "{name}");
+        assert_eq!(res.status(), 200, "{name}");
+        assert_eq!(reply.error_code(), code, "{name}: the handler's own answer");
+    }
     assert!(kinds(&reports).is_empty());
 }
 
@@ -919,6 +958,8 @@ async fn a_panic_before_a_handler_method_returns_its_future_is_caught() {
     }
 }
 
+// The deadline needs the crate's `tokio` feature.
+#[cfg(feature = "tokio")]
 #[tokio::test(start_paused = true)]
 async fn a_background_slot_is_given_back_when_its_handler_ends() {
     let (config, reports) = config(|b| {
@@ -943,6 +984,8 @@ async fn a_background_slot_is_given_back_when_its_handler_ends() {
     assert_eq!(kinds(&reports), [FailureKind::Timeout; 3]);
 }
 
+// The deadline needs the crate's `tokio` feature.
+#[cfg(feature = "tokio")]
 #[tokio::test(start_paused = true)]
 async fn a_handler_that_never_ends_in_the_background_is_cancelled_after_a_minute() {
     let (config, reports) = config(|b| b);

@@ -358,6 +358,9 @@ impl Shared {
             }
             let from_body = (!start.from_query).then_some(&*ctx.command);
             observe::identified(None, from_body, Some(ctx.kind()));
+            if ctx.known.is_none() {
+                observe::unknown_command(ctx.app_id, &ctx.command);
+            }
             let background = start.deadline.is_some() && self.may_finish_in_background(ctx.kind());
             let dedup = match (&self.config.inner.dedup, ctx.kind()) {
                 (Some(store), CommandKind::After) => Some(store),

@@ -234,15 +234,18 @@ pub(crate) fn rejected(rejection: &Rejection) {
         .increment(1);
     #[cfg(feature = "tracing")]
     {
+        // The field is `reason`, not `message`: a JSON formatter writes the event's own text
+        // under `message`, and a second key of that name is dropped or overwritten by log
+        // pipelines, which would lose exactly the line that explains a wrong token.
         let kind = rejection_label(rejection.kind());
-        let message = rejection.message();
+        let reason = rejection.message();
         let status = rejection.status().as_u16();
         if rejection.kind() == RejectionKind::MethodNotAllowed {
-            tracing::debug!(kind, status, message, "webhook request rejected");
+            tracing::debug!(kind, status, reason, "webhook request rejected");
         } else if let Some(held_back) = REJECTIONS.take() {
-            tracing::warn!(kind, status, message, held_back, "webhook request rejected");
+            tracing::warn!(kind, status, reason, held_back, "webhook request rejected");
         } else {
-            tracing::debug!(kind, status, message, "webhook request rejected");
+            tracing::debug!(kind, status, reason, "webhook request rejected");
         }
     }
 }
@@ -305,6 +308,96 @@ pub(crate) fn duplicate(command: &str) {
         command,
         "duplicate after-event acknowledged without the handler"
     );
+}
+
+/// The most distinct unknown command names remembered, each logged once.
+#[cfg(feature = "tracing")]
+const UNKNOWN_COMMANDS: usize = 64;
+
+/// The most of an unknown command's name that is logged and remembered: the name comes from an
+/// authenticated request, but a body's may be as long as the body.
+#[cfg(feature = "tracing")]
+const UNKNOWN_COMMAND_NAME: usize = 64;
+
+/// The unknown command names already logged, at most [`UNKNOWN_COMMANDS`] of them.
+#[cfg(feature = "tracing")]
+#[derive(Default)]
+pub(crate) struct UnknownCommands {
+    seen: std::sync::Mutex<UnknownSeen>,
+}
+
+#[cfg(feature = "tracing")]
+#[derive(Default)]
+struct UnknownSeen {
+    names: std::collections::HashSet<Box<str>>,
+    /// Whether a name past the bound has been seen (and said once).
+    overflowed: bool,
+}
+
+/// What to log about one unknown command.
+#[cfg(feature = "tracing")]
+#[derive(Debug, PartialEq, Eq)]
+enum Sighting {
+    /// The first of its name: log it.
+    First,
+    /// The first name past the bound: say that more are not logged.
+    Overflow,
+    /// Already said.
+    Known,
+}
+
+#[cfg(feature = "tracing")]
+impl UnknownCommands {
+    /// Remembers `name` (already cut to [`UNKNOWN_COMMAND_NAME`]), and says what to log.
+    fn sight(&self, name: &str) -> Sighting {
+        let mut seen = self
+            .seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if seen.names.contains(name) {
+            Sighting::Known
+        } else if seen.names.len() < UNKNOWN_COMMANDS {
+            seen.names.insert(name.into());
+            Sighting::First
+        } else if !seen.overflowed {
+            seen.overflowed = true;
+            Sighting::Overflow
+        } else {
+            Sighting::Known
+        }
+    }
+}
+
+#[cfg(feature = "tracing")]
+static UNKNOWN: std::sync::LazyLock<UnknownCommands> =
+    std::sync::LazyLock::new(UnknownCommands::default);
+
+/// Logs, at info, the first request of each unknown command name (at most
+/// [`UNKNOWN_COMMANDS`] names, then one line saying that more are not logged): a command Tencent
+/// added since this crate was built shows once in the log, with its name and app, never its
+/// body. It is answered by [`Handler::on_unknown`](crate::Handler::on_unknown) either way.
+pub(crate) fn unknown_command(app_id: u64, command: &str) {
+    #[cfg(feature = "tracing")]
+    {
+        if !tracing::level_enabled!(tracing::Level::INFO) {
+            return;
+        }
+        let command = crate::rejection::truncated(command.to_owned(), UNKNOWN_COMMAND_NAME);
+        match UNKNOWN.sight(&command) {
+            Sighting::First => tracing::info!(
+                app_id,
+                command,
+                "unknown webhook command, answered by `Handler::on_unknown` (logged once per name)"
+            ),
+            Sighting::Overflow => tracing::info!(
+                app_id,
+                command,
+                limit = UNKNOWN_COMMANDS,
+                "more unknown webhook commands than are remembered; no more of them are logged"
+            ),
+            Sighting::Known => {}
+        }
+    }
 }
 
 /// The `command` label of a request's metrics, from the command looked up where the request
@@ -385,6 +478,29 @@ pub(crate) fn identified(app_id: Option<u64>, command: Option<&str>, kind: Optio
         if let Some(kind) = kind {
             span.record("kind", kind_label(kind));
         }
+    }
+}
+
+#[cfg(all(test, feature = "tracing"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_commands_are_logged_once_each_and_bounded() {
+        let seen = UnknownCommands::default();
+        let names: Vec<String> = (0..UNKNOWN_COMMANDS + 2)
+            .map(|i| format!("X.Callback{i}"))
+            .collect();
+        for name in &names[..UNKNOWN_COMMANDS] {
+            assert_eq!(seen.sight(name), Sighting::First, "{name}");
+            assert_eq!(seen.sight(name), Sighting::Known, "{name} again");
+        }
+        // One line for the first name past the bound, then nothing, for new and old names.
+        assert_eq!(seen.sight(&names[UNKNOWN_COMMANDS]), Sighting::Overflow);
+        assert_eq!(seen.sight(&names[UNKNOWN_COMMANDS + 1]), Sighting::Known);
+        assert_eq!(seen.sight(&names[UNKNOWN_COMMANDS]), Sighting::Known);
+        assert_eq!(seen.sight(&names[0]), Sighting::Known);
+        assert_eq!(seen.seen.lock().unwrap().names.len(), UNKNOWN_COMMANDS);
     }
 }
 
