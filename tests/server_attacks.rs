@@ -452,7 +452,8 @@ fn a_captured_url_holding_requests_in_flight_does_not_starve_webhooks() {
 }
 
 /// Sends the captured request's head and half its body, waits for the answer (the 408 at the
-/// request timeout, or a refusal at once), and again, on a new connection when closed.
+/// request timeout, or a refusal at once), and again on a new connection: the answer closes
+/// this one (a 408 because the body is half read, a refusal because it is one).
 async fn slow_bodies(addr: SocketAddr, counts: &AttackCounts, captured: &Captured) -> ! {
     let head = format!(
         "POST {} HTTP/1.1\r\nhost: attack\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
@@ -461,19 +462,15 @@ async fn slow_bodies(addr: SocketAddr, counts: &AttackCounts, captured: &Capture
     );
     loop {
         let mut stream = connect(addr, OTHER_IP, counts).await;
-        loop {
-            counts.requests.fetch_add(1, Ordering::Relaxed);
-            if stream.write_all(head.as_bytes()).await.is_err()
-                || stream.write_all(&captured.half()).await.is_err()
-            {
-                break;
-            }
-            let status = read_response(&mut stream).await;
-            if refused(status, counts) {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            // A 408 closes the connection (its body is half read), as a refusal does.
-            break;
+        counts.requests.fetch_add(1, Ordering::Relaxed);
+        if stream.write_all(head.as_bytes()).await.is_err()
+            || stream.write_all(&captured.half()).await.is_err()
+        {
+            continue;
+        }
+        let status = read_response(&mut stream).await;
+        if refused(status, counts) {
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 }

@@ -28,15 +28,23 @@ use crate::{HandlerFailure, Outcome, Rejection};
 /// What the server knows about the connection a request came on, in every request's
 /// extensions.
 ///
-/// A handler reads it from [`RequestContext::extensions`](crate::RequestContext::extensions):
+/// A handler reads it from [`RequestContext::extensions`](crate::RequestContext::extensions),
+/// and a test of that handler puts one there with [`ConnectionInfo::new`]:
 ///
 /// ```
+/// use std::net::SocketAddr;
 /// use tencent_chat_webhook::RequestContext;
 /// use tencent_chat_webhook::server::ConnectionInfo;
 ///
-/// fn peer(ctx: &RequestContext) -> Option<std::net::SocketAddr> {
+/// fn peer(ctx: &RequestContext) -> Option<SocketAddr> {
 ///     ctx.extensions().get::<ConnectionInfo>().map(ConnectionInfo::peer_addr)
 /// }
+///
+/// let from: SocketAddr = "203.0.113.9:50123".parse().unwrap();
+/// let (mut parts, ()) = http::Request::new(()).into_parts();
+/// parts.extensions.insert(ConnectionInfo::new(from, "10.0.0.1:443".parse().unwrap()));
+/// let ctx = RequestContext::builder(1400000000, "C2C.CallbackAfterSendMsg").parts(parts).build();
+/// assert_eq!(peer(&ctx), Some(from));
 /// ```
 ///
 /// Behind a proxy the peer is the proxy; the client's address is then in a header the proxy
@@ -50,7 +58,17 @@ pub struct ConnectionInfo {
 }
 
 impl ConnectionInfo {
-    pub(crate) fn new(peer: SocketAddr, local: SocketAddr, client: Option<Arc<Client>>) -> Self {
+    /// The facts of a connection from `peer`, accepted on `local`: for tests (the server makes
+    /// its own, which also tie the connection to its client's counts).
+    pub fn new(peer: SocketAddr, local: SocketAddr) -> Self {
+        Self::with_client(peer, local, None)
+    }
+
+    pub(crate) fn with_client(
+        peer: SocketAddr,
+        local: SocketAddr,
+        client: Option<Arc<Client>>,
+    ) -> Self {
         ConnectionInfo {
             peer,
             local,

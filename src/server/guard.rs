@@ -37,13 +37,28 @@ use crate::service::{ReplyBody, WebhookResponseBody};
 /// other routes answer their own way (gRPC):
 ///
 /// ```
+/// use std::time::Duration;
 /// use tencent_chat_webhook::server::{GuardLayer, Limits};
-/// use tower_layer::Layer;
+/// use http_body_util::BodyExt;
+/// use tower::{Layer, ServiceExt, service_fn};
 ///
-/// let guard = GuardLayer::new(&Limits::default()).only("/tencent/chat/webhook");
-/// let service = guard.layer(tower_service_fn());
-/// # fn tower_service_fn() -> impl Clone { () }
-/// # let _ = service;
+/// let mut limits = Limits::default();
+/// limits.request_timeout = Duration::from_millis(50);
+/// let guard = GuardLayer::new(&limits).only("/tencent/chat/webhook");
+/// // A service that never answers.
+/// let app = guard.layer(service_fn(|_req: http::Request<()>| async {
+///     std::future::pending::<Result<http::Response<String>, std::convert::Infallible>>().await
+/// }));
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let req = http::Request::post("/tencent/chat/webhook").body(()).unwrap();
+/// let res = app.oneshot(req).await.unwrap();
+/// assert_eq!(res.status(), 408);
+/// assert_eq!(
+///     res.into_body().collect().await.unwrap().to_bytes(),
+///     &br#"{"ActionStatus":"FAIL","ErrorInfo":"request timed out: not answered within 50ms","ErrorCode":408}"#[..]
+/// );
+/// # });
 /// ```
 ///
 /// Clones share their counts: one layer, however often it is applied, is one cap.
@@ -149,20 +164,42 @@ impl Drop for Ticket {
     }
 }
 
+/// Which cap refused a request.
+#[derive(Clone, Copy, Debug)]
+enum Full {
+    /// The client's, of this many.
+    Client(usize),
+    /// The server's, of this many.
+    Server(usize),
+}
+
+impl Full {
+    fn response(self) -> Response<ReplyBody> {
+        match self {
+            Full::Client(max) => refusal(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!(
+                    "too many requests in flight from this client: the limit is {max}; try again"
+                ),
+            ),
+            Full::Server(max) => refusal(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!(
+                    "server busy: the limit of requests in flight ({max}) is reached; try again"
+                ),
+            ),
+        }
+    }
+}
+
 impl Caps {
-    /// Counts a request in, or says why not.
-    fn admit(self: &Arc<Self>, client: Option<Arc<Client>>) -> Result<Ticket, Response<ReplyBody>> {
+    /// Counts a request in, or says which cap is full.
+    fn admit(self: &Arc<Self>, client: Option<Arc<Client>>) -> Result<Ticket, Full> {
         if let Some(c) = &client
             && c.in_flight.fetch_add(1, Ordering::AcqRel) >= self.max_per_client
         {
             c.in_flight.fetch_sub(1, Ordering::AcqRel);
-            return Err(refusal(
-                StatusCode::TOO_MANY_REQUESTS,
-                format!(
-                    "too many requests in flight from this client: the limit is {}; try again",
-                    self.max_per_client
-                ),
-            ));
+            return Err(Full::Client(self.max_per_client));
         }
         // From here on the ticket gives back what was taken, even if refused below.
         let ticket = Ticket {
@@ -171,13 +208,7 @@ impl Caps {
         };
         if self.in_flight.fetch_add(1, Ordering::AcqRel) >= self.max_requests {
             drop(ticket);
-            return Err(refusal(
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!(
-                    "server busy: the limit of requests in flight ({}) is reached; try again",
-                    self.max_requests
-                ),
-            ));
+            return Err(Full::Server(self.max_requests));
         }
         Ok(ticket)
     }
@@ -221,8 +252,8 @@ where
                 timeout: self.layer.caps.timeout,
                 _ticket: ticket,
             },
-            Err(response) => State::Refused {
-                response: Some(response),
+            Err(full) => State::Refused {
+                response: Some(full.response()),
             },
         };
         GuardFuture::new(state)
@@ -349,7 +380,7 @@ mod tests {
         let ip = IpAddr::V4(Ipv4Addr::new(10, 0, 0, last));
         let (conn, _) = registry.admit(ip).unwrap();
         let mut req = Request::new(());
-        req.extensions_mut().insert(ConnectionInfo::new(
+        req.extensions_mut().insert(ConnectionInfo::with_client(
             SocketAddr::new(ip, 1000),
             SocketAddr::from(([127, 0, 0, 1], 80)),
             Some(conn.client.clone()),

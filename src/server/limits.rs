@@ -162,13 +162,15 @@ mod tests {
 
     #[test]
     fn zero_counts_are_taken_as_one() {
-        let mut limits = Limits::default();
-        limits.max_connections = 0;
-        limits.max_connections_per_client = 0;
-        limits.max_requests = 0;
-        limits.max_requests_per_client = 0;
-        limits.max_requests_per_connection = 0;
-        limits.max_header_bytes = 0;
+        let limits = Limits {
+            max_connections: 0,
+            max_connections_per_client: 0,
+            max_requests: 0,
+            max_requests_per_client: 0,
+            max_requests_per_connection: 0,
+            max_header_bytes: 0,
+            ..Limits::default()
+        };
         let n = limits.normalised();
         assert_eq!(
             (
@@ -191,9 +193,11 @@ mod tests {
             ("global cap below the per-client one", 8, 16, 8),
         ];
         for (name, global, per_client, want) in cases {
-            let mut limits = Limits::default();
-            limits.max_requests = global;
-            limits.max_requests_per_client = per_client;
+            let limits = Limits {
+                max_requests: global,
+                max_requests_per_client: per_client,
+                ..Limits::default()
+            };
             assert_eq!(limits.h2_streams(), want, "{name}");
         }
     }

@@ -422,7 +422,7 @@ async fn connection<H, S, B>(
 {
     conn.start();
     let limits = &shared.limits;
-    let mut info = ConnectionInfo::new(peer, local, Some(conn.client.clone()));
+    let mut info = ConnectionInfo::with_client(peer, local, Some(conn.client.clone()));
     let handshake = tokio::select! {
         io = tokio::time::timeout(limits.header_read_timeout, shared.handshake.handshake(stream, &mut info)) => io,
         () = conn.evicted() => {
