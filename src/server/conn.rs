@@ -9,7 +9,6 @@ use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
-use bytes::Bytes;
 use http::{HeaderValue, Request, Response, Version, header};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -22,7 +21,7 @@ use tower_service::Service;
 
 use super::guard::Shed;
 use super::registry::{Client, Conn};
-use super::{BoxError, Limits};
+use super::{App, Limits, ResBody};
 use crate::{HandlerFailure, Outcome, Rejection};
 
 /// What the server knows about the connection a request came on, in every request's
@@ -257,11 +256,8 @@ pub(crate) async fn drive<IO, S, B>(
     mut stopping: watch::Receiver<bool>,
 ) where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    S: Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<BoxError>,
-    B: http_body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<BoxError>,
+    S: App<B>,
+    B: ResBody,
 {
     let conn = service.conn.clone();
     let peer = service.info.peer;

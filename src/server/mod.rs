@@ -187,6 +187,40 @@ use registry::{Conn, Registry};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// A response body the server can send: what hyper needs of it.
+pub(crate) trait ResBody:
+    http_body::Body<Data = Bytes, Error: Into<BoxError>> + Send + 'static
+{
+}
+
+impl<B> ResBody for B where B: http_body::Body<Data = Bytes, Error: Into<BoxError>> + Send + 'static {}
+
+/// A service the server can run on every connection, answering with bodies `B`: the bounds of
+/// [`serve`], named once for the functions behind it.
+pub(crate) trait App<B>:
+    Service<
+        Request<Incoming>,
+        Response = Response<B>,
+        Future: Send + 'static,
+        Error: Into<BoxError>,
+    > + Clone
+    + Send
+    + 'static
+{
+}
+
+impl<S, B> App<B> for S where
+    S: Service<
+            Request<Incoming>,
+            Response = Response<B>,
+            Future: Send + 'static,
+            Error: Into<BoxError>,
+        > + Clone
+        + Send
+        + 'static
+{
+}
+
 /// File descriptors kept out of the connection budget: the listener, logs, the runtime's own.
 const RESERVED_FILES: u64 = 64;
 
@@ -272,11 +306,8 @@ pub(crate) async fn serve_with<H, S, B, F>(
     shutdown: F,
 ) where
     H: Handshake,
-    S: Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<BoxError>,
-    B: http_body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<BoxError>,
+    S: App<B>,
+    B: ResBody,
     F: Future<Output = ()>,
 {
     let limits = fit_to_open_files(limits.normalised());
@@ -414,11 +445,8 @@ async fn connection<H, S, B>(
     stopping: watch::Receiver<bool>,
 ) where
     H: Handshake,
-    S: Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<BoxError>,
-    B: http_body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<BoxError>,
+    S: App<B>,
+    B: ResBody,
 {
     conn.start();
     let limits = &shared.limits;
