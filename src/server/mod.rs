@@ -96,7 +96,7 @@
 //!
 //! - HTTP/1 `431 Request Header Fields Too Large`: a head larger than `max_header_bytes` (at
 //!   least 8 KiB), or more than 100 headers;
-//! - HTTP/1 `414 URI Too Long`: a request target of 65,534 bytes or more (only reachable with
+//! - HTTP/1 `414 URI Too Long`: a request target longer than 65,534 bytes (only reachable with
 //!   `max_header_bytes` above that);
 //! - HTTP/1 `400 Bad Request`: a request line or header that does not parse (bad method, target,
 //!   version or header syntax, a `Content-Length` that is not a number or appears twice with
@@ -104,9 +104,11 @@
 //! - HTTP/2 `431`: a header block larger than `max_header_bytes` (h2 answers it, then resets
 //!   the stream).
 //!
-//! Other protocol errors get no response at all: the connection is closed (HTTP/1 headers not
-//! complete within `header_read_timeout`, or garbage where HTTP/2's preface should be), or the
-//! HTTP/2 stream or connection is reset (`RST_STREAM`, `GOAWAY` with a protocol error).
+//! Other protocol errors get no response at all: HTTP/1 headers not complete within
+//! `header_read_timeout` (or a first request that does not come) close the connection; an
+//! HTTP/2 client that breaks the protocol after its preface gets its stream reset
+//! (`RST_STREAM`) or the connection closed (`GOAWAY` with an error code). Bytes that are not
+//! HTTP/2's preface are read as HTTP/1, hence the 400 above.
 //!
 //! # Connections and requests
 //!
