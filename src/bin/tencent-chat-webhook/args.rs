@@ -795,11 +795,34 @@ mod tests {
         );
     }
 
-    /// A token file in the temporary directory, named for this process.
-    fn token_file(name: &str, content: &str) -> String {
+    /// A token file in the temporary directory, named for this process; its path, as a `str`.
+    /// Removed when dropped.
+    struct TokenFile(String);
+
+    fn token_file(name: &str, content: &str) -> TokenFile {
         let path = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
         std::fs::write(&path, content).unwrap();
-        path.to_str().unwrap().to_owned()
+        TokenFile(path.to_str().unwrap().to_owned())
+    }
+
+    impl std::ops::Deref for TokenFile {
+        type Target = str;
+
+        fn deref(&self) -> &str {
+            &self.0
+        }
+    }
+
+    impl fmt::Display for TokenFile {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(&self.0)
+        }
+    }
+
+    impl Drop for TokenFile {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
     }
 
     #[test]
