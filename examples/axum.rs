@@ -12,10 +12,12 @@
 //! `route_service` because it is a tower `Service`, not an axum handler. `app_with_layer` shows
 //! the other form: the crate's `WebhookLayer` around the whole router.
 //!
-//! Timeouts and limits are the server's (`demo::serve`, as in the quickstart), not layers of the
-//! router: `axum::serve` cannot set hyper's header-read timeout, and the server's request
-//! timeout and in-flight cap cover every route, answering in the crate's JSON error shape
-//! (tower-http's `TimeoutLayer` answers a bare 408 with an empty body).
+//! Timeouts and limits are the server's (`server::serve`, as in the quickstart), not layers of
+//! the router: `axum::serve` cannot set hyper's header-read timeout nor cap connections, and the
+//! server's request timeout and in-flight caps cover every route, answering in the crate's JSON
+//! error shape (tower-http's `TimeoutLayer` answers a bare 408 with an empty body). The server
+//! closes a connection after a refused request (a 4xx, the router's 404 included), and only
+//! webhooks the service authenticated keep a connection from idling out.
 //!
 //! Environment: `LISTEN_ADDR`, `SDKAPPID`, `CALLBACK_TOKEN`, `RUST_LOG` (see the quickstart).
 
@@ -33,6 +35,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use tencent_chat_webhook::server::{self, Limits};
 use tencent_chat_webhook::{WebhookLayer, WebhookResponseBody, WebhookService};
 use tower::{Layer, Service, ServiceBuilder, ServiceExt};
 use tower_http::limit::RequestBodyLimitLayer;
@@ -84,7 +87,7 @@ async fn status(State(state): State<AppState>) -> Json<serde_json::Value> {
 /// The layers a production app puts around everything: a request log whose span leaves out the
 /// query (`http_span`: a webhook's query carries `Sign`, a credential, which tower-http's
 /// default span would log in full), and a body limit (the webhook service also enforces its
-/// own). The request timeout is the server's (`demo::Limits::request_timeout`).
+/// own). The request timeout is the server's (`Limits::request_timeout`).
 fn production_layers<S>(router: Router<S>) -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
@@ -125,11 +128,11 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     // Logging, settings from the environment, the demo handler, the bound listener: as in
     // the quickstart.
     let (listener, webhook) = demo::listen("axum example").await?;
-    // The quickstart's hardened server: timeouts, connection and request caps.
-    demo::serve(
+    // The crate's hardened server: timeouts, connection and request caps, eviction.
+    server::serve(
         listener,
         app(webhook),
-        &demo::Limits::default(),
+        Limits::default(),
         demo::shutdown_signal(),
     )
     .await;

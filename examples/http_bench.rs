@@ -7,8 +7,8 @@
 //! cargo run --release --example http_bench -- --mode webhook
 //! ```
 //!
-//! Both modes run on `demo::serve` with `demo::Limits::default()`, so that the ratio of their
-//! throughputs is the cost of the webhook service alone:
+//! Both modes run on the crate's server (`server::serve`) with `Limits::default()`, so that the
+//! ratio of their throughputs is the cost of the webhook service alone:
 //!
 //! - `webhook`: `WebhookService` with the demo handler, as the hyper example serves it (the
 //!   service is the whole app): authentication, the body read with its limit, the typed event,
@@ -32,7 +32,8 @@ use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use tencent_chat_webhook::WebhookService;
+use tencent_chat_webhook::server::{self, Limits};
+use tencent_chat_webhook::{Reply, WebhookService};
 use tracing_subscriber::filter::LevelFilter;
 
 /// What the bare server answers, byte for byte what the webhook answers an allowed message.
@@ -61,17 +62,23 @@ async fn bare(req: Request<Incoming>, limit: usize) -> Result<Response<Full<Byte
         .await
         .is_err()
     {
-        return Ok(demo::json_error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("body is larger than the limit of {limit} bytes, or could not be read"),
-        ));
+        let info = format!("body is larger than the limit of {limit} bytes, or could not be read");
+        let reply = Reply::fail(u32::from(StatusCode::PAYLOAD_TOO_LARGE.as_u16()), info);
+        let mut res = json(Bytes::from(reply.to_json()));
+        *res.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+        return Ok(res);
     }
-    let mut res = Response::new(Full::new(Bytes::from_static(OK_REPLY)));
+    Ok(json(Bytes::from_static(OK_REPLY)))
+}
+
+/// A JSON response with the headers the webhook sends.
+fn json(body: Bytes) -> Response<Full<Bytes>> {
+    let mut res = Response::new(Full::new(body));
     res.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    Ok(res)
+    res
 }
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -80,18 +87,18 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let settings = demo::Settings::from_env()?;
     let config = settings.config()?;
     let listener = demo::bind(settings.addr).await?;
-    let limits = demo::Limits::default();
+    let limits = Limits::default();
     match mode {
         Mode::Bare => {
             settings.announce(listener.local_addr()?, "http_bench bare");
             let limit = config.body_limit();
             let service = tower::service_fn(move |req| bare(req, limit));
-            demo::serve(listener, service, &limits, demo::shutdown_signal()).await;
+            server::serve(listener, service, limits, demo::shutdown_signal()).await;
         }
         Mode::Webhook => {
             settings.announce(listener.local_addr()?, "http_bench webhook");
             let service = WebhookService::new(config, demo::DemoHandler);
-            demo::serve(listener, service, &limits, demo::shutdown_signal()).await;
+            server::serve(listener, service, limits, demo::shutdown_signal()).await;
         }
     }
     Ok(())

@@ -10,10 +10,12 @@
 //! 1400000000), `CALLBACK_TOKEN` (default a demo token, printed at start), `RUST_LOG` (default
 //! `info`; `RUST_LOG=debug` shows every request and why one was rejected).
 //!
-//! The server is `demo::serve` (in `common/demo.rs`): hyper with a header-read timeout, an idle
-//! timeout, a request timeout, and caps on connections and requests in flight, so that clients
-//! which connect and send nothing, half a request or a slow body cannot starve it. Ctrl-C (or
-//! SIGTERM) stops accepting and lets the requests in flight finish.
+//! The server is the crate's, `server::serve` (feature `server`, on for the examples): hyper
+//! with a header-read timeout, an idle timeout, a request timeout, caps on connections and
+//! requests in flight (in all and per client), and the idlest connection closed when full, so
+//! that clients which connect and send nothing, half a request, a slow body or requests that
+//! are not webhooks cannot starve it. Ctrl-C (or SIGTERM) stops accepting and lets the requests
+//! in flight finish.
 
 #[path = "common/demo.rs"]
 mod demo;
@@ -23,6 +25,7 @@ use std::process::ExitCode;
 use axum::Router;
 use axum::body::Body;
 use tencent_chat_webhook::WebhookService;
+use tencent_chat_webhook::server::{self, Limits};
 use tower_http::trace::TraceLayer;
 
 /// The app: the webhook endpoint as a route, with a request log that leaves out the query
@@ -42,10 +45,10 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
 
     let listener = demo::bind(settings.addr).await?;
     settings.announce(listener.local_addr()?, "quickstart");
-    demo::serve(
+    server::serve(
         listener,
         app(webhook),
-        &demo::Limits::default(),
+        Limits::default(),
         demo::shutdown_signal(),
     )
     .await;

@@ -18,7 +18,7 @@
 //! this process, N distinct signed after-events sent over HTTP, C at a time, and the time until
 //! the worker processed them all (`scripts/redis_bench.sh` runs it beside `redis-benchmark`).
 //!
-//! The server is `demo::serve` (in `common/demo.rs`), the hardened loop every example shares.
+//! The server is the crate's (`server::serve`), as in every example.
 //! Ctrl-C (or SIGTERM) stops accepting, lets the requests in flight finish, and stops the
 //! workers after the batch in hand.
 
@@ -33,6 +33,7 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::body::Body;
 use tencent_chat_webhook::redis::{RedisConfig, RedisSink, RedisWorker};
+use tencent_chat_webhook::server::{self, Limits};
 use tencent_chat_webhook::{
     AfterDeadline, Event, Handler, HandlerResult, Queued, RequestContext, WebhookConfig,
     WebhookService,
@@ -147,10 +148,10 @@ async fn run() -> Result<(), Error> {
         let webhook = WebhookService::new(receiver_config(&settings)?, queued);
         let listener = demo::bind(settings.addr).await?;
         settings.announce(listener.local_addr()?, "redis_queue receiver");
-        demo::serve(
+        server::serve(
             listener,
             app(webhook),
-            &demo::Limits::default(),
+            Limits::default(),
             stopped(stop.clone()),
         )
         .await;
@@ -194,13 +195,7 @@ async fn bench(
     let listener = demo::bind(settings.addr).await?;
     let addr = listener.local_addr()?;
     let server = tokio::spawn(async move {
-        demo::serve(
-            listener,
-            app(webhook),
-            &demo::Limits::default(),
-            stopped(stop_rx),
-        )
-        .await;
+        server::serve(listener, app(webhook), Limits::default(), stopped(stop_rx)).await;
     });
 
     let client = Client::builder(TokioExecutor::new()).build_http::<Full<bytes::Bytes>>();

@@ -16,36 +16,39 @@
 //!
 //! ## Timeouts and limits
 //!
-//! tonic runs its own server loop, so the quickstart's `demo::serve` does not apply; what
-//! tonic's `Server` can set, this example sets (see `serve`), and on the webhook path the
-//! quickstart's `demo::GuardLayer` answers a slow request with the crate's JSON 408, and sheds
-//! load with a JSON 503, before tonic's own timeout would answer it as a gRPC status. What
-//! tonic 0.14 **cannot** do, and what that costs:
+//! tonic runs its own server loop, so the crate's `server::serve` does not apply; what tonic's
+//! `Server` can set, this example sets (see `serve`), and on the webhook path the crate's
+//! `server::GuardLayer` answers a slow request with the crate's JSON 408, and sheds load with a
+//! JSON 503, before tonic's own timeout would answer it as a gRPC status. What tonic 0.14
+//! **cannot** do, and what that costs:
 //!
 //! - **No configurable header-read timeout.** tonic sets hyper's timer, so hyper's default of
 //!   30 s applies: a connection that sends half a request line holds its socket for 30 s
-//!   (5 s with `demo::serve`), and an idle HTTP/1 connection is closed after 30 s.
+//!   (5 s with `server::serve`), and an idle HTTP/1 connection is closed after 30 s.
 //! - **No deadline before the protocol is known.** A connection that sends nothing at all is
 //!   only closed by `max_connection_age` (plus its grace), here 60 + 10 s.
 //! - **No cap on connections** and no global cap on requests in flight (only per connection):
 //!   enough half-open connections exhaust the open-files limit, and then `accept` fails (tonic
 //!   retries it at once). Raising the soft open-files limit, as this example does, pushes that
-//!   far out; a proxy in front, or the loop of `demo::serve`, removes it.
+//!   far out; a proxy in front, or `server::serve`, removes it.
 //! - No idle timeout for HTTP/2: an idle gRPC connection stays until `max_connection_age`.
+//! - No per-client caps, no eviction of idle connections when full, and refused requests keep
+//!   their connection: the defences of `server::serve` against many cheap clients.
 //!
 //! tonic's routes are a plain tower service (`tonic::service::Routes`), so the same stack can
-//! run on `demo::serve` instead, with every limit; but then its request timeout and JSON
+//! run on `server::serve` instead, with every limit; but then its request timeout and JSON
 //! answers apply to gRPC calls too, which is why this example keeps tonic's server.
 //!
 //! Environment: `LISTEN_ADDR`, `SDKAPPID`, `CALLBACK_TOKEN`, `RUST_LOG` (see the quickstart).
 
 #[path = "common/demo.rs"]
-pub(crate) mod demo; // `pub(crate)`: the end-to-end tests pass this file's `demo::Limits`
+mod demo;
 
 use std::future::Future;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use tencent_chat_webhook::server::{self, GuardLayer, Limits};
 use tencent_chat_webhook::{WebhookLayer, WebhookService};
 use tokio::net::TcpListener;
 use tonic::transport::Server;
@@ -72,14 +75,14 @@ const TCP_KEEPALIVE: Duration = Duration::from_secs(60);
 
 /// Serves gRPC, gRPC-web and the webhook on `listener` until `shutdown` completes. `limits`
 /// sets the webhook path's request timeout and in-flight cap (its other fields are for
-/// `demo::serve`: tonic cannot apply them; see the module docs).
+/// `server::serve`: tonic cannot apply them; see the module docs).
 pub async fn serve(
     listener: TcpListener,
     webhook: WebhookService,
-    limits: &demo::Limits,
+    limits: &Limits,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), tonic::transport::Error> {
-    demo::raise_open_files_limit();
+    server::raise_open_files_limit();
     // Reports SERVING for the whole server ("") until told otherwise.
     let (_reporter, health) = tonic_health::server::health_reporter();
     // `Server::tcp_keepalive` and `tcp_nodelay` only apply when tonic binds the address itself.
@@ -98,7 +101,7 @@ pub async fn serve(
         .max_connection_age_grace(MAX_CONNECTION_AGE_GRACE)
         // Layers run in the order added: the webhook path's JSON timeout and in-flight cap,
         // the webhook, then gRPC-web translation.
-        .layer(demo::GuardLayer::new(limits).only(demo::WEBHOOK_PATH))
+        .layer(GuardLayer::new(limits).only(demo::WEBHOOK_PATH))
         .layer(WebhookLayer::new(demo::WEBHOOK_PATH, webhook))
         .layer(GrpcWebLayer::new())
         .add_service(health)
@@ -113,7 +116,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     serve(
         listener,
         webhook,
-        &demo::Limits::default(),
+        &Limits::default(),
         demo::shutdown_signal(),
     )
     .await?;

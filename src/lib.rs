@@ -60,7 +60,9 @@
 //! through the `metrics` facade; `test-util` adds [`test_util`], signed-request builders,
 //! Tencent's documented samples and [`test_util::reply_of`]; `redis` adds the `redis` module,
 //! which queues after-events on a Redis stream ([`Queued`] with a `RedisSink`) and processes
-//! them with a pool of workers; `cli` builds the `tencent-chat-webhook` command-line tool.
+//! them with a pool of workers; `server` adds [`server::serve`], a hardened HTTP/1.1 and HTTP/2
+//! server (hyper on tokio) for the webhook or any tower service, whose limits keep cheap
+//! clients from starving it; `cli` builds the `tencent-chat-webhook` command-line tool.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod auth;
@@ -73,6 +75,9 @@ mod protocol;
 #[cfg(feature = "redis")]
 pub mod redis;
 mod rejection;
+#[cfg(feature = "server")]
+#[cfg_attr(docsrs, doc(cfg(feature = "server")))]
+pub mod server;
 mod service;
 #[cfg(feature = "test-util")]
 pub mod test_util;

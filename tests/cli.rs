@@ -4,9 +4,7 @@
 use std::net::SocketAddr;
 use std::process::{Command, Output};
 
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
-use hyper_util::service::TowerToHyperService;
+use tencent_chat_webhook::server::{self, Limits};
 use tencent_chat_webhook::{
     GroupErrorCode, Handler, HandlerResult, RequestContext, WebhookConfig, WebhookService, group,
 };
@@ -31,7 +29,8 @@ impl Handler for Muted {
     }
 }
 
-/// A webhook server on an ephemeral port, served like `examples/hyper.rs`; stops when dropped.
+/// A webhook server on an ephemeral port, the crate's (`server::serve`, as `examples/hyper.rs`
+/// serves); stops when dropped.
 struct Server {
     addr: SocketAddr,
     _runtime: tokio::runtime::Runtime,
@@ -49,16 +48,12 @@ impl Server {
             .build()
             .unwrap();
         let webhook = WebhookService::new(config, Muted);
-        runtime.spawn(async move {
-            let builder = auto::Builder::new(TokioExecutor::new());
-            while let Ok((stream, _)) = listener.accept().await {
-                let service = TowerToHyperService::new(webhook.clone());
-                let connection = builder
-                    .serve_connection(TokioIo::new(stream), service)
-                    .into_owned();
-                tokio::spawn(connection);
-            }
-        });
+        runtime.spawn(server::serve(
+            listener,
+            webhook,
+            Limits::default(),
+            std::future::pending(),
+        ));
         Server {
             addr,
             _runtime: runtime,
@@ -70,8 +65,19 @@ impl Server {
     }
 }
 
+/// Runs the tool with `args`, without `CALLBACK_TOKEN` whatever this process has.
 fn run(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().unwrap()
+    run_with_token_env(args, None)
+}
+
+/// Runs the tool with `args` and `CALLBACK_TOKEN` set to `token` (or unset).
+fn run_with_token_env(args: &[&str], token: Option<&str>) -> Output {
+    let mut command = Command::new(BIN);
+    command.args(args).env_remove("CALLBACK_TOKEN");
+    if let Some(token) = token {
+        command.env("CALLBACK_TOKEN", token);
+    }
+    command.output().unwrap()
 }
 
 fn stdout(out: &Output) -> String {
@@ -169,6 +175,57 @@ fn send_prints_the_reply_and_exits_zero() {
         "{}",
         shown(&out)
     );
+}
+
+/// A real token need not be on the command line, where every user of the machine can read it
+/// (`/proc/PID/cmdline`): `CALLBACK_TOKEN` or a file gives it, and it is never printed.
+#[test]
+fn the_token_can_come_from_the_environment_or_a_file() {
+    let server = Server::start();
+    let url = server.url();
+    let file = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-token-file");
+    std::fs::write(&file, format!("{TOKEN}\n")).unwrap();
+    let file = file.to_str().unwrap();
+    let send = [
+        "send",
+        "--url",
+        &url,
+        "--command",
+        "Group.CallbackBeforeSendMsg",
+    ];
+    // (name, extra arguments, CALLBACK_TOKEN, the status line)
+    let cases: [(&str, &[&str], Option<&str>, &str); 4] = [
+        ("CALLBACK_TOKEN", &[], Some(TOKEN), "HTTP 200 OK"),
+        ("--token-file", &["--token-file", file], None, "HTTP 200 OK"),
+        (
+            "--token-file over a wrong CALLBACK_TOKEN",
+            &["--token-file", file],
+            Some("wrong"),
+            "HTTP 200 OK",
+        ),
+        (
+            "neither: the demo token, which this server refuses",
+            &[],
+            None,
+            "HTTP 401 Unauthorized",
+        ),
+    ];
+    for (name, extra, env, want) in cases {
+        let args: Vec<&str> = send.iter().chain(extra).copied().collect();
+        let out = run_with_token_env(&args, env);
+        assert!(stdout(&out).starts_with(want), "{name}: {}", shown(&out));
+        assert_token_hidden(&out);
+    }
+    // `sign` too.
+    let out = run_with_token_env(&["sign", "--time", "1669872112"], Some("xxxxyyyy"));
+    assert_eq!(out.status.code(), Some(0), "{}", shown(&out));
+    assert!(
+        stdout(&out)
+            .starts_with("Sign=17773bc39a671d7b9aa835458704d2a6db81360a5940292b587d6d760d484061\n"),
+        "{}",
+        shown(&out)
+    );
+    assert!(!stdout(&out).contains("xxxxyyyy"), "{}", shown(&out));
 }
 
 #[test]
@@ -295,7 +352,7 @@ fn load_exits_one_and_counts_the_failures() {
 
 #[test]
 fn usage_errors_exit_two_with_a_message_on_stderr() {
-    let cases: [(&[&str], &str); 6] = [
+    let cases: [(&[&str], &str); 7] = [
         (&[], "Usage: tencent-chat-webhook <SUBCOMMAND>"),
         (
             &["send"],
@@ -320,6 +377,7 @@ fn usage_errors_exit_two_with_a_message_on_stderr() {
             "'--count <N>': not a whole number",
         ),
         (&["sign", "--token", TOKEN], "--time <SECS>"),
+        (&["sign", "--time", "5"], "no token to sign with"),
     ];
     for (args, want) in cases {
         let out = run(args);

@@ -1,5 +1,5 @@
-//! Bad HTTP/1.1 framing, over a real socket, against the examples' hardened server
-//! (`demo::serve`) with the webhook service: bodies shorter or longer than their
+//! Bad HTTP/1.1 framing, over a real socket, against the crate's server (`server::serve`) with
+//! the webhook service: bodies shorter or longer than their
 //! `Content-Length`, chunked bodies over the limit or cut short, both framings at once. Each
 //! request is written as raw bytes by a plain TCP client, and the test reads every answer the
 //! server gives until it closes the connection (or a second passes).
@@ -13,14 +13,9 @@
 //! unreadable body (the crate's JSON 400); a body that stops arriving is the crate's JSON 408 at
 //! its deadline; bytes past a `Content-Length` are parsed as the next request (garbage gets
 //! hyper's own 400 and a close); `Transfer-Encoding: chunked` wins over `Content-Length`, and
-//! hyper closes the connection after answering such a request. When the service answers without
-//! reading the whole body (413, 408), hyper drains what the client has already sent of it and
-//! keeps the connection if that finishes the body, and otherwise closes it; either way the rest of
-//! a body is never read as a request, so the crate's answers need no `Connection: close`.
-#![allow(clippy::duplicate_mod)]
-
-#[path = "../examples/common/demo.rs"]
-mod demo;
+//! hyper closes the connection after answering such a request. Every refusal of the crate's
+//! (400, 408, 413) says `Connection: close` and ends its connection, as the server does after any
+//! refused request: so the unread rest of a refused body is never read as a request.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -28,6 +23,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use serde_json::Value;
+use tencent_chat_webhook::server::{self, Limits};
 use tencent_chat_webhook::test_util::SignedRequest;
 use tencent_chat_webhook::{
     Command, Event, Handler, HandlerResult, Reply, RequestContext, UnknownEvent, UnparsedEvent,
@@ -86,7 +82,7 @@ impl Handler for Counting {
     }
 }
 
-/// `demo::serve` with the webhook (small body limit, short deadline) and a counting handler,
+/// `server::serve` with the webhook (small body limit, short deadline) and a counting handler,
 /// on an ephemeral loopback port. The header-read timeout (which is also hyper's keep-alive idle
 /// time) is longer than [`READ_BUDGET`], so that a connection seen closed was closed on purpose.
 async fn start() -> (SocketAddr, Counting) {
@@ -100,13 +96,11 @@ async fn start() -> (SocketAddr, Counting) {
         .build()
         .unwrap();
     let service = WebhookService::new(config, calls.clone());
-    let limits = demo::Limits {
-        header_read_timeout: Duration::from_secs(5),
-        request_timeout: Duration::from_secs(2),
-        ..demo::Limits::default()
-    };
+    let mut limits = Limits::default();
+    limits.header_read_timeout = Duration::from_secs(5);
+    limits.request_timeout = Duration::from_secs(2);
     tokio::spawn(async move {
-        demo::serve(listener, service, &limits, std::future::pending()).await;
+        server::serve(listener, service, limits, std::future::pending()).await;
     });
     (addr, calls)
 }
@@ -260,7 +254,7 @@ struct Row {
     answers: &'static [Expect],
     closed: bool,
     handled: usize,
-    /// The crate's answers say `connection: close` (hyper's own error answers always do).
+    /// A handled answer says `connection: close` (refusals, the crate's and hyper's, always do).
     says_close: bool,
 }
 
@@ -333,9 +327,9 @@ fn check(row: &Row, seen: &Seen, handled: usize) {
                 assert!(reply.is_none(), "{name}: {answer:?}");
             }
         }
-        // hyper's own error answers always announce the close; the crate's say it only when
-        // the row expects it.
-        let says_close = matches!(expect, Expect::Hyper(_)) || row.says_close;
+        // Refusals, hyper's own and the crate's, always announce the close; a handled answer
+        // only when the row expects it.
+        let says_close = !matches!(expect, Expect::Handled) || row.says_close;
         assert_eq!(
             answer.header("connection") == Some("close"),
             says_close,
@@ -390,10 +384,10 @@ async fn bad_framing_is_refused_and_never_reaches_the_handler() {
             1,
         ),
         row(
-            "content-length cuts the JSON short: 400, and the tail is not a request",
+            "content-length cuts the JSON short: 400, and the tail is not read",
             cat(&[&head(&req, &cl(body.len() - 10)), body]),
             Wait,
-            &[Json(400), Hyper(400)],
+            &[Json(400)],
             CLOSED,
             0,
         ),
@@ -406,7 +400,7 @@ async fn bad_framing_is_refused_and_never_reaches_the_handler() {
             0,
         ),
         row(
-            "content-length over the limit, whole body with a request hidden in it, then a good request",
+            "content-length over the limit, whole body with a request hidden in it, then a good request: closed after the 413",
             cat(&[
                 &head(&req, &cl(filler.len() + good.len())),
                 &filler,
@@ -414,17 +408,17 @@ async fn bad_framing_is_refused_and_never_reaches_the_handler() {
                 &good,
             ]),
             Wait,
-            &[Json(413), Handled],
-            KEPT,
-            1,
+            &[Json(413)],
+            CLOSED,
+            0,
         ),
         row(
-            "chunked over the limit, whole, a request hidden in it, then a good request",
+            "chunked over the limit, whole, a request hidden in it, then a good request: closed after the 413",
             cat(&[&head(&req, te), &chunked(&[&filler, &good], true), &good]),
             Wait,
-            &[Json(413), Handled],
-            KEPT,
-            1,
+            &[Json(413)],
+            CLOSED,
+            0,
         ),
         row(
             "chunked over the limit, the rest never sent",

@@ -1,13 +1,11 @@
 //! The Redis queue end to end, against a real `redis-server` that each test starts on an
-//! ephemeral loopback port: signed requests over HTTP to a real receiver (`demo::serve` with a
+//! ephemeral loopback port: signed requests over HTTP to a real receiver (`server::serve` with a
 //! `Queued<_, RedisSink>` service), workers reading the stream, and the handler's record of what
 //! it processed.
 //!
 //! Without `redis-server` on the machine each test prints `skipped: redis-server not found`
 //! and passes, unless `CI=true`, where it fails.
 
-#[path = "../examples/common/demo.rs"]
-mod demo;
 #[path = "common/tally.rs"]
 mod tally;
 
@@ -267,7 +265,7 @@ impl Receiver {
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            demo::serve(listener, service, &demo::Limits::default(), async {
+            tencent_chat_webhook::server::serve(listener, service, Default::default(), async {
                 let _ = stopped.await;
             })
             .await;

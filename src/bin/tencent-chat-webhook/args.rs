@@ -1,5 +1,6 @@
-//! The command line: clap's parsing, then the checks that need more than one argument or the
-//! file system, all ending in a [`clap::Error`] so every usage error looks the same and exits 2.
+//! The command line: clap's parsing, then the checks that need more than one argument, the
+//! environment or the file system, all ending in a [`clap::Error`] so every usage error looks
+//! the same and exits 2.
 
 use std::ffi::OsString;
 use std::fmt;
@@ -14,11 +15,15 @@ use tencent_chat_webhook::test_util::{self, DEMO_APP_ID, DEMO_TOKEN, SignedReque
 
 /// Where the examples serve webhooks (`examples/common/demo.rs`: `DEFAULT_ADDR`, `WEBHOOK_PATH`).
 const DEFAULT_URL: &str = "http://127.0.0.1:8080/tencent/chat/webhook";
+/// The environment variable a token is read from, as the examples read theirs.
+pub(crate) const TOKEN_ENV: &str = "CALLBACK_TOKEN";
 
 /// Send signed Tencent Cloud Chat webhooks, as Tencent does, to a server under development.
 ///
 /// Requests are signed with the examples' defaults (app id 1400000000, the public demo token)
-/// unless --sdkappid and --token say otherwise. Plain http:// only.
+/// unless --sdkappid and the token options say otherwise. A real token is best given in
+/// CALLBACK_TOKEN or a file (--token-file): a --token value is visible to every user of the
+/// machine in the process list. Plain http:// only.
 #[derive(Debug, Parser)]
 #[command(
     name = "tencent-chat-webhook",
@@ -59,14 +64,13 @@ struct Target {
     /// The SdkAppid.
     #[arg(long, value_name = "N", default_value_t = DEMO_APP_ID, allow_negative_numbers = true)]
     sdkappid: u64,
-    /// The token to sign with.
-    #[arg(long, value_name = "T", default_value = DEMO_TOKEN, value_parser = token)]
-    token: Token,
+    #[command(flatten)]
+    token: TokenArgs,
     /// Sign with this RequestTime (Unix seconds) instead of now, e.g. a stale one.
     #[arg(long, value_name = "SECS", allow_negative_numbers = true)]
     time: Option<u64>,
     /// Send no Sign and no RequestTime, as Tencent does with authentication off.
-    #[arg(long, conflicts_with_all = ["token", "time"])]
+    #[arg(long, conflicts_with_all = ["token", "token_file", "time"])]
     unsigned: bool,
     /// Give up on an answer after this many seconds.
     #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = at_least_one::<u64>, allow_negative_numbers = true)]
@@ -85,12 +89,67 @@ struct LoadArgs {
     concurrency: usize,
 }
 
-/// What `sign` prints: `Sign=<hex>`, then the query string.
+/// Where the token comes from: `--token`, `--token-file`, or else the environment.
 #[derive(Debug, Args)]
-pub(crate) struct SignArgs {
-    /// The token to sign with.
-    #[arg(long, value_name = "T", value_parser = token)]
-    token: Token,
+struct TokenArgs {
+    /// The token to sign with. Without --token or --token-file: $CALLBACK_TOKEN, else (send and
+    /// load) the public demo token, demo-token-change-me. A value given here is visible to every
+    /// user of the machine (ps, /proc/PID/cmdline): fine for the demo token, not for a real one.
+    #[arg(long, value_name = "T", value_parser = token, conflicts_with = "token_file")]
+    token: Option<Token>,
+    /// Read the token to sign with from this file: its content, without a final newline.
+    #[arg(long, value_name = "FILE")]
+    token_file: Option<PathBuf>,
+}
+
+impl TokenArgs {
+    /// The token: `--token`, else the file's, else the environment's; `None` when none is set.
+    fn resolve(self, subcommand: &str, env: &Env<'_>) -> Result<Option<Token>, clap::Error> {
+        if let Some(token) = self.token {
+            return Ok(Some(token));
+        }
+        if let Some(path) = self.token_file {
+            let shown = path.display();
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                usage_error(
+                    subcommand,
+                    format!("cannot read --token-file `{shown}`: {e}"),
+                )
+            })?;
+            let token = text.strip_suffix('\n').unwrap_or(&text);
+            let token = token.strip_suffix('\r').unwrap_or(token);
+            if token.contains(['\n', '\r']) {
+                return Err(usage_error(
+                    subcommand,
+                    format!("--token-file `{shown}` holds more than one line; a token is one line"),
+                ));
+            }
+            return self::token(token)
+                .map(Some)
+                .map_err(|e| usage_error(subcommand, format!("--token-file `{shown}`: {e}")));
+        }
+        match env(TOKEN_ENV) {
+            None => Ok(None),
+            Some(value) => {
+                let value = value.into_string().map_err(|_| {
+                    usage_error(subcommand, format!("{TOKEN_ENV} is not valid UTF-8"))
+                })?;
+                self::token(&value)
+                    .map(Some)
+                    .map_err(|e| usage_error(subcommand, format!("{TOKEN_ENV}: {e}")))
+            }
+        }
+    }
+}
+
+/// Reads an environment variable (the process's, or a test's).
+pub(crate) type Env<'a> = dyn Fn(&str) -> Option<OsString> + 'a;
+
+/// What `sign` takes from the command line.
+#[derive(Debug, Args)]
+struct SignArgs {
+    #[command(flatten)]
+    token: TokenArgs,
     /// The RequestTime to sign (Unix seconds).
     #[arg(long, value_name = "SECS", allow_negative_numbers = true)]
     time: u64,
@@ -102,7 +161,16 @@ pub(crate) struct SignArgs {
     command: Command,
 }
 
-impl SignArgs {
+/// What `sign` prints: `Sign=<hex>`, then the query string.
+#[derive(Debug)]
+pub(crate) struct Signing {
+    token: Token,
+    time: u64,
+    sdkappid: u64,
+    command: Command,
+}
+
+impl Signing {
     /// The two lines `sign` prints: `Sign=<hex>` and the query string.
     pub(crate) fn lines(&self) -> [String; 2] {
         let request = SignedRequest::new(self.command.as_str(), "")
@@ -219,30 +287,55 @@ pub(crate) enum Job {
         concurrency: usize,
     },
     /// Print a signature and a query string.
-    Sign(SignArgs),
+    Sign(Signing),
 }
 
-/// Parses the command line (program name first). The error is ready to print: a usage error
-/// (exit code 2), or the help or version text (exit code 0).
+/// Parses the command line (program name first), with the process's environment. The error is
+/// ready to print: a usage error (exit code 2), or the help or version text (exit code 0).
 pub(crate) fn parse<I, T>(args: I) -> Result<Job, clap::Error>
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
+    parse_with(args, &|name| std::env::var_os(name))
+}
+
+/// [`parse`], reading the environment through `env`.
+pub(crate) fn parse_with<I, T>(args: I, env: &Env<'_>) -> Result<Job, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
     match Cli::try_parse_from(args)?.action {
-        Action::Send(target) => Ok(Job::Send(target.resolve("send")?)),
+        Action::Send(target) => Ok(Job::Send(target.resolve("send", env)?)),
         Action::Load(load) => Ok(Job::Load {
-            outgoing: load.target.resolve("load")?,
+            outgoing: load.target.resolve("load", env)?,
             count: load.count,
             concurrency: load.concurrency.min(load.count),
         }),
-        Action::Sign(sign) => Ok(Job::Sign(sign)),
+        Action::Sign(sign) => {
+            let token = sign.token.resolve("sign", env)?.ok_or_else(|| {
+                usage_error_of(
+                    "sign",
+                    ErrorKind::MissingRequiredArgument,
+                    format!(
+                        "no token to sign with: pass --token-file FILE, set {TOKEN_ENV}, or pass --token T"
+                    ),
+                )
+            })?;
+            Ok(Job::Sign(Signing {
+                token,
+                time: sign.time,
+                sdkappid: sign.sdkappid,
+                command: sign.command,
+            }))
+        }
     }
 }
 
 impl Target {
-    /// Reads the body (the file, or the command's sample) and builds the request.
-    fn resolve(self, subcommand: &str) -> Result<Outgoing, clap::Error> {
+    /// Reads the body (the file, or the command's sample) and the token, and builds the request.
+    fn resolve(self, subcommand: &str, env: &Env<'_>) -> Result<Outgoing, clap::Error> {
         let body = match &self.body {
             Some(path) => std::fs::read_to_string(path).map_err(|e| {
                 usage_error(
@@ -270,7 +363,8 @@ impl Target {
         request = if self.unsigned {
             request.unsigned()
         } else {
-            request.token(self.token.0)
+            let token = self.token.resolve(subcommand, env)?;
+            request.token(token.map_or_else(|| DEMO_TOKEN.to_owned(), |t| t.0))
         };
         if let Some(time) = self.time {
             request = request.request_time(time);
@@ -285,11 +379,15 @@ impl Target {
 
 /// A usage error shown with the usage line of `subcommand`, like clap's own.
 fn usage_error(subcommand: &str, message: String) -> clap::Error {
+    usage_error_of(subcommand, ErrorKind::InvalidValue, message)
+}
+
+fn usage_error_of(subcommand: &str, kind: ErrorKind, message: String) -> clap::Error {
     let mut cli = Cli::command();
     cli.build();
     match cli.find_subcommand_mut(subcommand) {
-        Some(sub) => sub.error(ErrorKind::InvalidValue, message),
-        None => cli.error(ErrorKind::InvalidValue, message),
+        Some(sub) => sub.error(kind, message),
+        None => cli.error(kind, message),
     }
 }
 
@@ -297,8 +395,21 @@ fn usage_error(subcommand: &str, message: String) -> clap::Error {
 mod tests {
     use super::*;
 
+    /// Parses `args` with no `CALLBACK_TOKEN` in the environment.
     fn parse(args: &[&str]) -> Result<Job, clap::Error> {
-        super::parse(std::iter::once("tencent-chat-webhook").chain(args.iter().copied()))
+        parse_env(args, None)
+    }
+
+    /// Parses `args` with `CALLBACK_TOKEN` set to `token`, when given.
+    fn parse_env(args: &[&str], token: Option<&str>) -> Result<Job, clap::Error> {
+        let env = move |name: &str| {
+            assert_eq!(name, TOKEN_ENV, "the tool reads no other variable");
+            token.map(OsString::from)
+        };
+        super::parse_with(
+            std::iter::once("tencent-chat-webhook").chain(args.iter().copied()),
+            &env,
+        )
     }
 
     fn outgoing(args: &[&str]) -> Outgoing {
@@ -586,7 +697,28 @@ mod tests {
             (
                 &["sign", "--time", "5"],
                 ErrorKind::MissingRequiredArgument,
-                "--token <T>",
+                "no token to sign with: pass --token-file FILE, set CALLBACK_TOKEN, or pass --token T",
+            ),
+            (
+                &["sign", "--time", "5", "--token", "t", "--token-file", "f"],
+                ErrorKind::ArgumentConflict,
+                "'--token <T>' cannot be used with '--token-file <FILE>'",
+            ),
+            (
+                &["send", "--command", OK, "--unsigned", "--token-file", "f"],
+                ErrorKind::ArgumentConflict,
+                "'--unsigned' cannot be used with",
+            ),
+            (
+                &[
+                    "send",
+                    "--command",
+                    OK,
+                    "--token-file",
+                    "/nonexistent/token",
+                ],
+                ErrorKind::InvalidValue,
+                "cannot read --token-file `/nonexistent/token`",
             ),
             (
                 &["sign", "--token", "t"],
@@ -633,7 +765,8 @@ mod tests {
                     "--body <FILE>",
                     "--unsigned",
                     "--url <URL>",
-                    "[default: demo-token-change-me]",
+                    "--token-file <FILE>",
+                    "$CALLBACK_TOKEN, else (send and load) the public demo token, demo-token-change-me",
                 ],
             ),
             (
@@ -660,6 +793,143 @@ mod tests {
             (err.kind(), err.exit_code()),
             (ErrorKind::DisplayVersion, 0)
         );
+    }
+
+    /// A token file in the temporary directory, named for this process; its path, as a `str`.
+    /// Removed when dropped.
+    struct TokenFile(String);
+
+    fn token_file(name: &str, content: &str) -> TokenFile {
+        let path = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
+        std::fs::write(&path, content).unwrap();
+        TokenFile(path.to_str().unwrap().to_owned())
+    }
+
+    impl std::ops::Deref for TokenFile {
+        type Target = str;
+
+        fn deref(&self) -> &str {
+            &self.0
+        }
+    }
+
+    impl fmt::Display for TokenFile {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(&self.0)
+        }
+    }
+
+    impl Drop for TokenFile {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+
+    #[test]
+    fn the_token_comes_from_the_option_the_file_the_environment_or_the_demo() {
+        let file = token_file("cli-token-ok", "from-the-file\n");
+        let crlf = token_file("cli-token-crlf", "from-a-crlf-file\r\n");
+        let bare = token_file("cli-token-bare", "from-a-bare-file");
+        let send = ["send", "--command", "State.StateChange"];
+        // (name, extra arguments, CALLBACK_TOKEN, the token signed with)
+        let cases: [(&str, &[&str], Option<&str>, &str); 7] = [
+            ("the demo token by default", &[], None, DEMO_TOKEN),
+            ("the environment", &[], Some("from-env"), "from-env"),
+            (
+                "--token over the environment",
+                &["--token", "from-argv"],
+                Some("from-env"),
+                "from-argv",
+            ),
+            (
+                "--token-file over the environment",
+                &["--token-file", &file],
+                Some("from-env"),
+                "from-the-file",
+            ),
+            (
+                "a file's CRLF",
+                &["--token-file", &crlf],
+                None,
+                "from-a-crlf-file",
+            ),
+            (
+                "a file without a newline",
+                &["--token-file", &bare],
+                None,
+                "from-a-bare-file",
+            ),
+            (
+                "--unsigned ignores the environment",
+                &["--unsigned"],
+                Some("from-env"),
+                "",
+            ),
+        ];
+        for (name, extra, env, want) in cases {
+            let args: Vec<&str> = send.iter().chain(extra).copied().collect();
+            let Job::Send(o) = parse_env(&args, env).unwrap() else {
+                panic!("{name}: not a send");
+            };
+            let signed = o.request.request_time(1_669_872_112).query_string();
+            let expected = if want.is_empty() {
+                SignedRequest::new("State.StateChange", "").unsigned()
+            } else {
+                SignedRequest::new("State.StateChange", "").token(want)
+            }
+            .request_time(1_669_872_112)
+            .query_string();
+            assert_eq!(signed, expected, "{name}");
+        }
+        // `sign` takes its token the same way.
+        let Job::Sign(sign) =
+            parse_env(&["sign", "--time", "1669872112"], Some("xxxxyyyy")).unwrap()
+        else {
+            panic!("not a sign");
+        };
+        assert_eq!(
+            sign.lines()[0],
+            "Sign=17773bc39a671d7b9aa835458704d2a6db81360a5940292b587d6d760d484061"
+        );
+    }
+
+    #[test]
+    fn a_bad_token_source_is_a_usage_error_that_does_not_show_the_token() {
+        let empty = token_file("cli-token-empty", "\n");
+        let two_lines = token_file("cli-token-two-lines", "s3cret-t0ken\nand-more\n");
+        // (name, extra arguments, CALLBACK_TOKEN, the message)
+        let cases: [(&str, &[&str], Option<&str>, String); 3] = [
+            (
+                "an empty file",
+                &["--token-file", &empty],
+                None,
+                format!("--token-file `{empty}`: a token cannot be empty"),
+            ),
+            (
+                "two lines",
+                &["--token-file", &two_lines],
+                None,
+                format!("--token-file `{two_lines}` holds more than one line"),
+            ),
+            (
+                "an empty variable",
+                &[],
+                Some(""),
+                "CALLBACK_TOKEN: a token cannot be empty".to_owned(),
+            ),
+        ];
+        for (name, extra, env, want) in cases {
+            let args: Vec<&str> = ["send", "--command", "State.StateChange"]
+                .iter()
+                .chain(extra)
+                .copied()
+                .collect();
+            let err = parse_env(&args, env).expect_err(name);
+            let text = err.render().to_string();
+            assert_eq!(err.exit_code(), 2, "{name}");
+            assert!(text.contains(&want), "{name}: {text}");
+            assert!(!text.contains("s3cret"), "{name}: {text}");
+        }
     }
 
     #[test]

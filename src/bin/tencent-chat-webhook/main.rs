@@ -12,7 +12,13 @@
 //! tencent-chat-webhook load --command C2C.CallbackAfterSendMsg --count 2000 --concurrency 50
 //! # The signature and query string for a token and a time:
 //! tencent-chat-webhook sign --token xxxxyyyy --time 1669872112
+//! # A real token: from the environment or a file, not the command line (where `ps` shows it).
+//! CALLBACK_TOKEN=... tencent-chat-webhook send --command C2C.CallbackBeforeSendMsg
+//! tencent-chat-webhook send --token-file /run/secrets/tencent-token --command C2C.CallbackBeforeSendMsg
 //! ```
+//!
+//! The token is `--token`, else `--token-file`'s content, else `CALLBACK_TOKEN`, else (for
+//! `send` and `load`) the public demo token.
 //!
 //! Exit codes: 0 when every answer is 2xx (and for `sign` and `--help`), 1 for a runtime failure
 //! (no server, no answer in time, a non-2xx answer), 2 for a usage error. A token is never printed,

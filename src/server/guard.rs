@@ -1,0 +1,505 @@
+//! [`GuardLayer`]: the request timeout and the caps on requests in flight, answered in the
+//! crate's JSON error shape.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
+
+use http::{HeaderValue, Request, Response, StatusCode, Version, header};
+use pin_project_lite::pin_project;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use super::registry::Client;
+use super::{ConnectionInfo, Limits};
+use crate::protocol::reply::Reply;
+use crate::rejection::json_response;
+use crate::service::{ReplyBody, WebhookResponseBody};
+
+/// A request timeout and caps on requests in flight, whose refusals are replies in the crate's
+/// JSON error shape (`{"ActionStatus":"FAIL","ErrorInfo":"...","ErrorCode":<status>}`): what
+/// tower's `Timeout`, `ConcurrencyLimit` and `LoadShed` do together, in one layer.
+///
+/// - a request not answered within [`Limits::request_timeout`] is answered `408` (and, over
+///   HTTP/1, `Connection: close`: its body may be half read);
+/// - past [`Limits::max_requests`] in flight, `503` at once;
+/// - past [`Limits::max_requests_per_client`] in flight from one client, `429` at once. The
+///   client is known from the [`ConnectionInfo`] that [`serve`](super::serve) puts in each
+///   request's extensions; under another server only the global cap applies.
+///
+/// [`serve`](super::serve) puts every request through one. Use it directly in a server that is
+/// not this crate's, scoped to the webhook's path with [`only`](Self::only) when the server's
+/// other routes answer their own way (gRPC):
+///
+/// ```
+/// use std::time::Duration;
+/// use tencent_chat_webhook::server::{GuardLayer, Limits};
+/// use http_body_util::BodyExt;
+/// use tower::{Layer, ServiceExt, service_fn};
+///
+/// let mut limits = Limits::default();
+/// limits.request_timeout = Duration::from_millis(50);
+/// let guard = GuardLayer::new(&limits).only("/tencent/chat/webhook");
+/// // A service that never answers.
+/// let app = guard.layer(service_fn(|_req: http::Request<()>| async {
+///     std::future::pending::<Result<http::Response<String>, std::convert::Infallible>>().await
+/// }));
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let req = http::Request::post("/tencent/chat/webhook").body(()).unwrap();
+/// let res = app.oneshot(req).await.unwrap();
+/// assert_eq!(res.status(), 408);
+/// assert_eq!(
+///     res.into_body().collect().await.unwrap().to_bytes(),
+///     &br#"{"ActionStatus":"FAIL","ErrorInfo":"request timed out: not answered within 50ms","ErrorCode":408}"#[..]
+/// );
+/// # });
+/// ```
+///
+/// Clones share their counts: one layer, however often it is applied, is one cap.
+#[derive(Clone)]
+pub struct GuardLayer {
+    caps: Arc<Caps>,
+    path: Option<Cow<'static, str>>,
+}
+
+struct Caps {
+    in_flight: AtomicUsize,
+    max_requests: usize,
+    max_per_client: usize,
+    timeout: Duration,
+}
+
+impl GuardLayer {
+    /// A guard with `limits`' request timeout, `max_requests` and `max_requests_per_client`.
+    pub fn new(limits: &Limits) -> Self {
+        let limits = limits.normalised();
+        GuardLayer {
+            caps: Arc::new(Caps {
+                in_flight: AtomicUsize::new(0),
+                max_requests: limits.max_requests,
+                max_per_client: limits.max_requests_per_client,
+                timeout: limits.request_timeout,
+            }),
+            path: None,
+        }
+    }
+
+    /// Guards only requests for `path`; the others pass through untouched.
+    pub fn only(mut self, path: impl Into<Cow<'static, str>>) -> Self {
+        self.path = Some(path.into());
+        self
+    }
+}
+
+impl fmt::Debug for GuardLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GuardLayer")
+            .field("in_flight", &self.caps.in_flight.load(Ordering::Relaxed))
+            .field("max_requests", &self.caps.max_requests)
+            .field("max_requests_per_client", &self.caps.max_per_client)
+            .field("request_timeout", &self.caps.timeout)
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+impl<S> Layer<S> for GuardLayer {
+    type Service = Guard<S>;
+
+    fn layer(&self, inner: S) -> Guard<S> {
+        Guard {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+/// The service [`GuardLayer`] makes.
+#[derive(Clone, Debug)]
+pub struct Guard<S> {
+    inner: S,
+    layer: GuardLayer,
+}
+
+impl<S> Guard<S> {
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// The inner service, unwrapped.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+/// Marks the responses a [`Guard`] gave itself (408, 429, 503), so that the server counts
+/// them as refused.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Shed;
+
+/// A request counted in flight, until dropped.
+struct Ticket {
+    caps: Arc<Caps>,
+    client: Option<Arc<Client>>,
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        self.caps.in_flight.fetch_sub(1, Ordering::AcqRel);
+        if let Some(client) = &self.client {
+            client.in_flight.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+}
+
+/// Which cap refused a request.
+#[derive(Clone, Copy, Debug)]
+enum Full {
+    /// The client's, of this many.
+    Client(usize),
+    /// The server's, of this many.
+    Server(usize),
+}
+
+impl Full {
+    fn response(self) -> Response<ReplyBody> {
+        match self {
+            Full::Client(max) => refusal(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!(
+                    "too many requests in flight from this client: the limit is {max}; try again"
+                ),
+            ),
+            Full::Server(max) => refusal(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!(
+                    "server busy: the limit of requests in flight ({max}) is reached; try again"
+                ),
+            ),
+        }
+    }
+}
+
+impl Caps {
+    /// Counts a request in, or says which cap is full.
+    fn admit(self: &Arc<Self>, client: Option<Arc<Client>>) -> Result<Ticket, Full> {
+        if let Some(c) = &client
+            && c.in_flight.fetch_add(1, Ordering::AcqRel) >= self.max_per_client
+        {
+            c.in_flight.fetch_sub(1, Ordering::AcqRel);
+            return Err(Full::Client(self.max_per_client));
+        }
+        // From here on the ticket gives back what was taken, even if refused below.
+        let ticket = Ticket {
+            caps: self.clone(),
+            client,
+        };
+        if self.in_flight.fetch_add(1, Ordering::AcqRel) >= self.max_requests {
+            drop(ticket);
+            return Err(Full::Server(self.max_requests));
+        }
+        Ok(ticket)
+    }
+}
+
+/// A reply of the guard's own, in the crate's error shape.
+fn refusal(status: StatusCode, info: String) -> Response<ReplyBody> {
+    let mut res = json_response(status, &Reply::fail(u32::from(status.as_u16()), info));
+    res.extensions_mut().insert(Shed);
+    res
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Guard<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+{
+    type Response = Response<WebhookResponseBody<ResBody>>;
+    type Error = S::Error;
+    type Future = GuardFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        if let Some(path) = &self.layer.path
+            && req.uri().path() != path
+        {
+            return GuardFuture::new(State::Passthrough {
+                inner: self.inner.call(req),
+            });
+        }
+        let client = req
+            .extensions()
+            .get::<ConnectionInfo>()
+            .and_then(|info| info.client.clone());
+        let state = match self.layer.caps.admit(client) {
+            Ok(ticket) => State::Limited {
+                close_on_timeout: req.version() < Version::HTTP_2,
+                inner: tokio::time::timeout(self.layer.caps.timeout, self.inner.call(req)),
+                timeout: self.layer.caps.timeout,
+                _ticket: ticket,
+            },
+            Err(full) => State::Refused {
+                response: Some(full.response()),
+            },
+        };
+        GuardFuture::new(state)
+    }
+}
+
+pin_project! {
+    /// The future of a [`Guard`]ed request.
+    pub struct GuardFuture<F> {
+        #[pin]
+        state: State<F>,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    enum State<F> {
+        Passthrough { #[pin] inner: F },
+        Limited {
+            #[pin]
+            inner: tokio::time::Timeout<F>,
+            timeout: Duration,
+            close_on_timeout: bool,
+            _ticket: Ticket,
+        },
+        Refused { response: Option<Response<ReplyBody>> },
+    }
+}
+
+impl<F> GuardFuture<F> {
+    fn new(state: State<F>) -> Self {
+        GuardFuture { state }
+    }
+}
+
+impl<F> fmt::Debug for GuardFuture<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match &self.state {
+            State::Passthrough { .. } => "passthrough",
+            State::Limited { .. } => "limited",
+            State::Refused { .. } => "refused",
+        };
+        f.debug_tuple("GuardFuture").field(&state).finish()
+    }
+}
+
+impl<F, B, E> Future for GuardFuture<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    type Output = Result<Response<WebhookResponseBody<B>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let reply = |res: Response<ReplyBody>| Ok(res.map(WebhookResponseBody::reply));
+        match self.project().state.project() {
+            StateProj::Passthrough { inner } => Poll::Ready(
+                ready!(inner.poll(cx)).map(|res| res.map(WebhookResponseBody::passthrough)),
+            ),
+            StateProj::Limited {
+                inner,
+                timeout,
+                close_on_timeout,
+                ..
+            } => match ready!(inner.poll(cx)) {
+                Ok(result) => {
+                    Poll::Ready(result.map(|res| res.map(WebhookResponseBody::passthrough)))
+                }
+                Err(_elapsed) => {
+                    let mut res = refusal(
+                        StatusCode::REQUEST_TIMEOUT,
+                        format!("request timed out: not answered within {timeout:?}"),
+                    );
+                    if *close_on_timeout {
+                        // The body may be half read: this connection cannot carry another
+                        // request. (HTTP/2 has no such header; the stream just ends.)
+                        res.headers_mut()
+                            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                    }
+                    Poll::Ready(reply(res))
+                }
+            },
+            StateProj::Refused { response } => Poll::Ready(reply(
+                response
+                    .take()
+                    .expect("GuardFuture polled after completion"),
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::registry::Registry;
+    use http_body::Body;
+    use std::convert::Infallible;
+    use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+    /// A service that answers when `gate` is opened, with an empty 200.
+    #[derive(Clone)]
+    struct Held(Arc<tokio::sync::Semaphore>);
+
+    impl Service<Request<()>> for Held {
+        type Response = Response<ReplyBody>;
+        type Error = Infallible;
+        type Future = Pin<Box<dyn Future<Output = Result<Response<ReplyBody>, Infallible>> + Send>>;
+
+        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn call(&mut self, _: Request<()>) -> Self::Future {
+            let gate = self.0.clone();
+            Box::pin(async move {
+                let _ = gate.acquire().await.unwrap();
+                Ok(Response::new(ReplyBody::new(bytes::Bytes::from_static(
+                    b"ok",
+                ))))
+            })
+        }
+    }
+
+    fn from(registry: &Registry, last: u8) -> Request<()> {
+        let ip = IpAddr::V4(Ipv4Addr::new(10, 0, 0, last));
+        let (conn, _) = registry.admit(ip).unwrap();
+        let mut req = Request::new(());
+        req.extensions_mut().insert(ConnectionInfo::with_client(
+            SocketAddr::new(ip, 1000),
+            SocketAddr::from(([127, 0, 0, 1], 80)),
+            Some(conn.client.clone()),
+        ));
+        req
+    }
+
+    async fn answer(
+        future: GuardFuture<<Held as Service<Request<()>>>::Future>,
+    ) -> (StatusCode, String, bool) {
+        let res = future.await.unwrap();
+        let status = res.status();
+        let shed = res.extensions().get::<Shed>().is_some();
+        let mut body = std::pin::pin!(res.into_body());
+        let mut text = Vec::new();
+        while let Some(frame) = std::future::poll_fn(|cx| body.as_mut().poll_frame(cx)).await {
+            text.extend_from_slice(frame.unwrap().data_ref().unwrap());
+        }
+        (status, String::from_utf8(text).unwrap(), shed)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_caps_refuse_in_json_and_give_back_their_counts() {
+        let limits = Limits {
+            max_requests: 3,
+            max_requests_per_client: 2,
+            request_timeout: Duration::from_secs(2),
+            ..Limits::default()
+        };
+        let registry = Registry::new(100, 100);
+        let gate = Arc::new(tokio::sync::Semaphore::new(0));
+        let mut guard = GuardLayer::new(&limits).layer(Held(gate.clone()));
+
+        let a1 = tokio::spawn(answer(guard.call(from(&registry, 1))));
+        let a2 = tokio::spawn(answer(guard.call(from(&registry, 1))));
+        let (status, body, shed) = answer(guard.call(from(&registry, 1))).await;
+        assert_eq!(status, 429);
+        assert_eq!(
+            body,
+            r#"{"ActionStatus":"FAIL","ErrorInfo":"too many requests in flight from this client: the limit is 2; try again","ErrorCode":429}"#
+        );
+        assert!(shed);
+
+        let b1 = tokio::spawn(answer(guard.call(from(&registry, 2))));
+        let (status, body, _) = answer(guard.call(from(&registry, 3))).await;
+        assert_eq!(status, 503, "{body}");
+        assert!(body.contains("server busy: the limit of requests in flight (3)"));
+
+        // Without a ConnectionInfo (another server), only the global cap applies.
+        let (status, _, _) = answer(guard.call(Request::new(()))).await;
+        assert_eq!(status, 503);
+
+        gate.add_permits(3);
+        for task in [a1, a2, b1] {
+            let (status, body, shed) = task.await.unwrap();
+            assert_eq!((status, body.as_str(), shed), (StatusCode::OK, "ok", false));
+        }
+        // Every count was given back, refusals included: a client may have two again.
+        assert_eq!(guard.layer.caps.in_flight.load(Ordering::Acquire), 0);
+        let c1 = tokio::spawn(answer(guard.call(from(&registry, 1))));
+        let c2 = tokio::spawn(answer(guard.call(from(&registry, 1))));
+        gate.add_permits(2);
+        for task in [c1, c2] {
+            assert_eq!(task.await.unwrap().0, 200);
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_late_answer_is_a_json_408_that_closes_an_http1_connection() {
+        let limits = Limits {
+            request_timeout: Duration::from_millis(300),
+            ..Limits::default()
+        };
+        let gate = Arc::new(tokio::sync::Semaphore::new(0));
+        let mut guard = GuardLayer::new(&limits).layer(Held(gate));
+        for (version, close) in [(Version::HTTP_11, true), (Version::HTTP_2, false)] {
+            let mut req = Request::new(());
+            *req.version_mut() = version;
+            let res = guard.call(req).await.unwrap();
+            assert_eq!(res.status(), 408);
+            assert_eq!(
+                res.headers().get(header::CONNECTION).is_some(),
+                close,
+                "{version:?}"
+            );
+            assert_eq!(
+                reply_of(res.into_body()).as_bytes(),
+                br#"{"ActionStatus":"FAIL","ErrorInfo":"request timed out: not answered within 300ms","ErrorCode":408}"#
+            );
+        }
+        assert_eq!(guard.layer.caps.in_flight.load(Ordering::Acquire), 0);
+    }
+
+    /// The reply inside a guard's body (the guard's own refusals are all replies).
+    fn reply_of(body: WebhookResponseBody<ReplyBody>) -> ReplyBody {
+        let mut body = std::pin::pin!(body);
+        let waker = std::task::Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        match body.as_mut().poll_frame(&mut cx) {
+            Poll::Ready(Some(Ok(frame))) => ReplyBody::new(frame.into_data().unwrap()),
+            other => panic!("not a reply: {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn other_paths_pass_through_uncounted() {
+        let limits = Limits {
+            max_requests: 1,
+            ..Limits::default()
+        };
+        let gate = Arc::new(tokio::sync::Semaphore::new(10));
+        let mut guard = GuardLayer::new(&limits).only("/hook").layer(Held(gate));
+        let held = guard.layer.caps.clone();
+        held.in_flight.store(1, Ordering::Release); // the cap is reached
+        let mut req = Request::new(());
+        *req.uri_mut() = "/health".parse().unwrap();
+        assert_eq!(guard.call(req).await.unwrap().status(), 200);
+        let mut req = Request::new(());
+        *req.uri_mut() = "/hook".parse().unwrap();
+        assert_eq!(guard.call(req).await.unwrap().status(), 503);
+    }
+}
