@@ -1,5 +1,5 @@
 //! De-duplication end to end, over real sockets: the hardened server of the examples
-//! (`demo::serve`) with the webhook service, two apps and a `MemoryDedup`, on an ephemeral
+//! (`server::serve`) with the webhook service, two apps and a `MemoryDedup`, on an ephemeral
 //! loopback port, talked to with a real HTTP/1.1 client. A handler counts its calls per app and
 //! event.
 //!
@@ -9,8 +9,6 @@
 //! true duplicate, sent again byte for byte, is not.
 #![allow(clippy::duplicate_mod)]
 
-#[path = "../examples/common/demo.rs"]
-mod demo;
 #[path = "common/tally.rs"]
 mod tally;
 
@@ -47,10 +45,10 @@ async fn start(tally: Tally) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
-        demo::serve(
+        tencent_chat_webhook::server::serve(
             listener,
             service,
-            &demo::Limits::default(),
+            tencent_chat_webhook::server::Limits::default(),
             std::future::pending(),
         )
         .await;

@@ -416,7 +416,10 @@ fn events_in_source() -> BTreeSet<String> {
                 for (at, _) in text.match_indices(&call) {
                     let rest = &text[at..];
                     let args = &rest[..rest.find(");").unwrap()];
-                    let end = args.rfind('"').unwrap();
+                    // A macro that forwards its arguments (`tracing::warn!($($t)*)`) is no event.
+                    let Some(end) = args.rfind('"') else {
+                        continue;
+                    };
                     let start = args[..end].rfind('"').unwrap() + 1;
                     found.insert(args[start..end].to_owned());
                 }

@@ -981,7 +981,7 @@ async fn call_and_room_callbacks_reach_their_typed_events_over_http() {
         WebhookConfig::builder(APP).token(TOKEN).build().unwrap(),
         recorder.clone(),
     );
-    let server = start(signed, demo::Limits::default()).await;
+    let server = start(signed, Limits::default()).await;
     let (client, _) = client(false);
     let families = ["Call.", "Room.", "Mic."];
     let commands: Vec<Command> = Command::ALL
@@ -1037,7 +1037,7 @@ async fn call_and_room_callbacks_reach_their_typed_events_over_http() {
                 .unwrap(),
             recorder.clone(),
         ),
-        demo::Limits::default(),
+        Limits::default(),
     )
     .await;
     let (status, body) = send(&client, calls.addr, unsigned(start_call)).await;
