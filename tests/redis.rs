@@ -1530,6 +1530,8 @@ async fn a_refusal_is_logged_once_and_lifted_once_redis_persists() {
             .len(),
         1
     );
+    let held = signals.lines("INFO", "reads and claims wait");
+    assert!(held.is_empty(), "no restart, no wait: {held:?}");
     setup.pool.stop().await;
     setup.receiver.stop().await;
 }

@@ -455,7 +455,7 @@ impl Run<'_> {
             hold = hold.max(c.claim_idle);
         }
         let now = Instant::now();
-        if now + hold > self.watch.hold_until {
+        if !hold.is_zero() && now + hold > self.watch.hold_until {
             // Said when the hold starts, not each time a look extends it.
             if self.watch.hold_until <= now {
                 signal::held(&c.stream, hold);
