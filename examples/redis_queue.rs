@@ -2,7 +2,7 @@
 //! stream, and workers that process them, all with the demo handler.
 //!
 //! ```sh
-//! redis-server --port 6379 &               # or any Redis 7.0+
+//! redis-server --port 6379 --appendonly yes --appendfsync always &    # or any Redis 7.0+
 //! cargo run --features redis --example redis_queue                     # receiver + 2 workers
 //! cargo run --features redis --example redis_queue -- --role receiver  # only the receiver
 //! cargo run --features redis --example redis_queue -- --role worker    # one more worker
@@ -11,8 +11,12 @@
 //! ```
 //!
 //! Environment (all optional): `LISTEN_ADDR` (default 127.0.0.1:8080), `SDKAPPID`,
-//! `CALLBACK_TOKEN`, `RUST_LOG`, as in the other examples, and `REDIS_URL` (default
-//! `redis://127.0.0.1:6379`).
+//! `CALLBACK_TOKEN`, `RUST_LOG`, as in the other examples, `REDIS_URL` (default
+//! `redis://127.0.0.1:6379`), and `REDIS_DURABILITY`: what the receiver requires of Redis before
+//! it acknowledges an event, `always` (the default: AOF with `appendfsync always`), `everysec`,
+//! or `accept-loss` (no check: a Redis without persistence loses acknowledged events when it
+//! restarts). The receiver says at start whether Redis qualifies; when it does not, every
+//! after-event is answered 500 until it does.
 //!
 //! `--role bench --events N --concurrency C` measures the pipeline: a receiver and one worker in
 //! this process, N distinct signed after-events sent over HTTP, C at a time, and the time until
@@ -32,7 +36,7 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Body;
-use tencent_chat_webhook::redis::{RedisConfig, RedisSink, RedisWorker};
+use tencent_chat_webhook::redis::{Durability, RedisConfig, RedisSink, RedisWorker};
 use tencent_chat_webhook::server::{self, Limits};
 use tencent_chat_webhook::{
     AfterDeadline, Event, Handler, HandlerResult, Queued, RequestContext, WebhookConfig,
@@ -81,6 +85,18 @@ fn role_from_args() -> Result<Role, String> {
     })
 }
 
+/// `REDIS_DURABILITY`: `always` (default), `everysec` or `accept-loss`.
+fn durability_from_env() -> Result<Durability, String> {
+    match std::env::var("REDIS_DURABILITY").as_deref() {
+        Err(_) | Ok("always") => Ok(Durability::AofAlways),
+        Ok("everysec") => Ok(Durability::AofEverySec),
+        Ok("accept-loss") => Ok(Durability::AcceptLoss),
+        Ok(other) => Err(format!(
+            "REDIS_DURABILITY `{other}`: use always, everysec or accept-loss"
+        )),
+    }
+}
+
 /// The receiver's app: the webhook endpoint as a route, with a request log that leaves out the
 /// query (it carries `Sign`).
 fn app(webhook: WebhookService) -> Router {
@@ -123,7 +139,9 @@ async fn run() -> Result<(), Error> {
     let role = role_from_args()?;
     let settings = demo::Settings::from_env()?;
     let url = std::env::var("REDIS_URL").unwrap_or_else(|_| DEFAULT_REDIS_URL.to_owned());
-    let redis = RedisConfig::builder(url).build()?;
+    let redis = RedisConfig::builder(url)
+        .durability(durability_from_env()?)
+        .build()?;
     println!("redis: {}", redis.url_redacted());
     if let Role::Bench {
         events,
@@ -144,7 +162,15 @@ async fn run() -> Result<(), Error> {
         }
     }
     if matches!(role, Role::Both | Role::Receiver) {
-        let queued = Queued::new(demo::DemoHandler, RedisSink::new(&redis)?);
+        let sink = RedisSink::new(&redis)?;
+        match sink.check().await {
+            Ok(()) => println!(
+                "redis keeps what it acknowledges ({:?})",
+                redis.durability()
+            ),
+            Err(e) => println!("after-events will be answered 500 until this changes: {e}"),
+        }
+        let queued = Queued::new(demo::DemoHandler, sink);
         let webhook = WebhookService::new(receiver_config(&settings)?, queued);
         let listener = demo::bind(settings.addr).await?;
         settings.announce(listener.local_addr()?, "redis_queue receiver");
@@ -187,10 +213,12 @@ async fn bench(
     use hyper_util::rt::TokioExecutor;
     use tencent_chat_webhook::test_util::SignedRequest;
 
+    let sink = RedisSink::new(redis)?;
+    sink.check().await?;
     let counted = Arc::new(Counted::default());
     let (stop, stop_rx) = watch::channel(false);
     let worker = spawn_worker(redis, counted.clone(), stop_rx.clone());
-    let queued = Queued::new(demo::DemoHandler, RedisSink::new(redis)?);
+    let queued = Queued::new(demo::DemoHandler, sink);
     let webhook = WebhookService::new(receiver_config(settings)?, queued);
     let listener = demo::bind(settings.addr).await?;
     let addr = listener.local_addr()?;

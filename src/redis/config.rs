@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
+use super::durability::Durability;
 use crate::handler::Command;
 
 /// Where the queue is and how both sides use it. Cheap to clone.
@@ -52,6 +53,7 @@ pub(crate) struct Inner {
     pub(crate) dedup_expiry: Duration,
     pub(crate) dedup_lease: Option<Duration>,
     pub(crate) write_timeout: Duration,
+    pub(crate) durability: Durability,
     pub(crate) only: Option<HashSet<&'static str>>,
 }
 
@@ -85,6 +87,7 @@ impl RedisConfig {
             dedup_expiry: Duration::from_secs(24 * 3600),
             dedup_lease: None,
             write_timeout: Self::DEFAULT_WRITE_TIMEOUT,
+            durability: Durability::AofAlways,
             only: None,
         }
     }
@@ -108,6 +111,11 @@ impl RedisConfig {
     /// end in.
     pub fn dead_letter_stream(&self) -> &str {
         &self.inner.dead_letter
+    }
+
+    /// What the receiver requires of Redis before it acknowledges an event.
+    pub fn durability(&self) -> Durability {
+        self.inner.durability
     }
 
     /// Whether after-events of `command` are queued (all of them unless
@@ -148,6 +156,7 @@ impl fmt::Debug for RedisConfig {
             .field("dedup_prefix", &c.dedup_prefix)
             .field("dedup_expiry", &c.dedup_expiry)
             .field("write_timeout", &c.write_timeout)
+            .field("durability", &c.durability)
             .field("only", &c.only)
             .finish_non_exhaustive()
     }
@@ -169,6 +178,7 @@ pub struct RedisConfigBuilder {
     dedup_expiry: Duration,
     dedup_lease: Option<Duration>,
     write_timeout: Duration,
+    durability: Durability,
     only: Option<HashSet<&'static str>>,
 }
 
@@ -261,6 +271,15 @@ impl RedisConfigBuilder {
         self
     }
 
+    /// What the receiver requires of Redis before it acknowledges (answers 200) an event.
+    /// Default [`Durability::AofAlways`]: a Redis without AOF, or with `appendfsync` other
+    /// than `always`, gets every after-event answered 500. See [`Durability`] for what each
+    /// setting guarantees, and [`Durability::AcceptLoss`] to opt out.
+    pub fn durability(mut self, durability: Durability) -> Self {
+        self.durability = durability;
+        self
+    }
+
     /// Queues only the after-events of these commands; the others are handled inline.
     /// Default: every after-event, unknown commands' included.
     pub fn only(mut self, commands: impl IntoIterator<Item = Command>) -> Self {
@@ -268,7 +287,9 @@ impl RedisConfigBuilder {
         self
     }
 
-    /// The configuration; fails on a URL that does not parse, or a zero batch or attempt count.
+    /// The configuration; fails on a URL that does not parse, a zero batch or attempt count,
+    /// or a [`Durability::Replicas`] without replicas, without a wait, or with a wait not below
+    /// the [`write_timeout`](Self::write_timeout).
     pub fn build(self) -> Result<RedisConfig, RedisError> {
         let client = redis::Client::open(self.url.as_str())
             .map_err(|e| RedisError::redis(RedisErrorKind::Config, &e))?;
@@ -276,6 +297,14 @@ impl RedisConfigBuilder {
             return Err(RedisError::new(
                 RedisErrorKind::Config,
                 "batch size and max attempts must be at least 1",
+            ));
+        }
+        if let Durability::Replicas { count, timeout } = self.durability
+            && (count == 0 || timeout.is_zero() || timeout >= self.write_timeout)
+        {
+            return Err(RedisError::new(
+                RedisErrorKind::Config,
+                "durability Replicas needs at least 1 replica and a wait above zero and below the write timeout",
             ));
         }
         let dedup_prefix = self
@@ -298,6 +327,7 @@ impl RedisConfigBuilder {
                 dedup_expiry: self.dedup_expiry,
                 dedup_lease: self.dedup_lease,
                 write_timeout: self.write_timeout,
+                durability: self.durability,
                 only: self.only,
             }),
         })
@@ -310,6 +340,7 @@ impl fmt::Debug for RedisConfigBuilder {
             .field("url", &redact_url(&self.url))
             .field("stream", &self.stream)
             .field("group", &self.group)
+            .field("durability", &self.durability)
             .finish_non_exhaustive()
     }
 }
@@ -348,6 +379,9 @@ pub enum RedisErrorKind {
     Unavailable,
     /// Redis did not answer in time.
     Timeout,
+    /// Redis would not keep the event through a restart as the
+    /// [`Durability`] setting requires: the receiver refuses to acknowledge it.
+    NotDurable,
 }
 
 impl RedisError {

@@ -9,7 +9,8 @@ use redis::aio::ConnectionManager;
 use super::config::{RedisConfig, RedisError};
 use crate::dedup::{Dedup, Seen};
 
-/// The value of a key being processed; a processed one holds [`DONE`].
+/// The value of a key being processed by the service; a worker's holds its consumer name and
+/// the entry's id. A processed one holds [`DONE`].
 const IN_FLIGHT: &str = "0";
 const DONE: &str = "1";
 
@@ -80,10 +81,17 @@ impl RedisDedup {
         format!("{}{key}", self.prefix)
     }
 
-    async fn try_begin(&self, key: &str) -> Result<Seen, redis::RedisError> {
+    /// Starts processing `key` as `holder` (the value its lease holds; the service's is
+    /// [`IN_FLIGHT`]). A lease already held by `holder` counts as new: a worker whose first
+    /// attempt took but whose answer was lost (a lost connection) finds its own lease.
+    pub(crate) async fn try_begin(
+        &self,
+        key: &str,
+        holder: &str,
+    ) -> Result<Seen, redis::RedisError> {
         let before: Option<String> = redis::cmd("SET")
             .arg(self.key(key))
-            .arg(IN_FLIGHT)
+            .arg(holder)
             .arg("NX")
             .arg("PX")
             .arg(millis(self.lease))
@@ -93,6 +101,7 @@ impl RedisDedup {
         Ok(match before.as_deref() {
             None => Seen::New,
             Some(DONE) => Seen::Done,
+            Some(held) if held == holder && holder != IN_FLIGHT => Seen::New,
             Some(_) => Seen::InFlight,
         })
     }
@@ -104,7 +113,7 @@ fn millis(d: Duration) -> u64 {
 
 impl Dedup for RedisDedup {
     async fn begin(&self, key: &str) -> Seen {
-        self.try_begin(key).await.unwrap_or_else(|e| {
+        self.try_begin(key, IN_FLIGHT).await.unwrap_or_else(|e| {
             crate::service::queue_trouble("dedup begin", &e);
             Seen::InFlight
         })
