@@ -5,44 +5,33 @@ use std::borrow::Cow;
 use std::convert::Infallible;
 use std::error::Error as StdError;
 use std::fmt;
-use std::future::{Future, poll_fn};
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::pin::{Pin, pin};
+use std::future::Future;
+use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
-#[cfg(feature = "tokio")]
-use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use bytes::{Buf, Bytes, BytesMut};
-use http::{Method, Request, Response, StatusCode, header};
+use http::{Method, Request, Response, StatusCode};
 use http_body::Body;
-use pin_project_lite::pin_project;
 use tower_service::Service;
 
 use super::body::ReplyBody;
+use super::catch_unwind::{CatchUnwind, panic_message};
 use super::deadline::{Deadline, Timer};
 use super::future::ResponseFuture;
 use super::observe::{self, CommandLabel, Decision, Outcome};
-#[cfg(feature = "tokio")]
-use crate::config::AfterDeadline;
-use crate::config::{FailureDecision, WebhookConfig};
+use super::policy::parse_rejection_message;
+use super::read::{check_declared_length, read_body};
+use crate::config::WebhookConfig;
 use crate::dedup::{Claim, ErasedDedup, Seen};
 use crate::handler::{
-    BoxFuture, Command, CommandKind, ErasedHandler, Event, FailureKind, Handler, HandlerFailure,
-    HandlerResult, ParseError, ParseErrorKind, RequestContext, UnparsedEvent,
+    BoxFuture, Command, CommandKind, ErasedHandler, Event, FailureKind, Handler, HandlerResult,
+    ParseError, ParseErrorKind, RequestContext,
 };
-use crate::protocol::decision::{FriendDecision, FriendErrorCode};
 use crate::protocol::reply::Reply;
 
-/// The code a friend request is refused with when it could not be checked (the failure
-/// decision is `Deny`).
-const FRIEND_REFUSED: FriendErrorCode = match FriendErrorCode::new(38_000) {
-    Some(code) => code,
-    None => unreachable!(),
-};
-use crate::rejection::{Rejection, RejectionKind, json_response, json_response_in};
+use crate::rejection::{Rejection, RejectionKind, json_response_in};
 use crate::service::WebhookLayer;
 use crate::verify::{
     Authenticated, CommandName, authenticate_query, parse_rejection, resolve_command,
@@ -89,12 +78,12 @@ pub struct WebhookService {
     shared: Arc<Shared>,
 }
 
-struct Shared {
-    config: WebhookConfig,
-    handler: Arc<dyn ErasedHandler>,
+pub(super) struct Shared {
+    pub(super) config: WebhookConfig,
+    pub(super) handler: Arc<dyn ErasedHandler>,
     /// After-event handlers finishing in the background after the deadline.
     #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
-    in_background: AtomicUsize,
+    pub(super) in_background: AtomicUsize,
     /// Whether the runtime has a timer.
     timer: Timer,
 }
@@ -200,7 +189,11 @@ where
 }
 
 /// Answers a refused request, and logs and counts it.
-fn reject(rejection: Rejection, command: CommandLabel, started: Instant) -> Response<ReplyBody> {
+pub(super) fn reject(
+    rejection: Rejection,
+    command: CommandLabel,
+    started: Instant,
+) -> Response<ReplyBody> {
     observe::rejected(&rejection);
     let res = rejection.into_response();
     observe::finished(command, "rejected", res.status().as_u16(), started);
@@ -208,7 +201,7 @@ fn reject(rejection: Rejection, command: CommandLabel, started: Instant) -> Resp
 }
 
 /// Answers a handled request with `reply` (HTTP 200), with its [`Outcome`] in the extensions.
-fn answer(
+pub(super) fn answer(
     ctx: &RequestContext,
     reply: &Reply,
     decision: Option<Decision>,
@@ -556,260 +549,10 @@ impl Shared {
             None => reject(parse_rejection_message(message), label(ctx), started),
         }
     }
-
-    /// The deadline passed while the handler ran. A before-event gets the failure decision
-    /// (the handler is cancelled: its answer would come too late to matter); an after-event is
-    /// left to finish in the background, room permitting, or cancelled and answered 500.
-    async fn timed_out(
-        self: Arc<Self>,
-        ctx: Arc<RequestContext>,
-        job: BoxFuture<'static, Outcome_>,
-        claim: Option<Claim>,
-        started: Instant,
-    ) -> Response<ReplyBody> {
-        let limit = self.config.inner.deadline.unwrap_or_default();
-        if ctx.kind() == CommandKind::Before {
-            drop(job);
-            return self.cancelled(&ctx, claim, started).await;
-        }
-        let claim = match self
-            .clone()
-            .finish_in_background(&ctx, job, claim, limit, started)
-        {
-            Ok(res) => return res,
-            Err(claim) => claim,
-        };
-        self.cancelled(&ctx, claim, started).await
-    }
-
-    /// Whether an event of `kind` whose handler outlives the deadline may be finished on a task
-    /// of its own (an after-event under `AfterDeadline::Finish`), so that its handler's future
-    /// must own what it uses.
-    fn may_finish_in_background(&self, kind: CommandKind) -> bool {
-        #[cfg(feature = "tokio")]
-        {
-            kind == CommandKind::After
-                && matches!(
-                    self.config.inner.after_deadline,
-                    AfterDeadline::Finish { .. }
-                )
-        }
-        #[cfg(not(feature = "tokio"))]
-        {
-            let _ = kind;
-            false
-        }
-    }
-
-    /// The deadline passed and the handler was cancelled (its future dropped): a before-event
-    /// gets the failure decision, an after-event a 500 and its claim given back.
-    async fn cancelled(
-        &self,
-        ctx: &RequestContext,
-        claim: Option<Claim>,
-        started: Instant,
-    ) -> Response<ReplyBody> {
-        let limit = self.config.inner.deadline.unwrap_or_default();
-        let message = format!("no answer within the deadline of {limit:?}; cancelled");
-        if ctx.kind() == CommandKind::Before {
-            return self.failed(ctx, FailureKind::Timeout, message, started);
-        }
-        if let Some(claim) = claim {
-            claim.finish(false).await;
-        }
-        self.failed(ctx, FailureKind::Abandoned, message, started)
-    }
-
-    /// Spawns a timed-out after-event's handler, if the policy and the room allow, and answers
-    /// OK; otherwise the job is dropped and its claim given back.
-    #[cfg(feature = "tokio")]
-    fn finish_in_background(
-        self: Arc<Self>,
-        ctx: &Arc<RequestContext>,
-        job: BoxFuture<'static, Outcome_>,
-        claim: Option<Claim>,
-        limit: Duration,
-        started: Instant,
-    ) -> Result<Response<ReplyBody>, Option<Claim>> {
-        let AfterDeadline::Finish { max_in_background } = self.config.inner.after_deadline else {
-            return Err(claim);
-        };
-        let taken = self
-            .in_background
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                (n < max_in_background).then_some(n + 1)
-            });
-        if taken.is_err() {
-            return Err(claim);
-        }
-        let failure = self.report(
-            ctx,
-            FailureKind::Timeout,
-            format!("no answer within the deadline of {limit:?}; finishing in the background"),
-        );
-        let shared = self.clone();
-        let task_ctx = ctx.clone();
-        let task = async move {
-            // A handler that never ends would hold its slot for ever: past this, it is cancelled.
-            let outcome = tokio::time::timeout(BACKGROUND_LIMIT, job).await;
-            shared.in_background.fetch_sub(1, Ordering::AcqRel);
-            let failed = match outcome {
-                Ok(Ok(Ok(_))) => None,
-                Ok(Ok(Err(error))) => Some((FailureKind::Error, error.to_string())),
-                Ok(Err(panic)) => Some((FailureKind::Panic, panic_message(&*panic))),
-                Err(_) => Some((
-                    FailureKind::Abandoned,
-                    format!("still running {BACKGROUND_LIMIT:?} past the deadline; cancelled"),
-                )),
-            };
-            if let Some((kind, message)) = &failed {
-                shared.report(&task_ctx, *kind, message.clone());
-            }
-            if let Some(claim) = claim {
-                claim.finish(failed.is_none()).await;
-            }
-        };
-        #[cfg(feature = "tracing")]
-        let task = tracing::Instrument::in_current_span(task);
-        tokio::spawn(task);
-        let mut res = answer(ctx, &Reply::ok(), None, started);
-        res.extensions_mut().insert(failure);
-        Ok(res)
-    }
-
-    #[cfg(not(feature = "tokio"))]
-    fn finish_in_background(
-        self: Arc<Self>,
-        _ctx: &Arc<RequestContext>,
-        _job: BoxFuture<'static, Outcome_>,
-        claim: Option<Claim>,
-        _limit: Duration,
-        _started: Instant,
-    ) -> Result<Response<ReplyBody>, Option<Claim>> {
-        Err(claim)
-    }
-
-    /// A known command whose body did not fit: reported, offered to `on_unparsed`, and answered
-    /// as it says or, by default, by the failure policy (before) or with 400 naming the path
-    /// (after).
-    async fn unparsed(
-        &self,
-        ctx: &RequestContext,
-        event: UnparsedEvent,
-        message: String,
-        deadline: Option<Deadline>,
-        started: Instant,
-    ) -> Response<ReplyBody> {
-        let failure = self.report(ctx, FailureKind::Unparsed, message.clone());
-        let hook = pin!(CatchUnwind {
-            inner: self.handler.unparsed(ctx, event),
-        });
-        let answer_given = match Deadline::race(deadline.as_ref(), hook).await {
-            Some(Ok(Ok(answer))) => answer,
-            Some(Ok(Err(error))) => {
-                self.report(ctx, FailureKind::Error, error.to_string());
-                None
-            }
-            Some(Err(panic)) => {
-                self.report(ctx, FailureKind::Panic, panic_message(&*panic));
-                None
-            }
-            None => {
-                self.report(
-                    ctx,
-                    FailureKind::Timeout,
-                    "on_unparsed did not answer within the deadline".to_owned(),
-                );
-                None
-            }
-        };
-        let mut res = match answer_given {
-            Some(reply) => answer(ctx, &reply, None, started),
-            None if ctx.kind() == CommandKind::After => {
-                reject(parse_rejection_message(message), label(ctx), started)
-            }
-            None => self.failure_response(ctx, started),
-        };
-        res.extensions_mut().insert(failure);
-        res
-    }
-
-    /// Answers for a handler that failed, and reports the failure.
-    fn failed(
-        &self,
-        ctx: &RequestContext,
-        kind: FailureKind,
-        message: String,
-        started: Instant,
-    ) -> Response<ReplyBody> {
-        let failure = self.report(ctx, kind, message);
-        let mut res = self.failure_response(ctx, started);
-        res.extensions_mut().insert(failure);
-        res
-    }
-
-    /// Reports a failure to the log, the metrics and the configured hook.
-    fn report(&self, ctx: &RequestContext, kind: FailureKind, message: String) -> HandlerFailure {
-        let failure = HandlerFailure {
-            command: ctx.command.to_string(),
-            kind,
-            message,
-        };
-        observe::failed(&failure);
-        if let Some(hook) = &self.config.inner.failure_hook {
-            // A panicking reporter must not take the reply down with it.
-            let _ = catch_unwind(AssertUnwindSafe(|| hook(&failure)));
-        }
-        failure
-    }
-
-    /// The answer when a request could not be handled: HTTP 500 for an after-event (so it shows
-    /// in Tencent's statistics, and is retried where retries are on), the configured
-    /// [`FailureDecision`] for a before-event.
-    fn failure_response(&self, ctx: &RequestContext, started: Instant) -> Response<ReplyBody> {
-        let reply = match (self.config.inner.on_failure, &ctx.targets) {
-            _ if ctx.kind() == CommandKind::After => None,
-            (FailureDecision::DeferToTencent, _) => None,
-            // A friend request is decided per target: Tencent ignores a top-level `ErrorCode`.
-            (FailureDecision::Allow, Some(targets)) => {
-                Some(FriendDecision::allow_all().into_reply(targets.iter().map(String::as_str)))
-            }
-            (FailureDecision::Deny, Some(targets)) => Some(
-                targets
-                    .iter()
-                    .fold(FriendDecision::allow_all(), |d, t| {
-                        d.refuse(
-                            t.as_str(),
-                            FRIEND_REFUSED,
-                            "the request could not be checked",
-                        )
-                    })
-                    .into_reply(targets.iter().map(String::as_str)),
-            ),
-            (FailureDecision::Allow, None) => Some(Reply::ok()),
-            (FailureDecision::Deny, None) => Some(Reply::ok().with_error_code(1)),
-        };
-        match reply {
-            Some(reply) => answer(ctx, &reply, None, started),
-            None => {
-                let res = internal_error();
-                observe::finished(label(ctx), "failed", 500, started);
-                res
-            }
-        }
-    }
 }
-
-fn parse_rejection_message(message: String) -> Rejection {
-    Rejection::new(RejectionKind::InvalidBody, message)
-}
-
-/// How long an after-event's handler may go on in the background once its deadline passed.
-#[cfg(feature = "tokio")]
-const BACKGROUND_LIMIT: Duration = Duration::from_secs(60);
 
 /// What a handler's dispatch ends with: its result, or the payload of its panic.
-type Outcome_ = Result<HandlerResult<Reply>, Box<dyn Any + Send>>;
+pub(super) type Outcome_ = Result<HandlerResult<Reply>, Box<dyn Any + Send>>;
 
 /// A request context owned by the request's future, or shared with a handler's task.
 enum Held<T> {
@@ -828,7 +571,7 @@ impl<T> std::ops::Deref for Held<T> {
 }
 
 /// The metrics' label of a request's command.
-fn label(ctx: &RequestContext) -> CommandLabel {
+pub(super) fn label(ctx: &RequestContext) -> CommandLabel {
     CommandLabel::of(ctx.known)
 }
 
@@ -871,112 +614,4 @@ fn context(auth: Authenticated, parts: http::request::Parts) -> Box<RequestConte
         parts,
         targets: None,
     })
-}
-
-fn internal_error() -> Response<ReplyBody> {
-    // The handler's message stays in the report: it may hold internal details.
-    json_response(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        &Reply::fail(500, "webhook handler failed"),
-    )
-}
-
-fn too_large(limit: usize) -> Rejection {
-    Rejection::new(
-        RejectionKind::BodyTooLarge,
-        format_args!("body is larger than the limit of {limit} bytes"),
-    )
-}
-
-/// Refuses a body whose declared length is over the limit, before reading a byte of it.
-fn check_declared_length<B: Body>(
-    headers: &http::HeaderMap,
-    body: &B,
-    limit: usize,
-) -> Result<(), Rejection> {
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    let hinted = body.size_hint().lower();
-    if declared.unwrap_or(0).max(hinted) > limit as u64 {
-        return Err(too_large(limit));
-    }
-    Ok(())
-}
-
-/// Reads the whole body, stopping with 413 as soon as it passes the limit. A body that arrives
-/// in one frame (the usual case) is kept as is, without copying.
-async fn read_body<B>(body: B, limit: usize) -> Result<Bytes, Rejection>
-where
-    B: Body,
-    B::Error: Into<Box<dyn StdError + Send + Sync>>,
-{
-    let mut body = pin!(body);
-    let mut first: Option<Bytes> = None;
-    let mut joined: Option<BytesMut> = None;
-    let mut total: usize = 0;
-    while let Some(frame) = poll_fn(|cx| body.as_mut().poll_frame(cx)).await {
-        let frame = frame.map_err(|e| {
-            let e: Box<dyn StdError + Send + Sync> = e.into();
-            #[cfg(feature = "tracing")]
-            tracing::debug!(error = %e, "webhook body could not be read");
-            let _ = e;
-            Rejection::new(RejectionKind::UnreadableBody, "body could not be read")
-        })?;
-        // Trailers carry nothing Tencent sends; they are skipped.
-        let Ok(mut data) = frame.into_data() else {
-            continue;
-        };
-        total = total.saturating_add(data.remaining());
-        if total > limit {
-            return Err(too_large(limit));
-        }
-        let chunk = data.copy_to_bytes(data.remaining());
-        match (&mut first, &mut joined) {
-            (None, None) => first = Some(chunk),
-            (Some(_), None) => {
-                let mut buf = BytesMut::with_capacity(total);
-                buf.extend_from_slice(&first.take().unwrap_or_default());
-                buf.extend_from_slice(&chunk);
-                joined = Some(buf);
-            }
-            (_, Some(buf)) => buf.extend_from_slice(&chunk),
-        }
-    }
-    Ok(match joined {
-        Some(buf) => buf.freeze(),
-        None => first.unwrap_or_default(),
-    })
-}
-
-pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "panic with a non-string payload".to_owned()
-    }
-}
-
-pin_project! {
-    /// Turns a panic while polling `inner` into an `Err` holding the payload.
-    pub(crate) struct CatchUnwind<F> {
-        #[pin]
-        pub(crate) inner: F,
-    }
-}
-
-impl<F: Future> Future for CatchUnwind<F> {
-    type Output = Result<F::Output, Box<dyn Any + Send>>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let inner = self.project().inner;
-        match catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
-            Ok(Poll::Pending) => Poll::Pending,
-            Ok(Poll::Ready(out)) => Poll::Ready(Ok(out)),
-            Err(payload) => Poll::Ready(Err(payload)),
-        }
-    }
 }
