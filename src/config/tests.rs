@@ -1,0 +1,107 @@
+//! The configuration's unit tests.
+
+use super::*;
+
+#[test]
+fn build_table() {
+    let cases = [
+        (
+            "nothing",
+            WebhookConfig::builder(1),
+            Err(ConfigError::NoToken { app_id: 1 }),
+        ),
+        (
+            "token",
+            WebhookConfig::builder(1).token("t"),
+            Ok(vec![true]),
+        ),
+        (
+            "empty token",
+            WebhookConfig::builder(1).token(""),
+            Err(ConfigError::EmptyToken { app_id: 1 }),
+        ),
+        (
+            "one empty of two",
+            WebhookConfig::builder(1).token("t").token(""),
+            Err(ConfigError::EmptyToken { app_id: 1 }),
+        ),
+        (
+            "explicit opt-out",
+            WebhookConfig::builder(1).without_signature_check(),
+            Ok(vec![false]),
+        ),
+        (
+            "both",
+            WebhookConfig::builder(1)
+                .token("t")
+                .without_signature_check(),
+            Err(ConfigError::TokenWithoutSignatureCheck { app_id: 1 }),
+        ),
+        (
+            "two apps, one opted out",
+            WebhookConfig::builder(1)
+                .token("t")
+                .app(2)
+                .without_signature_check(),
+            Ok(vec![true, false]),
+        ),
+        (
+            "the second app forgot its token",
+            WebhookConfig::builder(1).token("t").app(2),
+            Err(ConfigError::NoToken { app_id: 2 }),
+        ),
+        (
+            "an app twice",
+            WebhookConfig::builder(1).token("t").app(1).token("u"),
+            Err(ConfigError::DuplicateApp { app_id: 1 }),
+        ),
+    ];
+    for (name, builder, want) in cases {
+        let got = builder.build().map(|c| {
+            c.app_ids()
+                .map(|id| c.checks_signature(id))
+                .collect::<Vec<_>>()
+        });
+        assert_eq!(got, want, "{name}");
+    }
+}
+
+#[test]
+fn config_errors_print_their_message_from_main() {
+    let err = WebhookConfig::builder(1400000000).build().unwrap_err();
+    let from_main = format!("Error: {err:?}");
+    assert!(
+        from_main.starts_with("Error: no callback token configured for app 1400000000"),
+        "{from_main}"
+    );
+}
+
+#[test]
+fn debug_redacts_tokens_everywhere() {
+    let builder = WebhookConfig::builder(7).token("tok-one").token("tok-two");
+    let b = format!("{builder:?}");
+    let c = format!("{:?}", builder.build().unwrap());
+    for text in [b, c] {
+        assert!(!text.contains("tok-"), "{text}");
+        assert!(text.contains("redacted; 2"), "{text}");
+    }
+}
+
+#[test]
+fn defaults() {
+    let c = WebhookConfig::builder(7).token("t").build().unwrap();
+    assert_eq!(c.body_limit(), 1024 * 1024);
+    assert_eq!(c.failure_decision(), FailureDecision::Allow);
+    assert_eq!(c.max_skew(), Duration::from_secs(60));
+    assert_eq!(
+        c.inner.apps[0].verifier.as_ref().unwrap().max_skew(),
+        Duration::from_secs(60)
+    );
+    assert_eq!(c.deadline(), Some(Duration::from_millis(1500)));
+    assert_eq!(
+        c.after_deadline(),
+        AfterDeadline::Finish {
+            max_in_background: 256
+        }
+    );
+}
