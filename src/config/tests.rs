@@ -97,11 +97,59 @@ fn defaults() {
         c.inner.apps[0].verifier.as_ref().unwrap().max_skew(),
         Duration::from_secs(60)
     );
-    assert_eq!(c.deadline(), Some(Duration::from_millis(1500)));
+    assert_eq!(
+        c.deadline(),
+        cfg!(feature = "tokio").then_some(Duration::from_millis(1500))
+    );
     assert_eq!(
         c.after_deadline(),
         AfterDeadline::Finish {
             max_in_background: 256
         }
     );
+    assert_eq!(c.background_limit(), Duration::from_secs(60));
+}
+
+/// A deadline is enforced by the `tokio` feature's timer: asked for without it, the
+/// configuration is refused rather than the deadline silently ignored. (The crate's own
+/// dev-dependency turns the feature on in every test build, so the check is run for both
+/// values of the feature, and `build` for the one it was built with.)
+#[test]
+fn a_deadline_needs_the_tokio_feature() {
+    let second = Duration::from_secs(1);
+    let refused = Err(ConfigError::DeadlineWithoutTokio);
+    // (name, builder, the deadline with the feature, the check without it)
+    let cases = [
+        (
+            "asked",
+            WebhookConfig::builder(7).token("t").deadline(second),
+            Some(second),
+            refused,
+        ),
+        (
+            "not asked",
+            WebhookConfig::builder(7).token("t"),
+            Some(WebhookConfig::DEFAULT_DEADLINE),
+            Ok(()),
+        ),
+        (
+            "asked, then turned off",
+            WebhookConfig::builder(7)
+                .token("t")
+                .deadline(second)
+                .no_deadline(),
+            None,
+            Ok(()),
+        ),
+    ];
+    for (name, builder, with_tokio, without_tokio) in cases {
+        assert_eq!(builder.check_deadline(true), Ok(()), "{name}");
+        assert_eq!(builder.check_deadline(false), without_tokio, "{name}");
+        let built = builder.build().map(|c| c.deadline());
+        if cfg!(feature = "tokio") {
+            assert_eq!(built, Ok(with_tokio), "{name}");
+        } else {
+            assert_eq!(built.map(|_| ()), without_tokio, "{name}");
+        }
+    }
 }
