@@ -13,7 +13,8 @@
 //! read, parse, dispatch, serialise, read the reply), `runtime` (the same inside a current-thread
 //! tokio runtime with a timer, as a server runs it: the deadline is armed for every request, and
 //! `block_on` is counted too), `multi` (the same awaited on a worker of a multi-thread runtime, as
-//! a server's connection task awaits it). Without arguments (as `cargo test --benches` runs it)
+//! a server's connection task awaits it: there the handler runs on a task of its own, with the
+//! deadline's timer armed while it does). Without arguments (as `cargo test --benches` runs it)
 //! every mode runs once per family and the service's answer is checked.
 
 #[allow(dead_code)] // each benchmark uses its part

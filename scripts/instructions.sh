@@ -11,7 +11,8 @@
 # and sends it through the whole service; `build` only builds it, and is subtracted. The last
 # columns are the service inside a tokio runtime, as a server runs it: a current-thread runtime
 # (the deadline armed for every request, and `block_on`, included), then on a worker of a
-# multi-thread runtime, as a server's connection task awaits it.
+# multi-thread runtime, as a server's connection task awaits it (the handler on a task of its own,
+# so that one that blocks its thread cannot hold the answer past the deadline).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 families=("$@")

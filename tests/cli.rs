@@ -1,12 +1,11 @@
 //! The command-line tool, as a user runs it: the built binary, against a real server on a
 //! loopback port, judged by its exit code, stdout and stderr.
 
+mod common;
+
 use std::net::SocketAddr;
 use std::process::{Command, Output};
 
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
-use hyper_util::service::TowerToHyperService;
 use tencent_chat_webhook::{
     GroupErrorCode, Handler, HandlerResult, RequestContext, WebhookConfig, WebhookService, group,
 };
@@ -49,16 +48,7 @@ impl Server {
             .build()
             .unwrap();
         let webhook = WebhookService::new(config, Muted);
-        runtime.spawn(async move {
-            let builder = auto::Builder::new(TokioExecutor::new());
-            while let Ok((stream, _)) = listener.accept().await {
-                let service = TowerToHyperService::new(webhook.clone());
-                let connection = builder
-                    .serve_connection(TokioIo::new(stream), service)
-                    .into_owned();
-                tokio::spawn(connection);
-            }
-        });
+        runtime.spawn(common::serve(listener, webhook));
         Server {
             addr,
             _runtime: runtime,

@@ -1,6 +1,7 @@
 //! The tower pieces: a leaf [`WebhookService`] and a [`WebhookLayer`] for mounting beside other
 //! routes. Submodules are private; their items are re-exported at the crate root.
 
+mod answer;
 mod body;
 mod catch_unwind;
 mod deadline;
@@ -10,6 +11,7 @@ mod leaf;
 mod observe;
 mod policy;
 mod read;
+mod run;
 
 pub use body::{ReplyBody, WebhookResponseBody};
 #[cfg(feature = "redis")]

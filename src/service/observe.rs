@@ -13,8 +13,9 @@ use std::borrow::Cow;
 use std::fmt;
 #[cfg(feature = "tracing")]
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use crate::config::WebhookConfig;
 use crate::handler::{Command, CommandKind, FailureKind, HandlerFailure};
 use crate::protocol::reply::Reply;
 use crate::rejection::{Rejection, RejectionKind};
@@ -225,6 +226,10 @@ fn start() -> Instant {
 static REJECTIONS: Budget = Budget::new();
 #[cfg(feature = "tracing")]
 static FAILURES: Budget = Budget::new();
+#[cfg(feature = "tracing")]
+static SLOW_POLLS: Budget = Budget::new();
+#[cfg(feature = "tracing")]
+static LATE_ANSWERS: Budget = Budget::new();
 
 /// Logs and counts a refused request. Authentication failures and bad bodies are warnings (a
 /// wrong token in the console switches moderation off without them); a wrong method is debug.
@@ -271,6 +276,61 @@ pub(crate) fn failed(failure: &HandlerFailure) {
             tracing::warn!(command, kind, error, held_back, "webhook handler failed");
         } else {
             tracing::debug!(command, kind, error, "webhook handler failed");
+        }
+    }
+}
+
+/// Warns (bounded, like failures) and counts when one poll of a handler's future held its
+/// thread longer than [`WebhookConfig::SLOW_POLL_WARNING`]: blocking work on the runtime, which
+/// delays every task of that thread (and, on a current-thread runtime, the answer).
+pub(crate) fn polled(command: CommandLabel, took: Duration) {
+    if took <= WebhookConfig::SLOW_POLL_WARNING {
+        return;
+    }
+    let command = command.as_str();
+    #[cfg(feature = "metrics")]
+    metrics::counter!("tencent_chat_webhook_slow_polls_total", "command" => command).increment(1);
+    #[cfg(feature = "tracing")]
+    {
+        let took_ms = took.as_millis() as u64;
+        if let Some(held_back) = SLOW_POLLS.take() {
+            tracing::warn!(
+                command,
+                took_ms,
+                held_back,
+                "webhook handler blocked its thread (use spawn_blocking for blocking work)"
+            );
+        } else {
+            tracing::debug!(command, took_ms, "webhook handler blocked its thread");
+        }
+    }
+}
+
+/// Warns (bounded) and counts an answer that left more than
+/// [`WebhookConfig::LATE_ANSWER_WARNING`] after its deadline: the runtime could not run the
+/// request's task in time (its threads blocked or starved).
+fn late(command: CommandLabel, outcome: &'static str, late_by: Duration) {
+    let command = command.as_str();
+    #[cfg(feature = "metrics")]
+    metrics::counter!("tencent_chat_webhook_late_answers_total", "command" => command).increment(1);
+    #[cfg(feature = "tracing")]
+    {
+        let late_ms = late_by.as_millis() as u64;
+        if let Some(held_back) = LATE_ANSWERS.take() {
+            tracing::warn!(
+                command,
+                outcome,
+                late_ms,
+                held_back,
+                "webhook answer left after the deadline"
+            );
+        } else {
+            tracing::debug!(
+                command,
+                outcome,
+                late_ms,
+                "webhook answer left after the deadline"
+            );
         }
     }
 }
@@ -324,16 +384,34 @@ impl CommandLabel {
     pub(crate) fn of(known: Option<Command>) -> Self {
         known.map_or(CommandLabel::Unknown, CommandLabel::Known)
     }
+
+    /// The label's text: the command's name, `unknown` or `none`.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            CommandLabel::None => "none",
+            CommandLabel::Unknown => "unknown",
+            CommandLabel::Known(command) => command.as_str(),
+        }
+    }
 }
 
-/// Records the end of a request: its span's fields, the request counter and the latency.
-pub(crate) fn finished(
-    command: CommandLabel,
-    outcome: &'static str,
-    status: u16,
-    started: Instant,
-) {
-    let elapsed = started.elapsed();
+/// When a request started, and how long it had to answer when a deadline was enforced.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Timing {
+    pub(crate) started: Instant,
+    pub(crate) due: Option<Duration>,
+}
+
+/// Records the end of a request: its span's fields, the request counter and the latency; and
+/// warns when the answer left late.
+pub(crate) fn finished(command: CommandLabel, outcome: &'static str, status: u16, timing: Timing) {
+    let elapsed = timing.started.elapsed();
+    if let Some(due) = timing.due
+        && let Some(late_by) = elapsed.checked_sub(due)
+        && late_by > WebhookConfig::LATE_ANSWER_WARNING
+    {
+        late(command, outcome, late_by);
+    }
     #[cfg(feature = "metrics")]
     request_keys::record(command, outcome, elapsed);
     #[cfg(feature = "tracing")]
@@ -351,6 +429,12 @@ pub(crate) fn finished(
 #[cfg(feature = "tracing")]
 fn span_wanted() -> bool {
     tracing::level_enabled!(tracing::Level::INFO)
+}
+
+/// The current span, to run a request's handler task in, when a subscriber may want it.
+#[cfg(feature = "tracing")]
+pub(crate) fn current_span() -> Option<tracing::Span> {
+    span_wanted().then(tracing::Span::current)
 }
 
 /// The span of one request, with its fields still empty but the app, when known.
