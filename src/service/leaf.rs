@@ -313,6 +313,7 @@ impl Shared {
     /// Stage 3, first part: the command, when only the body names it, and the console check
     /// (authenticated, naming no command, or, without `SdkAppid`, none this crate knows), which
     /// passes without reaching the handler. `Some`: the request is answered already.
+    #[inline]
     fn identify(
         &self,
         ctx: &mut RequestContext,
@@ -358,6 +359,7 @@ impl Shared {
     }
 
     /// How stages 3 to 5 go for this request.
+    #[inline]
     fn plan(&self, ctx: &RequestContext, start: &Start) -> Plan {
         let dedup = self.config.inner.dedup.is_some() && ctx.kind() == CommandKind::After;
         let background = start.deadline.is_some() && self.may_finish_in_background(ctx.kind());
@@ -373,6 +375,7 @@ impl Shared {
     /// Stage 3, second part: the event, boxed, when something needs it before the handler
     /// runs (with its de-duplication key, when it has one and a store will use it); else
     /// nothing yet, and the body is parsed straight into the handler's future.
+    #[inline]
     fn parse(
         &self,
         ctx: &mut RequestContext,

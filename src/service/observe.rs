@@ -283,10 +283,15 @@ pub(crate) fn failed(failure: &HandlerFailure) {
 /// Warns (bounded, like failures) and counts when one poll of a handler's future held its
 /// thread longer than [`WebhookConfig::SLOW_POLL_WARNING`]: blocking work on the runtime, which
 /// delays every task of that thread (and, on a current-thread runtime, the answer).
+#[inline]
 pub(crate) fn polled(command: CommandLabel, took: Duration) {
-    if took <= WebhookConfig::SLOW_POLL_WARNING {
-        return;
+    if took > WebhookConfig::SLOW_POLL_WARNING {
+        slow_poll(command, took);
     }
+}
+
+#[cold]
+fn slow_poll(command: CommandLabel, took: Duration) {
     let command = command.as_str();
     #[cfg(feature = "metrics")]
     metrics::counter!("tencent_chat_webhook_slow_polls_total", "command" => command).increment(1);

@@ -44,6 +44,7 @@ impl Shared {
     /// else holds them), or the failure policy's for an error or a panic, reported; after
     /// the claim on the event, if any, is finished (handled: remembered; failed: forgotten, so
     /// that a retry is handled).
+    #[inline]
     pub(super) fn answered(
         self: &Arc<Self>,
         ctx: Held<RequestContext>,
@@ -61,6 +62,7 @@ impl Shared {
         }))
     }
 
+    #[inline]
     fn answer_outcome(
         &self,
         mut ctx: Held<RequestContext>,

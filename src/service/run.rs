@@ -177,6 +177,7 @@ impl Shared {
 
     /// The handler's future, borrowing the request's context: the body parsed straight into
     /// it, or the event given to it.
+    #[inline]
     fn start<'a>(
         &'a self,
         ctx: &'a RequestContext,
