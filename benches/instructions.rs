@@ -12,8 +12,10 @@
 //! `service` costs on top of the service), `service` (build, then the whole service: authenticate,
 //! read, parse, dispatch, serialise, read the reply), `runtime` (the same inside a current-thread
 //! tokio runtime with a timer, as a server runs it: the deadline is armed for every request, and
-//! `block_on` is counted too). Without arguments (as `cargo test
-//! --benches` runs it) every mode runs once per family and the service's answer is checked.
+//! `block_on` is counted too), `multi` (the same awaited on a worker of a multi-thread runtime, as
+//! a server's connection task awaits it: there the handler runs on a task of its own, with the
+//! deadline's timer armed while it does). Without arguments (as `cargo test --benches` runs it)
+//! every mode runs once per family and the service's answer is checked.
 
 #[allow(dead_code)] // each benchmark uses its part
 mod common;
@@ -21,7 +23,9 @@ mod common;
 use std::hint::black_box;
 
 use common::{COMMANDS, exchange, request, service};
+use http_body_util::BodyExt;
 use tencent_chat_webhook::test_util;
+use tower::ServiceExt;
 
 fn main() {
     let args: Vec<String> = std::env::args()
@@ -30,7 +34,7 @@ fn main() {
         .collect();
     let (modes, families, n): (Vec<&str>, Vec<&str>, usize) = match &args[..] {
         [] => (
-            vec!["value", "build", "service", "runtime"],
+            vec!["value", "build", "service", "runtime", "multi"],
             COMMANDS.iter().map(|(name, _)| *name).collect(),
             1,
         ),
@@ -39,13 +43,18 @@ fn main() {
             vec![family.as_str()],
             n.parse().expect("N: a number of iterations"),
         ),
-        _ => panic!("usage: instructions [MODE FAMILY N], MODE value|build|service|runtime"),
+        _ => panic!("usage: instructions [MODE FAMILY N], MODE value|build|service|runtime|multi"),
     };
     let mut service = service();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
         .expect("runtime");
+    let multi = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_time()
+        .build()
+        .expect("multi-thread runtime");
     for family in families {
         let (_, command) = *COMMANDS
             .iter()
@@ -54,6 +63,22 @@ fn main() {
         let body = test_util::sample(command);
         let request = request(command);
         for &mode in &modes {
+            if mode == "multi" {
+                // Every iteration on one task of a worker, as a server's connection task serves
+                // its requests: what is counted is the request, not getting onto the runtime.
+                let (service, request) = (service.clone(), request.clone());
+                let task = multi.spawn(async move {
+                    for _ in 0..n {
+                        let res = service.clone().oneshot(black_box(request.build())).await;
+                        let res = res.expect("infallible");
+                        let status = res.status().as_u16();
+                        let reply = res.into_body().collect().await.expect("infallible");
+                        assert_eq!(status, 200, "{command}: {:?}", reply.to_bytes());
+                    }
+                });
+                multi.block_on(task).expect("the multi-thread mode's task");
+                continue;
+            }
             for _ in 0..n {
                 match mode {
                     "value" => {

@@ -9,8 +9,10 @@
 # Each mode of benches/instructions.rs runs twice, N1 and N2 times; the difference divided by
 # N2 - N1 is the cost of one iteration, without the start-up. `service` builds a signed request
 # and sends it through the whole service; `build` only builds it, and is subtracted. The last
-# column is the service inside a tokio runtime, as a server runs it: the deadline's timer armed
-# for every request, and `block_on`, included.
+# columns are the service inside a tokio runtime, as a server runs it: a current-thread runtime
+# (the deadline armed for every request, and `block_on`, included), then on a worker of a
+# multi-thread runtime, as a server's connection task awaits it (the handler on a task of its own,
+# so that one that blocks its thread cannot hold the answer past the deadline).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 families=("$@")
@@ -46,7 +48,7 @@ per() { # MODE FAMILY TOOL
   echo $(((b - a) / (n2 - n1)))
 }
 
-printf '%-18s %14s %14s %7s %15s %15s %12s\n' family "service instr" "Value instr" ratio "service allocs" "Value allocs" "in runtime"
+printf '%-18s %14s %14s %7s %15s %15s %12s %12s\n' family "service instr" "Value instr" ratio "service allocs" "Value allocs" "in runtime" "multi-thread"
 for f in "${families[@]}"; do
   build_i=$(per build "$f" instructions)
   service_i=$(($(per service "$f" instructions) - build_i))
@@ -55,6 +57,7 @@ for f in "${families[@]}"; do
   service_a=$(($(per service "$f" allocations) - build_a))
   value_a=$(per value "$f" allocations)
   runtime_i=$(($(per runtime "$f" instructions) - build_i))
+  multi_i=$(($(per multi "$f" instructions) - build_i))
   ratio=$(awk -v s="$service_i" -v v="$value_i" 'BEGIN { printf "%.2f", s / v }')
-  printf '%-18s %14s %14s %7s %15s %15s %12s\n' "$f" "$service_i" "$value_i" "$ratio" "$service_a" "$value_a" "$runtime_i"
+  printf '%-18s %14s %14s %7s %15s %15s %12s %12s\n' "$f" "$service_i" "$value_i" "$ratio" "$service_a" "$value_a" "$runtime_i" "$multi_i"
 done

@@ -70,7 +70,8 @@ pub enum FailureDecision {
 type FailureHook = Arc<dyn Fn(&HandlerFailure) + Send + Sync>;
 
 /// What happens to an after-event's handler that is still running at the deadline (feature
-/// `tokio`). Either way the event is reported ([`FailureKind::Timeout`](crate::FailureKind)).
+/// `tokio`). Either way the event is reported ([`FailureKind::Timeout`](crate::FailureKind)),
+/// with its [idempotency key](crate::Event::idempotency_key) in the message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum AfterDeadline {
@@ -80,7 +81,10 @@ pub enum AfterDeadline {
     /// Answer OK and let the handler finish on its own task, with at most this many such tasks
     /// at once; past that, cancel as [`Cancel`](Self::Cancel) does. The default, with 256 tasks:
     /// a notification that is being processed is acknowledged, and a slow dependency cannot pile
-    /// up unbounded work.
+    /// up unbounded work. A handler still running at its
+    /// [time bound](WebhookConfigBuilder::background_limit) is cancelled and reported
+    /// ([`FailureKind::Abandoned`](crate::FailureKind)) with the event's idempotency key, so that
+    /// the acknowledged event it dropped can be found and replayed.
     Finish {
         /// The most handlers finishing in the background at once.
         max_in_background: usize,
@@ -142,6 +146,7 @@ pub(crate) struct ConfigInner {
     pub(crate) failure_hook: Option<FailureHook>,
     pub(crate) deadline: Option<Duration>,
     pub(crate) after_deadline: AfterDeadline,
+    pub(crate) background_limit: Duration,
     pub(crate) dedup: Option<Arc<dyn ErasedDedup>>,
 }
 
@@ -162,6 +167,23 @@ impl WebhookConfig {
     /// half-second margin rather than racing Tencent's own timer.
     pub const DEFAULT_DEADLINE: Duration = Duration::from_millis(1500);
 
+    /// The default time bound of an after-event's handler finishing in the background once its
+    /// deadline passed ([`AfterDeadline::Finish`]), 60 s.
+    pub const DEFAULT_BACKGROUND_LIMIT: Duration = Duration::from_secs(60);
+
+    /// A handler whose future holds its thread longer than this in one poll (blocking work on
+    /// the runtime: `std::thread::sleep`, synchronous I/O, heavy CPU work) is logged at warn
+    /// (feature `tracing`, bounded to ten lines a second) and counted as
+    /// `tencent_chat_webhook_slow_polls_total{command}` (feature `metrics`). Such work belongs
+    /// in `tokio::task::spawn_blocking`: see [`Handler`](crate::Handler).
+    pub const SLOW_POLL_WARNING: Duration = Duration::from_millis(100);
+
+    /// An answer that leaves more than this after its deadline (the runtime could not run the
+    /// request in time: its threads blocked or starved) is logged at warn (bounded) and
+    /// counted as `tencent_chat_webhook_late_answers_total{command}`. An answer at the deadline
+    /// (the failure decision of a handler that was too slow) is not late.
+    pub const LATE_ANSWER_WARNING: Duration = Duration::from_millis(100);
+
     /// Starts a configuration for the app with this `SDKAppID`; add more with
     /// [`app`](WebhookConfigBuilder::app).
     pub fn builder(app_id: u64) -> WebhookConfigBuilder {
@@ -172,8 +194,11 @@ impl WebhookConfig {
             on_failure: FailureDecision::default(),
             clock: Arc::new(SystemClock),
             failure_hook: None,
-            deadline: Some(Self::DEFAULT_DEADLINE),
+            // Without a timer there is no deadline (and asking for one is an error).
+            deadline: cfg!(feature = "tokio").then_some(Self::DEFAULT_DEADLINE),
+            deadline_asked: false,
             after_deadline: AfterDeadline::default(),
+            background_limit: Self::DEFAULT_BACKGROUND_LIMIT,
             dedup: None,
         }
     }
@@ -209,8 +234,8 @@ impl WebhookConfig {
     }
 
     /// The deadline for reading the body and running the handler, when one is enforced. It
-    /// needs the `tokio` feature and a tokio runtime at request time; without them no deadline
-    /// is enforced, whatever this says.
+    /// needs the `tokio` feature (without it, this is `None`) and a tokio runtime with a timer
+    /// at request time; a request served outside one has no deadline.
     pub fn deadline(&self) -> Option<Duration> {
         self.inner.deadline
     }
@@ -218,6 +243,11 @@ impl WebhookConfig {
     /// What happens to an after-event's handler still running at the deadline.
     pub fn after_deadline(&self) -> AfterDeadline {
         self.inner.after_deadline
+    }
+
+    /// How long an after-event's handler may go on in the background once its deadline passed.
+    pub fn background_limit(&self) -> Duration {
+        self.inner.background_limit
     }
 }
 
@@ -231,6 +261,7 @@ impl fmt::Debug for WebhookConfig {
             .field("on_failure", &c.on_failure)
             .field("deadline", &c.deadline)
             .field("after_deadline", &c.after_deadline)
+            .field("background_limit", &c.background_limit)
             .field("dedup", &c.dedup.as_ref().map(|_| "Dedup"))
             .field("failure_hook", &c.failure_hook.as_ref().map(|_| "Fn"))
             .finish_non_exhaustive()
@@ -292,7 +323,10 @@ pub struct WebhookConfigBuilder {
     clock: Arc<dyn Clock>,
     failure_hook: Option<FailureHook>,
     deadline: Option<Duration>,
+    /// `deadline(..)` was called: without the `tokio` feature, a mistake to report.
+    deadline_asked: bool,
     after_deadline: AfterDeadline,
+    background_limit: Duration,
     dedup: Option<Arc<dyn ErasedDedup>>,
 }
 
@@ -368,16 +402,26 @@ impl WebhookConfigBuilder {
     }
 
     /// The time allowed for reading the body and running the handler, counted from when the
-    /// service is called. Default [`WebhookConfig::DEFAULT_DEADLINE`] (1.5 s). Needs the `tokio`
-    /// feature (on by default) and a tokio runtime; without them, no deadline is enforced.
+    /// service is called. Default [`WebhookConfig::DEFAULT_DEADLINE`] (1.5 s).
+    ///
+    /// It needs the `tokio` feature (on by default): without it, [`build`](Self::build) fails
+    /// with [`ConfigError::DeadlineWithoutTokio`] (and the default is no deadline). At request
+    /// time it needs a tokio runtime with a timer (`enable_time`); a request served outside one
+    /// has no deadline. On a multi-thread runtime the handler runs on a task of its own, so
+    /// that the answer leaves at the deadline even while the handler blocks its thread; on a
+    /// current-thread runtime it runs on the request's task, and a handler that blocks the
+    /// thread delays the answer (see [`Handler`](crate::Handler)).
     pub fn deadline(mut self, deadline: Duration) -> Self {
         self.deadline = Some(deadline);
+        self.deadline_asked = true;
         self
     }
 
-    /// Enforces no deadline: the answer waits for the handler, however long it takes.
+    /// Enforces no deadline: the answer waits for the handler, however long it takes, and the
+    /// handler runs on the request's own task.
     pub fn no_deadline(mut self) -> Self {
         self.deadline = None;
+        self.deadline_asked = false;
         self
     }
 
@@ -385,6 +429,16 @@ impl WebhookConfigBuilder {
     /// [`AfterDeadline::Finish`] with 256 tasks.
     pub fn after_deadline(mut self, policy: AfterDeadline) -> Self {
         self.after_deadline = policy;
+        self
+    }
+
+    /// How long an after-event's handler may go on in the background once its deadline passed
+    /// ([`AfterDeadline::Finish`]); past it, the handler is cancelled (at its next `.await`: a
+    /// handler blocking its thread cannot be stopped) and reported as
+    /// [`FailureKind::Abandoned`](crate::FailureKind) with the event's idempotency key. Default
+    /// [`WebhookConfig::DEFAULT_BACKGROUND_LIMIT`] (60 s).
+    pub fn background_limit(mut self, limit: Duration) -> Self {
+        self.background_limit = limit;
         self
     }
 
@@ -399,6 +453,7 @@ impl WebhookConfigBuilder {
 
     /// Checks the settings and builds the configuration.
     pub fn build(self) -> Result<WebhookConfig, ConfigError> {
+        self.check_deadline(cfg!(feature = "tokio"))?;
         let max_skew = self.max_skew;
         let mut apps: Vec<App> = Vec::with_capacity(self.apps.len());
         for app in self.apps {
@@ -417,9 +472,21 @@ impl WebhookConfigBuilder {
                 failure_hook: self.failure_hook,
                 deadline: self.deadline,
                 after_deadline: self.after_deadline,
+                background_limit: self.background_limit,
                 dedup: self.dedup,
             }),
         })
+    }
+}
+
+impl WebhookConfigBuilder {
+    /// Refuses a deadline asked for where nothing would enforce it: `timer` is whether the
+    /// crate was built with its `tokio` feature.
+    fn check_deadline(&self, timer: bool) -> Result<(), ConfigError> {
+        if self.deadline_asked && !timer {
+            return Err(ConfigError::DeadlineWithoutTokio);
+        }
+        Ok(())
     }
 }
 
@@ -471,6 +538,9 @@ pub enum ConfigError {
         /// The app.
         app_id: u64,
     },
+    /// A deadline was set, and the crate was built without its `tokio` feature, which enforces
+    /// it: it would be silently ignored.
+    DeadlineWithoutTokio,
 }
 
 impl fmt::Display for ConfigError {
@@ -494,6 +564,9 @@ impl fmt::Display for ConfigError {
             ConfigError::DuplicateApp { app_id } => {
                 write!(f, "app {app_id} is configured twice")
             }
+            ConfigError::DeadlineWithoutTokio => f.write_str(
+                "a deadline was set, but it needs the crate's `tokio` feature: turn the feature on, or leave the deadline out",
+            ),
         }
     }
 }
@@ -507,168 +580,4 @@ impl fmt::Debug for ConfigError {
 impl std::error::Error for ConfigError {}
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn build_table() {
-        let cases = [
-            (
-                "nothing",
-                WebhookConfig::builder(1),
-                Err(ConfigError::NoToken { app_id: 1 }),
-            ),
-            (
-                "token",
-                WebhookConfig::builder(1).token("t"),
-                Ok(vec![true]),
-            ),
-            (
-                "empty token",
-                WebhookConfig::builder(1).token(""),
-                Err(ConfigError::EmptyToken { app_id: 1 }),
-            ),
-            (
-                "one empty of two",
-                WebhookConfig::builder(1).token("t").token(""),
-                Err(ConfigError::EmptyToken { app_id: 1 }),
-            ),
-            (
-                "trailing newline, as read from a file",
-                WebhookConfig::builder(1).token("t\n"),
-                Err(ConfigError::TokenWhitespace { app_id: 1 }),
-            ),
-            (
-                "leading space, as copied from a console",
-                WebhookConfig::builder(1).token(" t"),
-                Err(ConfigError::TokenWhitespace { app_id: 1 }),
-            ),
-            (
-                "a tab inside",
-                WebhookConfig::builder(1).token("t\tu"),
-                Err(ConfigError::TokenWhitespace { app_id: 1 }),
-            ),
-            (
-                "a carriage return inside",
-                WebhookConfig::builder(1).token("t\r\nu"),
-                Err(ConfigError::TokenWhitespace { app_id: 1 }),
-            ),
-            (
-                "a no-break space at the end",
-                WebhookConfig::builder(1).token("t\u{a0}"),
-                Err(ConfigError::TokenWhitespace { app_id: 1 }),
-            ),
-            (
-                "whitespace only",
-                WebhookConfig::builder(1).token("  "),
-                Err(ConfigError::TokenWhitespace { app_id: 1 }),
-            ),
-            (
-                "a space inside is kept",
-                WebhookConfig::builder(1).token("t u"),
-                Ok(vec![true]),
-            ),
-            (
-                "the second app's old token, with a newline",
-                WebhookConfig::builder(1)
-                    .token("t")
-                    .app(2)
-                    .token("new")
-                    .token("old\n"),
-                Err(ConfigError::TokenWhitespace { app_id: 2 }),
-            ),
-            (
-                "explicit opt-out",
-                WebhookConfig::builder(1).without_signature_check(),
-                Ok(vec![false]),
-            ),
-            (
-                "both",
-                WebhookConfig::builder(1)
-                    .token("t")
-                    .without_signature_check(),
-                Err(ConfigError::TokenWithoutSignatureCheck { app_id: 1 }),
-            ),
-            (
-                "two apps, one opted out",
-                WebhookConfig::builder(1)
-                    .token("t")
-                    .app(2)
-                    .without_signature_check(),
-                Ok(vec![true, false]),
-            ),
-            (
-                "the second app forgot its token",
-                WebhookConfig::builder(1).token("t").app(2),
-                Err(ConfigError::NoToken { app_id: 2 }),
-            ),
-            (
-                "an app twice",
-                WebhookConfig::builder(1).token("t").app(1).token("u"),
-                Err(ConfigError::DuplicateApp { app_id: 1 }),
-            ),
-        ];
-        for (name, builder, want) in cases {
-            let got = builder.build().map(|c| {
-                c.app_ids()
-                    .map(|id| c.checks_signature(id))
-                    .collect::<Vec<_>>()
-            });
-            assert_eq!(got, want, "{name}");
-        }
-    }
-
-    #[test]
-    fn config_errors_print_their_message_from_main() {
-        let err = WebhookConfig::builder(1400000000).build().unwrap_err();
-        let from_main = format!("Error: {err:?}");
-        assert!(
-            from_main.starts_with("Error: no callback token configured for app 1400000000"),
-            "{from_main}"
-        );
-    }
-
-    #[test]
-    fn a_token_with_whitespace_names_its_app_but_not_the_token() {
-        let err = WebhookConfig::builder(1)
-            .token("fine")
-            .app(1400000001)
-            .token("s3cret-token\n")
-            .build()
-            .unwrap_err();
-        let text = err.to_string();
-        assert!(text.contains("app 1400000001"), "{text}");
-        assert!(text.contains("whitespace"), "{text}");
-        assert!(!text.contains("s3cret"), "{text}");
-    }
-
-    #[test]
-    fn debug_redacts_tokens_everywhere() {
-        let builder = WebhookConfig::builder(7).token("tok-one").token("tok-two");
-        let b = format!("{builder:?}");
-        let c = format!("{:?}", builder.build().unwrap());
-        for text in [b, c] {
-            assert!(!text.contains("tok-"), "{text}");
-            assert!(text.contains("redacted; 2"), "{text}");
-        }
-    }
-
-    #[test]
-    fn defaults() {
-        let c = WebhookConfig::builder(7).token("t").build().unwrap();
-        assert_eq!(c.body_limit(), 1024 * 1024);
-        assert_eq!(c.failure_decision(), FailureDecision::Allow);
-        assert_eq!(c.max_skew(), Duration::from_secs(60));
-        assert_eq!(
-            c.inner.apps[0].verifier.as_ref().unwrap().max_skew(),
-            Duration::from_secs(60)
-        );
-        assert_eq!(c.deadline(), Some(Duration::from_millis(1500)));
-        assert_eq!(
-            c.after_deadline(),
-            AfterDeadline::Finish {
-                max_in_background: 256
-            }
-        );
-    }
-}
+mod tests;

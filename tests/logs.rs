@@ -175,7 +175,21 @@ impl Handler for Troubled {
         tokio::time::sleep(SLOW).await;
         Ok(())
     }
+
+    /// Blocks its thread (on the test's current-thread runtime, the whole runtime) past the
+    /// slow-poll warning and the deadline, so the answer leaves late.
+    async fn on_group_before_create_group(
+        &self,
+        _: &RequestContext,
+        _: group::BeforeCreateGroup,
+    ) -> HandlerResult<group::CreateGroupDecision> {
+        std::thread::sleep(BLOCKED);
+        Ok(group::CreateGroupDecision::Allow)
+    }
 }
+
+/// Longer than the slow-poll warning's threshold and the late answer's, with the deadline.
+const BLOCKED: Duration = Duration::from_millis(300);
 
 /// A body that fails after its first bytes.
 struct Broken(bool);
@@ -344,6 +358,16 @@ async fn traffic() {
         );
         let after = sample(Command::GroupAfterSendMsg).build();
         assert_eq!(status(&cancelling, after).await, 500);
+        // A handler that blocks its thread: warned about, and its answer leaves late.
+        let blocking = WebhookService::new(
+            config()
+                .deadline(Duration::from_millis(50))
+                .build()
+                .unwrap(),
+            Troubled,
+        );
+        let create = sample(Command::GroupBeforeCreateGroup).build();
+        assert_eq!(status(&blocking, create).await, 200);
     }
 
     // A duplicate after-event.
@@ -417,8 +441,7 @@ fn event_calls_in_source() -> Vec<(String, String)> {
                 let calls = [format!("tracing::{level}!("), format!(" {level}!(")];
                 for call in &calls {
                     for (at, _) in text.match_indices(call.as_str()) {
-                        let rest = &text[at..];
-                        let args = &rest[call.len()..rest.find(");").unwrap()];
+                        let args = call_args(&text[at + call.len()..]);
                         // A macro that forwards its arguments (`tracing::warn!($($t)*)`) is no
                         // event.
                         if args.contains('"') {
@@ -433,6 +456,28 @@ fn event_calls_in_source() -> Vec<(String, String)> {
     let mut found = Vec::new();
     walk(&root, &root, &mut found);
     found
+}
+
+/// The arguments of a macro call, given the text after its opening parenthesis: up to the
+/// parenthesis that closes it (string literals may hold parentheses).
+fn call_args(after_open: &str) -> &str {
+    let (mut depth, mut in_string, mut escaped) = (1, false, false);
+    for (i, c) in after_open.char_indices() {
+        match (in_string, c) {
+            (true, _) if escaped => escaped = false,
+            (true, '\\') => escaped = true,
+            (true, '"') | (false, '"') => in_string = !in_string,
+            (false, '(') => depth += 1,
+            (false, ')') => {
+                depth -= 1;
+                if depth == 0 {
+                    return &after_open[..i];
+                }
+            }
+            _ => {}
+        }
+    }
+    after_open
 }
 
 /// The text of an event call's arguments: their last string literal.

@@ -1,19 +1,19 @@
 //! Running in production: the deadline (with tokio's paused clock, never real sleeps), several
 //! apps behind one endpoint, duplicates, the console check, and the signals the service emits.
 
+mod common;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-#[cfg(feature = "tokio")]
-use http::StatusCode;
-use http::{Request, Response};
+use common::{Reports, config};
+use http::{Request, Response, StatusCode};
 use tencent_chat_webhook::test_util::{self, DEMO_APP_ID, DEMO_TOKEN, SignedRequest};
 use tencent_chat_webhook::{
     AfterDeadline, Command, CommandKind, Decision, Event, FailureDecision, FailureKind, Handler,
     HandlerFailure, HandlerResult, MemoryDedup, Outcome, Rejection, RejectionKind, Reply,
-    ReplyBody, RequestContext, UnknownEvent, WebhookConfig, WebhookConfigBuilder, WebhookService,
-    auth, c2c, group,
+    ReplyBody, RequestContext, UnknownEvent, WebhookConfig, WebhookService, auth, c2c, group,
 };
 use tokio::time::Instant;
 use tower::ServiceExt;
@@ -84,19 +84,6 @@ impl Handler for Slow {
         self.work(ctx).await;
         Ok(Reply::ok())
     }
-}
-
-type Reports = Arc<Mutex<Vec<HandlerFailure>>>;
-
-fn config(
-    apply: impl FnOnce(WebhookConfigBuilder) -> WebhookConfigBuilder,
-) -> (WebhookConfig, Reports) {
-    let reports = Reports::default();
-    let sink = reports.clone();
-    let builder = WebhookConfig::builder(DEMO_APP_ID)
-        .token(DEMO_TOKEN)
-        .report_failures(move |f| sink.lock().unwrap().push(f.clone()));
-    (apply(builder).build().unwrap(), reports)
 }
 
 async fn call(service: &WebhookService, req: Request<String>) -> (Response<ReplyBody>, Reply) {
@@ -1002,6 +989,19 @@ async fn a_handler_that_never_ends_in_the_background_is_cancelled_after_a_minute
         [FailureKind::Timeout, FailureKind::Abandoned]
     );
     assert_eq!(handler.cancelled.load(Ordering::SeqCst), 1);
+    // The event acknowledged but never handled is named, by its key, in both reports: an
+    // operator can find it and replay it.
+    let key = idempotency_key(Command::GroupAfterGroupFull);
+    for report in reports.lock().unwrap().iter() {
+        assert!(report.message().contains(&key), "{report:?} lacks {key}");
+    }
+}
+
+/// The idempotency key of `command`'s sample event.
+fn idempotency_key(command: Command) -> String {
+    Event::parse(command.as_str(), test_util::sample(command).as_bytes())
+        .unwrap()
+        .idempotency_key(DEMO_APP_ID)
 }
 
 #[tokio::test]

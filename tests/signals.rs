@@ -1,9 +1,9 @@
 //! The signals the service emits: one `tracing` span per request with its fields, warnings
 //! bounded, no secret or message text ever; and the `metrics` counters and histogram.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+mod common;
 
+use common::Captured;
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
 use tencent_chat_webhook::test_util::{DEMO_APP_ID, DEMO_TOKEN, SignedRequest};
 use tencent_chat_webhook::{
@@ -25,20 +25,6 @@ impl Handler for Moderates {
         } else {
             group::SendMsgDecision::Allow
         })
-    }
-}
-
-/// Everything the fmt subscriber writes, as text.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
     }
 }
 

@@ -195,6 +195,61 @@ macro_rules! commands {
         /// A method that returns an error or panics does not block the user's action by
         /// accident: see [`FailureDecision`](crate::FailureDecision).
         ///
+        /// # Blocking work
+        ///
+        /// A method runs on the async runtime, which can only take the thread back when the
+        /// method awaits. Work that holds the thread (synchronous I/O, `std::thread::sleep`, a
+        /// lock held for long, heavy CPU work) belongs in
+        /// [`tokio::task::spawn_blocking`](https://docs.rs/tokio/1/tokio/task/fn.spawn_blocking.html)
+        /// (awaited: the method yields meanwhile), or, on a multi-thread runtime,
+        /// [`tokio::task::block_in_place`](https://docs.rs/tokio/1/tokio/task/fn.block_in_place.html).
+        /// A poll that holds its thread longer than
+        /// [`WebhookConfig::SLOW_POLL_WARNING`](crate::WebhookConfig::SLOW_POLL_WARNING) is
+        /// logged at warn, naming the command.
+        ///
+        /// The [deadline](crate::WebhookConfigBuilder::deadline) holds even for a method that
+        /// blocks, on a multi-thread runtime: there the method runs on a task of its own, and
+        /// the request is answered at the deadline by another worker thread, while the method's
+        /// thread is still blocked. Each blocked method holds a worker thread until it returns,
+        /// so with every worker blocked nothing can answer. On a current-thread runtime (and
+        /// without a deadline) the method runs on the request's own task: one that blocks
+        /// delays the answer, and everything else on that thread, until it returns.
+        ///
+        /// ```
+        /// use tencent_chat_webhook::group::{BeforeSendMsg, SendMsgDecision};
+        /// use tencent_chat_webhook::{Handler, HandlerResult, RequestContext};
+        ///
+        /// /// Looks words up in a blocking store.
+        /// struct Blocklist;
+        ///
+        /// fn blocked(text: &str) -> bool {
+        ///     // Synchronous I/O, say.
+        ///     text.contains("spam")
+        /// }
+        ///
+        /// impl Handler for Blocklist {
+        ///     async fn on_group_before_send_msg(
+        ///         &self,
+        ///         _ctx: &RequestContext,
+        ///         msg: BeforeSendMsg,
+        ///     ) -> HandlerResult<SendMsgDecision> {
+        ///         let texts: Vec<String> = msg.texts().map(str::to_owned).collect();
+        ///         let blocked =
+        ///             tokio::task::spawn_blocking(move || texts.iter().any(|t| blocked(t))).await?;
+        ///         Ok(if blocked { SendMsgDecision::Drop } else { SendMsgDecision::Allow })
+        ///     }
+        /// }
+        /// # #[tokio::main(flavor = "current_thread")]
+        /// # async fn main() {
+        /// #     use tencent_chat_webhook::{test_util, Command};
+        /// #     let event: BeforeSendMsg =
+        /// #         serde_json::from_str(test_util::sample(Command::GroupBeforeSendMsg)).unwrap();
+        /// #     let ctx = RequestContext::builder(1, "Group.CallbackBeforeSendMsg").build();
+        /// #     let decision = Blocklist.on_group_before_send_msg(&ctx, event).await.unwrap();
+        /// #     assert_eq!(decision, SendMsgDecision::Allow);
+        /// # }
+        /// ```
+        ///
         /// ```
         /// use tencent_chat_webhook::c2c::{BeforeSendMsg, SendMsgDecision};
         /// use tencent_chat_webhook::{Handler, HandlerResult, RequestContext};

@@ -4,10 +4,11 @@ use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 
-use http::Response;
+use http::{Request, Response};
 use pin_project_lite::pin_project;
+use tower_service::Service;
 
 use super::body::{ReplyBody, WebhookResponseBody};
 use crate::handler::BoxFuture;
@@ -63,59 +64,97 @@ impl fmt::Debug for ResponseFuture {
 }
 
 pin_project! {
-    /// The future of a [`Webhook`](crate::Webhook) middleware call.
-    pub struct WebhookFuture<F> {
+    /// The future of a [`Webhook`](crate::Webhook) middleware call: the webhook service's
+    /// answer, or the wrapped service's, made ready first (the middleware does not reserve the
+    /// wrapped service in its own `poll_ready`, since a webhook request never uses it).
+    pub struct WebhookFuture<S, B>
+    where
+        S: Service<Request<B>>,
+    {
         #[pin]
-        inner: Inner<F>,
+        inner: Inner<S, B>,
     }
 }
 
 pin_project! {
     #[project = InnerProj]
-    enum Inner<F> {
+    #[project_replace = InnerReplace]
+    enum Inner<S, B>
+    where
+        S: Service<Request<B>>,
+    {
         Webhook { fut: ResponseFuture },
-        Passthrough { #[pin] fut: F },
+        // The wrapped service, being made ready for the request.
+        Ready { service: S, req: Request<B> },
+        Called { #[pin] fut: S::Future },
+        Taken,
     }
 }
 
-impl<F> WebhookFuture<F> {
+impl<S, B> WebhookFuture<S, B>
+where
+    S: Service<Request<B>>,
+{
     pub(crate) fn webhook(fut: ResponseFuture) -> Self {
         WebhookFuture {
             inner: Inner::Webhook { fut },
         }
     }
 
-    pub(crate) fn passthrough(fut: F) -> Self {
+    /// `req` for `service`, which is made ready before it is called.
+    pub(crate) fn passthrough(service: S, req: Request<B>) -> Self {
         WebhookFuture {
-            inner: Inner::Passthrough { fut },
+            inner: Inner::Ready { service, req },
         }
     }
 }
 
-impl<F, B, E> Future for WebhookFuture<F>
+impl<S, B, ResBody> Future for WebhookFuture<S, B>
 where
-    F: Future<Output = Result<Response<B>, E>>,
+    S: Service<Request<B>, Response = Response<ResBody>>,
 {
-    type Output = Result<Response<WebhookResponseBody<B>>, E>;
+    type Output = Result<Response<WebhookResponseBody<ResBody>>, S::Error>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().inner.project() {
-            InnerProj::Webhook { fut } => Pin::new(fut).poll(cx).map(|r| match r {
-                Ok(res) => Ok(res.map(WebhookResponseBody::reply)),
-                Err(never) => match never {},
-            }),
-            InnerProj::Passthrough { fut } => fut
-                .poll(cx)
-                .map(|r| r.map(|res| res.map(WebhookResponseBody::passthrough))),
+        let mut inner = self.project().inner;
+        loop {
+            match inner.as_mut().project() {
+                InnerProj::Webhook { fut } => {
+                    return Pin::new(fut).poll(cx).map(|r| match r {
+                        Ok(res) => Ok(res.map(WebhookResponseBody::reply)),
+                        Err(never) => match never {},
+                    });
+                }
+                InnerProj::Ready { service, .. } => ready!(service.poll_ready(cx))?,
+                InnerProj::Called { fut } => {
+                    return fut
+                        .poll(cx)
+                        .map(|r| r.map(|res| res.map(WebhookResponseBody::passthrough)));
+                }
+                // Polled again after an error: against the contract; nothing to give.
+                InnerProj::Taken => return Poll::Pending,
+            }
+            // Ready: called, and its future polled on the next turn of the loop.
+            if let InnerReplace::Ready { mut service, req } =
+                inner.as_mut().project_replace(Inner::Taken)
+            {
+                let fut = service.call(req);
+                inner.set(Inner::Called { fut });
+            }
         }
     }
 }
 
-impl<F> fmt::Debug for WebhookFuture<F> {
+impl<S, B> fmt::Debug for WebhookFuture<S, B>
+where
+    S: Service<Request<B>>,
+{
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.inner {
             Inner::Webhook { fut } => f.debug_tuple("WebhookFuture::Webhook").field(fut).finish(),
-            Inner::Passthrough { .. } => f.write_str("WebhookFuture::Passthrough"),
+            Inner::Ready { .. } => f.write_str("WebhookFuture::Ready"),
+            Inner::Called { .. } => f.write_str("WebhookFuture::Passthrough"),
+            Inner::Taken => f.write_str("WebhookFuture::Taken"),
         }
     }
 }

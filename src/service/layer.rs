@@ -94,7 +94,7 @@ impl<S> Webhook<S> {
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Webhook<S>
 where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
     ReqBody: Body + Send + 'static,
     ReqBody::Data: Send,
     ReqBody::Error: Into<Box<dyn StdError + Send + Sync>>,
@@ -102,19 +102,95 @@ where
 {
     type Response = Response<WebhookResponseBody<ResBody>>;
     type Error = S::Error;
-    type Future = WebhookFuture<S::Future>;
+    type Future = WebhookFuture<S, ReqBody>;
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
-        // The path is unknown until `call`, so readiness is the inner service's; the webhook
-        // service itself is always ready.
-        self.inner.poll_ready(cx)
+    /// Always ready. Which service a request goes to is known only in `call`, and making the
+    /// wrapped service ready here would reserve it (a concurrency limit's permit, a buffer's
+    /// slot) for webhook requests, which never use it: held by a connection that only sends
+    /// webhooks, that reservation would starve every other one. A request for the wrapped
+    /// service makes a clone of it ready in its own future instead.
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        Poll::Ready(Ok(()))
     }
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         if req.uri().path() == &*self.path {
             WebhookFuture::webhook(self.service.call(req))
         } else {
-            WebhookFuture::passthrough(self.inner.call(req))
+            // Never made ready here, `inner` is not reserved: its clone is, in the future.
+            WebhookFuture::passthrough(self.inner.clone(), req)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+    use std::future::{Ready, ready};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Duration;
+
+    use tower::ServiceExt;
+
+    use super::*;
+    use crate::WebhookConfig;
+    use crate::handler::Recorder;
+
+    /// A service with room for one request at a time: `poll_ready` takes the room, `call` gives
+    /// it back (as tower's `ConcurrencyLimit` and `Buffer` reserve room when made ready).
+    #[derive(Clone)]
+    struct OneAtATime {
+        free: Arc<AtomicBool>,
+        reserved: bool,
+    }
+
+    impl Service<Request<String>> for OneAtATime {
+        type Response = Response<String>;
+        type Error = Infallible;
+        type Future = Ready<Result<Response<String>, Infallible>>;
+
+        fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+            if self.reserved || self.free.swap(false, Ordering::SeqCst) {
+                self.reserved = true;
+                return Poll::Ready(Ok(()));
+            }
+            Poll::Pending
+        }
+
+        fn call(&mut self, _req: Request<String>) -> Self::Future {
+            assert!(self.reserved, "called without being made ready");
+            self.reserved = false;
+            self.free.store(true, Ordering::SeqCst);
+            ready(Ok(Response::new("inner".to_owned())))
+        }
+    }
+
+    /// One connection sends only webhooks, another other requests: the first must not keep
+    /// the wrapped service's room for itself.
+    #[tokio::test(start_paused = true)]
+    async fn webhook_requests_do_not_reserve_the_wrapped_service() {
+        let config = WebhookConfig::builder(1).token("t").build().unwrap();
+        let layer = WebhookLayer::new("/hook", WebhookService::new(config, Recorder::default()));
+        let inner = OneAtATime {
+            free: Arc::new(AtomicBool::new(true)),
+            reserved: false,
+        };
+        let mut webhooks = layer.layer(inner.clone());
+        let mut others = layer.layer(inner);
+        let get = |path: &str| Request::get(path).body(String::new()).unwrap();
+        for _ in 0..3 {
+            let ready = webhooks.ready().await.unwrap();
+            // Unsigned: refused, by the webhook service.
+            assert_eq!(ready.call(get("/hook")).await.unwrap().status(), 405);
+        }
+        for service in [&mut others, &mut webhooks] {
+            let res = tokio::time::timeout(Duration::from_secs(5), async {
+                service.ready().await.unwrap().call(get("/health")).await
+            })
+            .await
+            .expect("the wrapped service was kept reserved by webhook requests")
+            .unwrap();
+            assert_eq!(res.status(), 200);
         }
     }
 }

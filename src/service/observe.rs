@@ -13,8 +13,9 @@ use std::borrow::Cow;
 use std::fmt;
 #[cfg(feature = "tracing")]
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use crate::config::WebhookConfig;
 use crate::handler::{Command, CommandKind, FailureKind, HandlerFailure};
 use crate::protocol::reply::Reply;
 use crate::rejection::{Rejection, RejectionKind};
@@ -225,6 +226,10 @@ fn start() -> Instant {
 static REJECTIONS: Budget = Budget::new();
 #[cfg(feature = "tracing")]
 static FAILURES: Budget = Budget::new();
+#[cfg(feature = "tracing")]
+static SLOW_POLLS: Budget = Budget::new();
+#[cfg(feature = "tracing")]
+static LATE_ANSWERS: Budget = Budget::new();
 
 /// Logs and counts a refused request. Authentication failures and bad bodies are warnings (a
 /// wrong token in the console switches moderation off without them); a wrong method is debug.
@@ -274,6 +279,67 @@ pub(crate) fn failed(failure: &HandlerFailure) {
             tracing::warn!(command, kind, error, held_back, "webhook handler failed");
         } else {
             tracing::debug!(command, kind, error, "webhook handler failed");
+        }
+    }
+}
+
+/// Warns (bounded, like failures) and counts when one poll of a handler's future held its
+/// thread longer than [`WebhookConfig::SLOW_POLL_WARNING`]: blocking work on the runtime, which
+/// delays every task of that thread (and, on a current-thread runtime, the answer).
+#[inline]
+pub(crate) fn polled(command: CommandLabel, took: Duration) {
+    if took > WebhookConfig::SLOW_POLL_WARNING {
+        slow_poll(command, took);
+    }
+}
+
+#[cold]
+fn slow_poll(command: CommandLabel, took: Duration) {
+    let command = command.as_str();
+    #[cfg(feature = "metrics")]
+    metrics::counter!("tencent_chat_webhook_slow_polls_total", "command" => command).increment(1);
+    #[cfg(feature = "tracing")]
+    {
+        let took_ms = took.as_millis() as u64;
+        if let Some(held_back) = SLOW_POLLS.take() {
+            tracing::warn!(
+                command,
+                took_ms,
+                held_back,
+                hint = "run blocking work with tokio::task::spawn_blocking",
+                "webhook handler blocked its thread"
+            );
+        } else {
+            tracing::debug!(command, took_ms, "webhook handler blocked its thread");
+        }
+    }
+}
+
+/// Warns (bounded) and counts an answer that left more than
+/// [`WebhookConfig::LATE_ANSWER_WARNING`] after its deadline: the runtime could not run the
+/// request's task in time (its threads blocked or starved).
+fn late(command: CommandLabel, outcome: &'static str, late_by: Duration) {
+    let command = command.as_str();
+    #[cfg(feature = "metrics")]
+    metrics::counter!("tencent_chat_webhook_late_answers_total", "command" => command).increment(1);
+    #[cfg(feature = "tracing")]
+    {
+        let late_ms = late_by.as_millis() as u64;
+        if let Some(held_back) = LATE_ANSWERS.take() {
+            tracing::warn!(
+                command,
+                outcome,
+                late_ms,
+                held_back,
+                "webhook answer left after the deadline"
+            );
+        } else {
+            tracing::debug!(
+                command,
+                outcome,
+                late_ms,
+                "webhook answer left after the deadline"
+            );
         }
     }
 }
@@ -417,16 +483,34 @@ impl CommandLabel {
     pub(crate) fn of(known: Option<Command>) -> Self {
         known.map_or(CommandLabel::Unknown, CommandLabel::Known)
     }
+
+    /// The label's text: the command's name, `unknown` or `none`.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            CommandLabel::None => "none",
+            CommandLabel::Unknown => "unknown",
+            CommandLabel::Known(command) => command.as_str(),
+        }
+    }
 }
 
-/// Records the end of a request: its span's fields, the request counter and the latency.
-pub(crate) fn finished(
-    command: CommandLabel,
-    outcome: &'static str,
-    status: u16,
-    started: Instant,
-) {
-    let elapsed = started.elapsed();
+/// When a request started, and how long it had to answer when a deadline was enforced.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Timing {
+    pub(crate) started: Instant,
+    pub(crate) due: Option<Duration>,
+}
+
+/// Records the end of a request: its span's fields, the request counter and the latency; and
+/// warns when the answer left late.
+pub(crate) fn finished(command: CommandLabel, outcome: &'static str, status: u16, timing: Timing) {
+    let elapsed = timing.started.elapsed();
+    if let Some(due) = timing.due
+        && let Some(late_by) = elapsed.checked_sub(due)
+        && late_by > WebhookConfig::LATE_ANSWER_WARNING
+    {
+        late(command, outcome, late_by);
+    }
     #[cfg(feature = "metrics")]
     request_keys::record(command, outcome, elapsed);
     #[cfg(feature = "tracing")]
@@ -444,6 +528,12 @@ pub(crate) fn finished(
 #[cfg(feature = "tracing")]
 fn span_wanted() -> bool {
     tracing::level_enabled!(tracing::Level::INFO)
+}
+
+/// The current span, to run a request's handler task in, when a subscriber may want it.
+#[cfg(feature = "tracing")]
+pub(crate) fn current_span() -> Option<tracing::Span> {
+    span_wanted().then(tracing::Span::current)
 }
 
 /// The span of one request, with its fields still empty but the app, when known.
@@ -504,140 +594,5 @@ mod tests {
     }
 }
 
-/// The keys of the two per-request metrics, built once for every command and outcome, so that a
-/// request does not build, allocate and hash its labels (`metrics::counter!` does, recorder or
-/// not).
 #[cfg(feature = "metrics")]
-mod request_keys {
-    use std::sync::OnceLock;
-    use std::time::Duration;
-
-    use metrics::{Key, Label, Level, Metadata};
-
-    use super::{Command, CommandLabel};
-
-    /// Every `outcome` label [`finished`](super::finished) is given.
-    const OUTCOMES: [&str; 11] = [
-        "acknowledged",
-        "allow",
-        "rewrite",
-        "refuse_some",
-        "deny",
-        "drop",
-        "deny_with_code",
-        "duplicate",
-        "console_check",
-        "rejected",
-        "failed",
-    ];
-
-    static METADATA: Metadata<'static> =
-        Metadata::new(module_path!(), Level::INFO, Some(module_path!()));
-
-    struct Keys {
-        /// `requests_total` by command, then outcome.
-        requests: Vec<Key>,
-        /// `request_duration_seconds` by command.
-        durations: Vec<Key>,
-    }
-
-    /// The command labels: each known command, then `unknown`, then `none`.
-    fn command_labels() -> impl Iterator<Item = &'static str> {
-        Command::ALL
-            .iter()
-            .map(|c| c.as_str())
-            .chain(["unknown", "none"])
-    }
-
-    fn keys() -> &'static Keys {
-        static KEYS: OnceLock<Keys> = OnceLock::new();
-        KEYS.get_or_init(|| Keys {
-            requests: command_labels()
-                .flat_map(|command| {
-                    OUTCOMES.iter().map(move |outcome| {
-                        Key::from_parts(
-                            "tencent_chat_webhook_requests_total",
-                            vec![
-                                Label::from_static_parts("command", command),
-                                Label::from_static_parts("outcome", outcome),
-                            ],
-                        )
-                    })
-                })
-                .collect(),
-            durations: command_labels()
-                .map(|command| {
-                    Key::from_parts(
-                        "tencent_chat_webhook_request_duration_seconds",
-                        vec![Label::from_static_parts("command", command)],
-                    )
-                })
-                .collect(),
-        })
-    }
-
-    /// Counts one finished request and records its latency.
-    pub(super) fn record(command: CommandLabel, outcome: &'static str, elapsed: Duration) {
-        let command = match command {
-            CommandLabel::None => Command::ALL.len() + 1,
-            CommandLabel::Unknown => Command::ALL.len(),
-            CommandLabel::Known(c) => c as usize,
-        };
-        let keys = keys();
-        metrics::with_recorder(|recorder| {
-            match OUTCOMES.iter().position(|o| *o == outcome) {
-                Some(i) => recorder
-                    .register_counter(&keys.requests[command * OUTCOMES.len() + i], &METADATA)
-                    .increment(1),
-                // An outcome missing from the table (a bug the test below catches) is still
-                // counted, the slow way.
-                None => metrics::counter!(
-                    "tencent_chat_webhook_requests_total",
-                    "command" => command_labels().nth(command).unwrap_or("none"),
-                    "outcome" => outcome
-                )
-                .increment(1),
-            }
-            recorder
-                .register_histogram(&keys.durations[command], &METADATA)
-                .record(elapsed.as_secs_f64());
-        });
-    }
-
-    #[cfg(test)]
-    mod tests {
-        use super::*;
-        use crate::service::observe::Decision;
-
-        #[test]
-        fn every_outcome_and_command_has_its_key() {
-            let decisions = [
-                Decision::Acknowledged,
-                Decision::Allow,
-                Decision::Rewrite,
-                Decision::RefuseSome,
-                Decision::Deny,
-                Decision::Drop,
-                Decision::DenyWithCode(120_001),
-                Decision::Duplicate,
-                Decision::ConsoleCheck,
-            ];
-            for outcome in decisions
-                .iter()
-                .map(|d| d.as_str())
-                .chain(["rejected", "failed"])
-            {
-                assert!(OUTCOMES.contains(&outcome), "{outcome}");
-            }
-            let keys = keys();
-            assert_eq!(keys.durations.len(), Command::ALL.len() + 2);
-            assert_eq!(keys.requests.len(), keys.durations.len() * OUTCOMES.len());
-            for (i, command) in Command::ALL.iter().enumerate() {
-                assert_eq!(*command as usize, i, "{command}");
-                let labels: Vec<_> = keys.requests[i * OUTCOMES.len() + 1].labels().collect();
-                assert_eq!(labels[0].value(), command.as_str());
-                assert_eq!(labels[1].value(), "allow");
-            }
-        }
-    }
-}
+mod request_keys;

@@ -1,0 +1,112 @@
+//! Stage 6 of the pipeline: the response, with what was decided in its extensions, and the
+//! request's end recorded (stage 7, [`observe::finished`]).
+
+use http::{Response, StatusCode};
+
+use super::body::ReplyBody;
+use super::observe::{self, CommandLabel, Decision, Outcome, Timing};
+use crate::handler::BoxFuture;
+use crate::handler::RequestContext;
+use crate::protocol::reply::Reply;
+use crate::rejection::{Rejection, json_response, json_response_in};
+
+/// How a request's stages end: with its answer, or with the future that makes it, on a path
+/// only some requests take (a failure's, the deadline's, a de-duplication store's), boxed
+/// there.
+pub(super) enum Step {
+    Answer(Response<ReplyBody>),
+    Then(BoxFuture<'static, Response<ReplyBody>>),
+}
+
+/// Answers a refused request, and logs and counts it.
+pub(super) fn reject(
+    rejection: Rejection,
+    command: CommandLabel,
+    timing: Timing,
+) -> Response<ReplyBody> {
+    observe::rejected(&rejection);
+    let res = rejection.into_response();
+    observe::finished(command, "rejected", res.status().as_u16(), timing);
+    res
+}
+
+/// Answers a handled request with `reply` (HTTP 200), with its [`Outcome`] in the extensions.
+pub(super) fn answer(
+    ctx: &RequestContext,
+    reply: &Reply,
+    decision: Option<Decision>,
+    timing: Timing,
+) -> Response<ReplyBody> {
+    answer_in(ctx, reply, decision, timing, Recycled::default())
+}
+
+/// The request's header map and extensions, emptied once its handler is done, for the response:
+/// their allocations then serve its header and its [`Outcome`], which would otherwise make new
+/// ones on every request.
+#[derive(Default)]
+pub(super) struct Recycled {
+    headers: http::HeaderMap,
+    extensions: http::Extensions,
+}
+
+impl Recycled {
+    pub(super) fn take(parts: &mut http::request::Parts) -> Self {
+        let mut headers = std::mem::take(&mut parts.headers);
+        headers.clear();
+        let mut extensions = std::mem::take(&mut parts.extensions);
+        extensions.clear();
+        Recycled {
+            headers,
+            extensions,
+        }
+    }
+}
+
+/// [`answer`], in the maps of `recycled`.
+pub(super) fn answer_in(
+    ctx: &RequestContext,
+    reply: &Reply,
+    decision: Option<Decision>,
+    timing: Timing,
+    recycled: Recycled,
+) -> Response<ReplyBody> {
+    let kind = ctx.kind();
+    let decision = decision.unwrap_or_else(|| Decision::of(kind, reply));
+    let mut res = json_response_in(StatusCode::OK, reply, recycled.headers);
+    *res.extensions_mut() = recycled.extensions;
+    observe::finished(label(ctx), decision.as_str(), 200, timing);
+    res.extensions_mut().insert(Outcome {
+        app_id: ctx.app_id,
+        command: ctx.command.clone(),
+        kind,
+        decision,
+    });
+    res
+}
+
+/// HTTP 500, for an after-event whose handler failed (or a before-event under
+/// [`FailureDecision::DeferToTencent`](crate::FailureDecision)).
+pub(super) fn internal_error(ctx: &RequestContext, timing: Timing) -> Response<ReplyBody> {
+    // The handler's message stays in the report: it may hold internal details.
+    let res = json_response(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        &Reply::fail(500, "webhook handler failed"),
+    );
+    observe::finished(label(ctx), "failed", 500, timing);
+    res
+}
+
+/// The metrics' label of a request's command.
+pub(super) fn label(ctx: &RequestContext) -> CommandLabel {
+    CommandLabel::of(ctx.known)
+}
+
+/// The metrics' label of a request refused before its body was read: the query's command, or
+/// none.
+pub(super) fn query_command(from_query: bool, ctx: &RequestContext) -> CommandLabel {
+    if from_query {
+        label(ctx)
+    } else {
+        CommandLabel::None
+    }
+}
