@@ -62,7 +62,10 @@
 //! which queues after-events on a Redis stream ([`Queued`] with a `RedisSink`) and processes
 //! them with a pool of workers; `server` adds [`server::serve`], a hardened HTTP/1.1 and HTTP/2
 //! server (hyper on tokio) for the webhook or any tower service, whose limits keep cheap
-//! clients from starving it; `cli` builds the `tencent-chat-webhook` command-line tool.
+//! clients from starving it; `tls` adds [`server::serve_tls`], the same server over HTTPS
+//! (rustls) that requires a client certificate from a CA file: Tencent's mutual authentication
+//! of callbacks ([`server::TlsConfig`]); `cli` builds the `tencent-chat-webhook` command-line
+//! tool.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod auth;

@@ -87,6 +87,30 @@ impl RequestContext {
     pub fn uri(&self) -> &http::Uri {
         &self.parts.uri
     }
+
+    /// Whether the request came on a connection whose client certificate the TLS handshake
+    /// verified: served by [`server::serve_tls`](crate::server::serve_tls), which refuses a
+    /// client without a certificate that chains to the configured CA (Tencent's
+    /// `TencentQQAuthCA.crt`). `false` for a request served otherwise (plain HTTP, another
+    /// server, TLS ended by a proxy), as this crate cannot tell what happened there.
+    ///
+    /// It is the connection's fact, read from the [`ConnectionInfo`](crate::server::ConnectionInfo)
+    /// in the [extensions](Self::extensions); see [`peer_certificate`](Self::peer_certificate)
+    /// for the certificate itself.
+    #[cfg(feature = "tls")]
+    pub fn peer_certificate_verified(&self) -> bool {
+        self.peer_certificate().is_some()
+    }
+
+    /// The verified client certificate, as DER, when
+    /// [`peer_certificate_verified`](Self::peer_certificate_verified): for a handler that pins
+    /// one certificate on top of the server's check of the chain.
+    #[cfg(feature = "tls")]
+    pub fn peer_certificate(&self) -> Option<&[u8]> {
+        self.extensions()
+            .get::<crate::server::ConnectionInfo>()?
+            .peer_certificate()
+    }
 }
 
 impl fmt::Debug for RequestContext {

@@ -36,7 +36,9 @@ pub struct Limits {
     /// the first request of every connection (HTTP/1 and HTTP/2, and while the protocol is
     /// being recognised), and hyper to every HTTP/1 request after that, counted from the moment
     /// the connection can take one: so it is also how long an idle kept-alive HTTP/1 connection
-    /// stays open (5 s is Apache's default keep-alive).
+    /// stays open (5 s is Apache's default keep-alive). Over HTTPS
+    /// ([`serve_tls`](super::serve_tls)) the TLS handshake must finish within it too, and the
+    /// first request's headers then have it again.
     pub header_read_timeout: Duration,
     /// A connection is closed when no authenticated webhook has been in flight on it for this
     /// long (counted from its accept when it never carried one). Default 60 s.

@@ -119,6 +119,19 @@
 //! delay). HTTP/2 connections allow `min(max_requests_per_client, max_requests, 200)`
 //! concurrent streams.
 //!
+//! # HTTPS and client certificates
+//!
+//! With feature `tls`, [`serve_tls`] is the same server over HTTPS (rustls; TLS 1.2 and 1.3;
+//! HTTP/2 or HTTP/1.1 by ALPN). A [`TlsConfig`] built from PEM files requires a client
+//! certificate that chains to a CA file: Tencent's mutual authentication of callbacks, where
+//! the Chat console makes its callback client present a certificate issued by
+//! `TencentQQAuthCA.crt`, so that only Tencent's backend can reach the URL. The handshake
+//! runs within [`header_read_timeout`](Limits::header_read_timeout) while the connection
+//! already counts against the caps, so a client that stalls it holds nothing longer than one
+//! that stalls its headers. A handler learns that its request came over such a connection
+//! from [`RequestContext::peer_certificate_verified`](crate::RequestContext::peer_certificate_verified).
+//! [`TlsConfig`] says what is checked, and why not the certificate's name.
+//!
 //! # Shutdown
 //!
 //! When the `shutdown` future completes, [`serve`] stops accepting, asks every connection to
@@ -159,6 +172,8 @@ mod conn;
 mod guard;
 mod limits;
 mod registry;
+#[cfg(feature = "tls")]
+mod tls;
 
 use std::future::Future;
 use std::io;
@@ -183,6 +198,9 @@ use tower_service::Service;
 pub use conn::ConnectionInfo;
 pub use guard::{Guard, GuardFuture, GuardLayer};
 pub use limits::Limits;
+#[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+pub use tls::{TlsConfig, TlsError, TlsPart, serve_tls};
 
 use conn::Tracked;
 use registry::{Conn, Registry};
