@@ -301,6 +301,43 @@ fn the_crate_docs_count_the_commands() {
     assert!(docs.contains(&count), "src/lib.rs should say {count:?}");
 }
 
+/// The features `Cargo.toml` declares, `default` aside.
+fn cargo_features() -> Vec<String> {
+    let manifest = include_str!("../../Cargo.toml");
+    let section = manifest
+        .split("\n[features]\n")
+        .nth(1)
+        .expect("Cargo.toml has [features]");
+    let section = section.split("\n[").next().unwrap_or(section);
+    section
+        .lines()
+        .filter_map(|line| line.split_once(" = "))
+        .map(|(name, _)| name.trim().to_owned())
+        .filter(|name| name != "default" && !name.starts_with('#'))
+        .collect()
+}
+
+/// Every feature is named in the crate docs and in the README, which list them for users.
+#[test]
+fn the_crate_docs_and_the_readme_name_every_feature() {
+    let features = cargo_features();
+    assert!(features.len() >= 7, "{features:?}");
+    let docs = include_str!("../lib.rs");
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    for feature in features {
+        let item = format!("- `{feature}`");
+        assert!(
+            docs.contains(&format!("//! {item}")),
+            "src/lib.rs does not list `{feature}`"
+        );
+        assert!(
+            readme.contains(&item),
+            "README.md does not list `{feature}`"
+        );
+    }
+}
+
 /// What each answer type lets a handler say, for the command table's "Answer" column. Keyed by
 /// the answer type as the table writes it; the column links the type by its exact path.
 fn answer_text(answer: &str) -> &'static str {
