@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The HTTP comparison benchmark: the webhook service against a bare hyper endpoint that reads the
-# body and answers a constant reply, on the same server loop (`demo::serve`, default limits),
+# body and answers a constant reply, on the same server (`server::serve`, default limits),
 # under wrk. Prints requests/s and the server's CPU time per request of every round, the median
 # of each per mode, the ratio webhook / bare of requests/s and the ratio of CPU time per request.
 #

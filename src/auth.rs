@@ -1,6 +1,6 @@
 //! Webhook authentication: `Sign = hex(sha256(Token + RequestTime))`.
 //!
-//! Source: Webhook Overview, "Security Considerations" (1047/34354), `shared/spec/protocol.md` §2.
+//! Source: Webhook Overview, "Security Considerations" (1047/34354).
 //! The signature covers only the token and the time, not the body: it proves the request comes
 //! from someone who knows the token, recently. The body is protected by TLS, so serve webhooks
 //! over HTTPS. Tencent does not state a freshness window for Chat; 60 seconds in both directions

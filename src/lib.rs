@@ -17,7 +17,7 @@
 //! 3. calls your [`Handler`], one `async fn` per command, each with a sensible default;
 //! 4. serialises the typed decision into exactly the JSON Tencent expects.
 //!
-//! Bad requests get a precise status (400, 401, 403, 405, 413) and a JSON body saying what is
+//! Bad requests get a precise status (400, 401, 403, 405, 408, 413) and a JSON body saying what is
 //! wrong; a handler error or panic never blocks a user's action by accident ([`FailureDecision`]).
 //!
 //! ```
@@ -49,23 +49,33 @@
 //! # let _ = service;
 //! ```
 //!
+//! # What is covered
+//!
 //! Every Tencent Chat webhook is typed, and so are those of TUICallKit ([`call`]) and TUIRoomKit
 //! ([`room`], [`mic`]), which use Chat's envelope and often reach the same URL: 68 commands,
-//! [`Command::ALL`]. Every event is also a value, [`Event`], that serialises back to Tencent's
-//! JSON; [`construct_event`] authenticates and parses without the service.
+//! [`Command::ALL`]. [The command table](Command#the-command-table) gives each one's kind,
+//! handler method, event type and answer type. Every event is also a value, [`Event`], that
+//! serialises back to Tencent's JSON; [`construct_event`] authenticates and parses without the
+//! service.
 //!
-//! Feature flags: `tracing` (default) gives one span per request and logs rejections and failures
-//! at warn, bounded; `tokio` (default) enforces the request deadline
-//! ([`WebhookConfig::DEFAULT_DEADLINE`]); `metrics` records counters and a latency histogram
-//! through the `metrics` facade; `test-util` adds [`test_util`], signed-request builders,
-//! Tencent's documented samples and [`test_util::reply_of`]; `redis` adds the `redis` module,
-//! which queues after-events on a Redis stream ([`Queued`] with a `RedisSink`) and processes
-//! them with a pool of workers; `server` adds [`server::serve`], a hardened HTTP/1.1 and HTTP/2
-//! server (hyper on tokio) for the webhook or any tower service, whose limits keep cheap
-//! clients from starving it; `tls` adds [`server::serve_tls`], the same server over HTTPS
-//! (rustls) that requires a client certificate from a CA file: Tencent's mutual authentication
-//! of callbacks ([`server::TlsConfig`]); `cli` builds the `tencent-chat-webhook` command-line
-//! tool.
+//! # Feature flags
+//!
+//! - `tracing` (default): one span per request; rejections and failures logged at warn,
+//!   bounded; [`http_span`] for request logs without `Sign`.
+//! - `tokio` (default): the request deadline ([`WebhookConfig::DEFAULT_DEADLINE`]) and
+//!   finishing timed-out after-events in the background.
+//! - `metrics`: counters and a latency histogram through the `metrics` facade.
+//! - `test-util`: [`test_util`]: requests signed as Tencent signs them, built from Tencent's
+//!   documented samples or from typed events, and replies read back typed.
+//! - `server`: [`server::serve`], a hardened HTTP/1.1 and HTTP/2 server (hyper on tokio) for the
+//!   webhook or any tower service, whose limits keep cheap clients from starving it.
+//! - `redis`: the `redis` module, which queues after-events on a Redis stream ([`Queued`] with
+//!   a `RedisSink`) and processes them with a pool of workers.
+//! - `tls`: [`server::serve_tls`], the same server over HTTPS (rustls) that requires a client
+//!   certificate from a CA file: Tencent's mutual authentication of callbacks
+//!   ([`server::TlsConfig`]).
+//! - `cli`: the `tencent-chat-webhook` command-line tool: send signed webhooks, load-test,
+//!   sign.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod auth;
@@ -112,6 +122,13 @@ pub use service::{
     WebhookResponseBody, WebhookService,
 };
 pub use verify::construct_event;
+
+// The README's Rust code, compiled (and, where it is not `no_run`, run) as doctests. Its Redis
+// example needs the `redis` feature, so the whole README is checked with it
+// (`cargo test --all-features`).
+#[cfg(all(doctest, feature = "redis"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 /// Message bodies (`MsgBody` elements: `TIMTextElem`, `TIMCustomElem`, ...) and the
 /// [`MessageEvent`](message::MessageEvent) view that every family's message events share.

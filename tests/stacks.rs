@@ -532,7 +532,7 @@ async fn good_webhook(client: &HttpClient, addr: SocketAddr) -> Duration {
     started.elapsed()
 }
 
-/// The attack: a thousand connections that each send half a request line (no token
+/// The slow-header attack: a thousand connections that each send half a request line (no token
 /// needed) and hold it, plus some that send nothing and some that start an HTTP/2 preface. With
 /// the usual 1,024 open files and no timeout, that stopped the quickstart serving anyone. Here
 /// good webhooks are answered 200, promptly, over HTTP/1.1 and HTTP/2, while every one of those

@@ -118,6 +118,8 @@ macro_rules! commands {
         /// assert!(Command::ALL.contains(&cmd));
         /// assert_eq!(Command::from_wire("C2C.CallbackFuture"), None);
         /// ```
+        ///
+        #[doc = include_str!("commands.md")]
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
         #[non_exhaustive]
         pub enum Command {
@@ -178,6 +180,9 @@ macro_rules! commands {
         }
 
         /// Your webhook logic: one method per command, each with a default.
+        ///
+        /// Which method each command calls, with its event and answer types, is in
+        /// [the command table](Command#the-command-table).
         ///
         /// Write the methods you need as plain `async fn`s. The defaults:
         /// - a before-event allows (its answer type's `Default`);

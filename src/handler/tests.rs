@@ -301,40 +301,73 @@ fn the_crate_docs_count_the_commands() {
     assert!(docs.contains(&count), "src/lib.rs should say {count:?}");
 }
 
-/// What each answer type lets a handler say, for the README's table.
-fn answer_text(answer: &str) -> &'static str {
-    match answer {
-        "()" => "OK",
-        "Reply" => "any `Reply` (shape undocumented); default OK",
-        "official_account::CreateOfficialAccountDecision" => {
-            "`CreateOfficialAccountDecision`: allow, deny (20006), deny with a code in [120001, 130000]"
-        }
-        "official_account::AddSubscriberDecision" => {
-            "`AddSubscriberDecision`: allow all, refuse some users, reject"
-        }
-        "official_account::SendMsgDecision" | "c2c::SendMsgDecision" => {
-            "`SendMsgDecision`: allow, deny, drop silently, deny with a code in [120001, 130000], rewrite `MsgBody` / `CloudCustomData`"
-        }
-        "group::SendMsgDecision" => {
-            "`SendMsgDecision`: allow, deny (10016), drop silently, deny with a code in [10100, 10200], rewrite `MsgBody` / `CloudCustomData`"
-        }
-        "group::CreateGroupDecision"
-        | "group::ApplyJoinGroupDecision"
-        | "group::CreateTopicDecision" => {
-            "`GateDecision`: allow, deny (10016), deny with a code in [10100, 10200]"
-        }
-        "group::InviteDecision" => {
-            "`InviteDecision`: allow all, refuse some users, reject, reject with a code in [10100, 10200]"
-        }
-        "sns::FriendDecision" => {
-            "`FriendDecision`: per target, allow or refuse with a code in [38000, 39000]"
-        }
-        other => panic!("no README text for answer type {other}"),
+/// The features `Cargo.toml` declares, `default` aside.
+fn cargo_features() -> Vec<String> {
+    let manifest = include_str!("../../Cargo.toml");
+    let section = manifest
+        .split("\n[features]\n")
+        .nth(1)
+        .expect("Cargo.toml has [features]");
+    let section = section.split("\n[").next().unwrap_or(section);
+    section
+        .lines()
+        .filter_map(|line| line.split_once(" = "))
+        .map(|(name, _)| name.trim().to_owned())
+        .filter(|name| name != "default" && !name.starts_with('#'))
+        .collect()
+}
+
+/// Every feature is named in the crate docs and in the README, which list them for users.
+#[test]
+fn the_crate_docs_and_the_readme_name_every_feature() {
+    let features = cargo_features();
+    assert!(features.len() >= 7, "{features:?}");
+    let docs = include_str!("../lib.rs");
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    for feature in features {
+        let item = format!("- `{feature}`");
+        assert!(
+            docs.contains(&format!("//! {item}")),
+            "src/lib.rs does not list `{feature}`"
+        );
+        assert!(
+            readme.contains(&item),
+            "README.md does not list `{feature}`"
+        );
     }
 }
 
-/// The README's command table, generated from the command table.
-fn readme_table() -> String {
+/// What each answer type lets a handler say, for the command table's "Answer" column. Keyed by
+/// the answer type as the table writes it; the column links the type by its exact path.
+fn answer_text(answer: &str) -> &'static str {
+    match answer {
+        "Reply" => "any reply (its shape is undocumented); default OK",
+        "official_account::CreateOfficialAccountDecision" => {
+            "allow, deny (20006), deny with a code in [120001, 130000]"
+        }
+        "official_account::AddSubscriberDecision" => "allow all, refuse some users, reject",
+        "official_account::SendMsgDecision" | "c2c::SendMsgDecision" => {
+            "allow, deny, drop silently, deny with a code in [120001, 130000], rewrite `MsgBody` / `CloudCustomData`"
+        }
+        "group::SendMsgDecision" => {
+            "allow, deny (10016), drop silently, deny with a code in [10100, 10200], rewrite `MsgBody` / `CloudCustomData`"
+        }
+        "group::CreateGroupDecision"
+        | "group::ApplyJoinGroupDecision"
+        | "group::CreateTopicDecision" => "allow, deny (10016), deny with a code in [10100, 10200]",
+        "group::InviteDecision" => {
+            "allow all, refuse some users, reject, reject with a code in [10100, 10200]"
+        }
+        "sns::FriendDecision" => "per target, allow or refuse with a code in [38000, 39000]",
+        other => panic!("no text for answer type {other}: add it to answer_text"),
+    }
+}
+
+/// The command table of `Command`'s docs, generated from the `commands!` table: every name is
+/// an intra-doc link to the exact item, so `cargo doc` with `-D warnings` checks that each one
+/// exists.
+fn command_table() -> String {
     let mut out = String::from(
         "| Command | Kind | Handler method | Event type | Answer |\n| --- | --- | --- | --- | --- |\n",
     );
@@ -344,35 +377,41 @@ fn readme_table() -> String {
             CommandKind::Before => "before",
             CommandKind::After => "after",
         };
+        let (event, answer) = (row.event.replace(' ', ""), row.answer.replace(' ', ""));
+        let answer = match answer.as_str() {
+            "()" => "OK".to_owned(),
+            path => format!("[`{path}`](crate::{path}): {}", answer_text(path)),
+        };
         out.push_str(&format!(
-            "| `{cmd}` | {kind} | `{}` | `{}` | {} |\n",
-            row.method,
-            row.event.replace(' ', ""),
-            answer_text(&row.answer.replace(' ', ""))
+            "| [`{cmd}`](crate::Command::{variant}) | {kind} | [`{method}`](crate::Handler::{method}) | [`{event}`](crate::{event}) | {answer} |\n",
+            variant = row.variant,
+            method = row.method,
         ));
     }
     out
 }
 
-/// The README lists every command as the table says. `UPDATE_README=1 cargo test` rewrites it.
+/// `Command`'s docs list every command as the table says. `UPDATE_DOCS=1 cargo test --lib
+/// command_docs` rewrites the list.
 #[test]
-fn the_readme_lists_every_command_as_the_table_says() {
-    const START: &str = "<!-- commands:start (generated by `UPDATE_README=1 cargo test`) -->\n";
+fn the_command_docs_list_every_command_as_the_table_says() {
+    const START: &str =
+        "<!-- commands:start (generated by `UPDATE_DOCS=1 cargo test --lib command_docs`) -->\n";
     const END: &str = "<!-- commands:end -->";
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
-    let readme = std::fs::read_to_string(path).unwrap();
-    let (Some(a), Some(b)) = (readme.find(START), readme.find(END)) else {
-        panic!("README.md has no command table markers")
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/handler/commands.md");
+    let docs = std::fs::read_to_string(path).unwrap();
+    let (Some(a), Some(b)) = (docs.find(START), docs.find(END)) else {
+        panic!("{path} has no command table markers")
     };
-    let current = &readme[a + START.len()..b];
-    let wanted = readme_table();
+    let current = &docs[a + START.len()..b];
+    let wanted = command_table();
     if current != wanted {
-        if std::env::var_os("UPDATE_README").is_some() {
-            let updated = format!("{}{START}{wanted}{}", &readme[..a], &readme[b..]);
+        if std::env::var_os("UPDATE_DOCS").is_some() {
+            let updated = format!("{}{START}{wanted}{}", &docs[..a], &docs[b..]);
             std::fs::write(path, updated).unwrap();
         } else {
             panic!(
-                "README.md's command table is out of date; run `UPDATE_README=1 cargo test`:\n{wanted}"
+                "{path}: the command table is out of date; run `UPDATE_DOCS=1 cargo test --lib command_docs`:\n{wanted}"
             );
         }
     }

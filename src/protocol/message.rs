@@ -1,8 +1,8 @@
 //! Message bodies: `MsgBody` arrays of `TIM*Elem` elements.
 //!
-//! Source: Tencent's "Message Formats" page (1047/33527, 269/2720), summarised in
-//! `shared/spec/official-account.md` §4. Element types this crate does not know are kept whole, so
-//! a message can be read, rewritten and sent back without losing anything.
+//! Source: Tencent's "Message Formats" page (1047/33527, 269/2720). Element types this crate does
+//! not know are kept whole, so a message can be read, rewritten and sent back without losing
+//! anything.
 
 use std::borrow::Cow;
 use std::fmt;

@@ -1,7 +1,7 @@
 //! The query string Tencent appends to the webhook URL.
 //!
-//! Source: Webhook Overview (1047/34354), `shared/spec/protocol.md` §1.2–1.3. Parameters are read
-//! by name, in any order, percent-decoded. `ClientIP` and `OptPlatform` are left out by some
+//! Source: Webhook Overview (1047/34354), the webhook's URL and its query parameters. Parameters
+//! are read by name, in any order, percent-decoded. `ClientIP` and `OptPlatform` are left out by some
 //! commands; `Sign` and `RequestTime` are there only when authentication is on.
 
 use std::borrow::Cow;
