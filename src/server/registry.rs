@@ -69,6 +69,10 @@ pub(crate) struct Conn {
     /// Its task has run: a request already in its socket has been read.
     started: AtomicBool,
     wake: Notify,
+    /// Signalled when the connection's idle deadline may have moved earlier: its first request
+    /// starts (the header-read timeout gives way to the idle timeout), or the last request in
+    /// flight ends. [`idle`](Conn::idle) is its one waiter.
+    changed: Notify,
 }
 
 impl Conn {
@@ -89,7 +93,11 @@ impl Conn {
     /// A request starts; returns how many this connection has carried, this one included.
     pub(crate) fn request_started(&self) -> u64 {
         self.in_flight.fetch_add(1, Ordering::AcqRel);
-        self.requests.fetch_add(1, Ordering::AcqRel) + 1
+        let before = self.requests.fetch_add(1, Ordering::AcqRel);
+        if before == 0 {
+            self.changed.notify_one();
+        }
+        before + 1
     }
 
     /// A request ended (its response sent, or dropped); `authentic` when the webhook service
@@ -100,7 +108,9 @@ impl Conn {
         if authentic {
             self.last_real_ms.store(now, Ordering::Release);
         }
-        self.in_flight.fetch_sub(1, Ordering::AcqRel);
+        if self.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.changed.notify_one();
+        }
     }
 
     pub(crate) fn in_flight(&self) -> usize {
@@ -167,9 +177,18 @@ impl Conn {
                         "idle"
                     };
                 }
+                // Before the first request, the deadline is the header-read timeout; the first
+                // request replaces it. After it, the deadline only moves later: sleep, then look.
+                Some(at) if self.requests.load(Ordering::Acquire) == 0 => {
+                    let _ = tokio::time::timeout_at(at, self.changed.notified()).await;
+                }
                 Some(at) => tokio::time::sleep_until(at).await,
-                // A request in flight ends within `request_timeout`; look again then.
-                None => tokio::time::sleep(limits.request_timeout).await,
+                // A request in flight ends within `request_timeout`: look again once none is in
+                // flight (a request that did not renew the timeout may have let it pass).
+                None => {
+                    let _ =
+                        tokio::time::timeout(limits.request_timeout, self.changed.notified()).await;
+                }
             }
         }
     }
@@ -329,6 +348,7 @@ impl Registry {
             state: AtomicU8::new(OPEN),
             started: AtomicBool::new(false),
             wake: Notify::new(),
+            changed: Notify::new(),
         });
         table.conns.insert(id, conn.clone());
         Ok((conn, evicted))
