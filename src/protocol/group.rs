@@ -19,8 +19,8 @@
 //!   `groupID` in [`AfterCreateGroup`], whose English field table spells it so (its sample says
 //!   `GroupId`).
 //! - The message random is documented as `Random` in the group message commands (`MsgRandom`
-//!   in other families and in relayed messages); both are read, `Random` is written. It is
-//!   64-bit although the table says "32-bit".
+//!   in other families and in relayed messages); both are read, and written back as they came.
+//!   It is 64-bit although the table says "32-bit".
 //! - `Operator_Account` is required wherever it names the actor of the event; in the three message
 //!   commands the actor is `From_Account` and `Operator_Account` (the request initiator, which
 //!   differs only for admin sends) is optional.
@@ -726,8 +726,9 @@ mod tests {
                 let e: BeforeSendMsg = de(json!({"GroupId": "g", "From_Account": "a",
                     "MsgRandom": 5_000_000_000u64, "MsgBody": []}));
                 assert_eq!(e.random, Some(5_000_000_000));
+                // Written back under the key it came with.
                 assert_eq!(
-                    serde_json::to_value(&e).unwrap()["Random"],
+                    serde_json::to_value(&e).unwrap()["MsgRandom"],
                     5_000_000_000u64
                 );
             }),

@@ -162,7 +162,7 @@ impl TextElem {
     pub fn new(text: impl Into<String>) -> Self {
         TextElem {
             text: text.into(),
-            extra: Extra::new(),
+            ..TextElem::default()
         }
     }
 }

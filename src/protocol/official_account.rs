@@ -10,8 +10,6 @@
 //! some flows. `EventTime` is in milliseconds and read from a number or a numeric string;
 //! `MsgTime` is in seconds.
 
-use crate::Extra;
-
 use super::common::event_time;
 use super::decision::{CustomErrorCode, GateDecision, SendDecision};
 use super::message::{Conversation, MsgElement, message_event};
@@ -275,7 +273,7 @@ impl Subscriber {
     pub fn new(account: impl Into<String>) -> Self {
         Subscriber {
             subscriber_account: account.into(),
-            extra: Extra::new(),
+            ..Subscriber::default()
         }
     }
 }
