@@ -231,7 +231,9 @@ impl Event {
     /// writes the event as it was sent instead; a retry from Tencent is the same bytes either way,
     /// but the canonical form also makes one key of the same event sent in two spellings, and is
     /// stable across a serialise/parse round trip. The ids are read from the canonical form too,
-    /// so `"MsgSeq":"123"` and `"MsgSeq":123`, or `GroupId` and `GroupID`, give one key.
+    /// so `"MsgSeq":"123"` and `"MsgSeq":123`, or `GroupId` and `GroupID`, give one key. An event
+    /// without a field its id requires (a message of an older live-streaming group, which has no
+    /// `MsgSeq`) is keyed by its content.
     ///
     /// The service's de-duplication ([`WebhookConfigBuilder::dedup`](crate::WebhookConfigBuilder::dedup))
     /// and the Redis workers use this key for after-events with an id, or with an `EventTime`

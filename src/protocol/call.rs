@@ -18,9 +18,9 @@
 //! one prints `"user1"`; both are read, exactly, and written back as they came. Every time is
 //! read from a number or a numeric string, as everywhere in this crate.
 //!
-//! Required fields, as for every family added since December 2026: the ids that say which call
-//! and who (`CallId`, the call's members, the caller); the rest, media types, statuses, times and
-//! room details, is optional. A payload without them goes to
+//! Required fields, as the crate's rule (in the wire module's docs) says for every family: the ids
+//! that say which call and who (`CallId`, the call's members, the caller); the rest, media types,
+//! statuses, times and room details, is optional. A payload without them goes to
 //! [`Handler::on_unparsed`](crate::Handler::on_unparsed).
 //!
 //! How the gaps and contradictions of the pages are resolved:

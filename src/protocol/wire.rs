@@ -6,11 +6,41 @@
 //! - reads numbers from either JSON numbers or numeric strings,
 //! - keeps every key it does not know in its `extra` ([`Extra`](crate::Extra): the members' JSON
 //!   text, in the order sent, written back as it came when serialised),
-//! - treats `Option` fields as optional and every other field as required,
+//! - treats `Option` fields as optional and every other field as required (the rule below says
+//!   which are which),
 //! - refuses duplicate keys, so no value is silently dropped,
 //! - remembers how each typed field was spelled, so that the event is written back as it was sent,
 //!
 //! and does all of it in one pass over the map, without serde's `flatten` buffering.
+//!
+//! # Which fields are required
+//!
+//! A field is required only when the event cannot be acted on without it. That is:
+//! - the ids that say who and what: accounts (`…_Account`), the group, topic, room, call, official
+//!   account, push task or seat (`Index`), the API of an alarm (`ServiceName`, `Command`), the name
+//!   of an item in a list of items (`Key`, `Tag`);
+//! - the list or object that *is* the event or holds those ids (the members who joined, the
+//!   recalled messages, the friend pairs, `Events` of a push batch, `Info`, `CallInfo`,
+//!   `RoomInfo`, ...), and the kind of change where it is the whole news (`Info.Action` of a
+//!   state change, `OperateType` of a one-to-one extension change, `ContactType` of a
+//!   moderated message's receiver);
+//! - the content: a message's `MsgBody`, an element's `MsgType` and `MsgContent` and the values
+//!   an element is (`Text`, `Latitude`, `Longitude`, `Index`), an item's `Value`;
+//! - the number or key of the message an event is *about* when the event does not carry that
+//!   message: `MsgSeq` of a recalled group message, of a read receipt and of a group extension
+//!   change, `MsgKey` of a recalled one-to-one or official account message and of a one-to-one
+//!   extension change.
+//!
+//! Everything else is optional: sequence numbers, times, randoms, message keys and ids of
+//! messages the event carries, counters, names, descriptions, types, flags, results and custom
+//! data. Real traffic leaves such fields out: older messages of live-streaming groups
+//! (`AVChatRoom`) come without `MsgSeq`, `MsgTime` and `Random`, and reach
+//! [`Handler::on_group_after_send_msg`](crate::Handler::on_group_after_send_msg) all the same.
+//! A body without a required field goes to [`Handler::on_unparsed`](crate::Handler::on_unparsed)
+//! with its JSON and the missing key. The accessors work with what is there: a message's
+//! `conversation()` needs only the ids, and [`Event::idempotency_key`](crate::Event::idempotency_key)
+//! keys an event without its id fields by its content. The family modules say where they apply the
+//! rule to something notable.
 //!
 //! # Written back as sent
 //!
@@ -72,6 +102,10 @@ pub(crate) trait Wire: Sized + Serialize {
         self.serialize(s)
     }
 
+    /// Whether a field of this type may be absent.
+    #[cfg(test)]
+    const OPTIONAL: bool = false;
+
     /// The value of a field whose key is absent: an error unless the type is optional.
     fn missing<E: de::Error>(field: &'static str) -> Result<Self, E> {
         Err(E::missing_field(field))
@@ -87,6 +121,12 @@ pub(crate) trait Wire: Sized + Serialize {
     /// typed, and by [`Event::unknown_keys`](crate::Event::unknown_keys).
     fn unknown_keys(&self, path: &str, out: &mut Vec<String>) {
         let _ = (path, out);
+    }
+
+    /// The wire struct this type is or holds, for the schema tests.
+    #[cfg(test)]
+    fn shape() -> schema::Shape {
+        schema::Shape::Leaf
     }
 }
 
@@ -532,6 +572,9 @@ impl<T: Wire> Wire for Option<T> {
         }
     }
 
+    #[cfg(test)]
+    const OPTIONAL: bool = true;
+
     fn missing<E: de::Error>(_field: &'static str) -> Result<Self, E> {
         Ok(None)
     }
@@ -544,6 +587,11 @@ impl<T: Wire> Wire for Option<T> {
         if let Some(v) = self {
             v.unknown_keys(path, out);
         }
+    }
+
+    #[cfg(test)]
+    fn shape() -> schema::Shape {
+        T::shape()
     }
 }
 
@@ -588,6 +636,11 @@ impl<T: Wire> Wire for Vec<T> {
         for (i, item) in self.iter().enumerate() {
             item.unknown_keys(&format!("{path}[{i}]"), out);
         }
+    }
+
+    #[cfg(test)]
+    fn shape() -> schema::Shape {
+        T::shape()
     }
 }
 
@@ -828,11 +881,12 @@ impl Wire for bool {
 
 /// Declares a wire struct: public snake_case fields mapped to Tencent's keys, plus `extra`.
 ///
-/// `Option<T>` fields may be absent; every other field is required. A field may list other spellings after its key (`=> "Random" | "MsgRandom"`): any of
+/// `Option<T>` fields may be absent; every other field is required (see the rule in the module
+/// docs). A field may list other spellings after its key (`=> "Random" | "MsgRandom"`): any of
 /// them fills the field, which is written back under the one it came with (the first when built
 /// by hand); two spellings in one object are a duplicate. Generates `Debug`, `Clone`,
 /// `PartialEq` (which ignores spelling), `Default`, `Deserialize`, `Serialize` and the crate's
-/// `Wire`.
+/// `Wire`, and, for the tests, the struct's schema (`WIRE`: its keys and which are required).
 macro_rules! wire_struct {
     (
         $(#[$meta:meta])*
@@ -965,6 +1019,8 @@ macro_rules! wire_struct {
 
             impl ::serde::Serialize for $name {
                 fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                    #[cfg(test)]
+                    $crate::protocol::wire::schema::seen(&$name::WIRE);
                     let memo = self.memo.view();
                     let mut m = s.serialize_map(None)?;
                     $({
@@ -1008,6 +1064,26 @@ macro_rules! wire_struct {
                         out.push($crate::protocol::wire::join_key(path, &k));
                     }
                 }
+
+                #[cfg(test)]
+                fn shape() -> $crate::protocol::wire::schema::Shape {
+                    $crate::protocol::wire::schema::Shape::Struct(&$name::WIRE)
+                }
+            }
+
+            #[cfg(test)]
+            impl $name {
+                /// The keys of this struct and which are required.
+                pub(crate) const WIRE: $crate::protocol::wire::schema::StructInfo =
+                    $crate::protocol::wire::schema::StructInfo {
+                        name: concat!(module_path!(), "::", stringify!($name)),
+                        fields: &[$($crate::protocol::wire::schema::FieldInfo {
+                            key: $key,
+                            others: &[$($alias),*],
+                            required: !<$ty as Wire>::OPTIONAL,
+                            shape: <$ty as Wire>::shape,
+                        },)*],
+                    };
             }
         };
     };
@@ -1261,6 +1337,114 @@ macro_rules! open_int_enum {
     };
 }
 pub(crate) use open_int_enum;
+
+/// The shape of every wire struct (its keys, which are required, and the structs they hold), for
+/// the tests that check the required-field rule against every command.
+#[cfg(test)]
+pub(crate) mod schema {
+    use std::cell::Cell;
+
+    use serde::Serialize;
+
+    /// A wire struct: its name (with its module) and its keys.
+    #[derive(Debug)]
+    pub(crate) struct StructInfo {
+        pub(crate) name: &'static str,
+        pub(crate) fields: &'static [FieldInfo],
+    }
+
+    impl StructInfo {
+        /// The first keys of its required fields.
+        pub(crate) fn required(&self) -> impl Iterator<Item = &'static str> + '_ {
+            self.fields.iter().filter(|f| f.required).map(|f| f.key)
+        }
+
+        /// The field read from `key`, under any of its spellings.
+        pub(crate) fn field(&self, key: &str) -> Option<&'static FieldInfo> {
+            self.fields
+                .iter()
+                .find(|f| f.key == key || f.others.contains(&key))
+        }
+
+        /// The name without the crate's module path (`group::AfterSendMsg`).
+        pub(crate) fn short_name(&self) -> &'static str {
+            self.name
+                .strip_prefix("tencent_chat_webhook::protocol::")
+                .unwrap_or(self.name)
+        }
+    }
+
+    /// One field: its key, its other spellings, whether it is required, and its type's shape.
+    #[derive(Debug)]
+    pub(crate) struct FieldInfo {
+        pub(crate) key: &'static str,
+        pub(crate) others: &'static [&'static str],
+        pub(crate) required: bool,
+        pub(crate) shape: fn() -> Shape,
+    }
+
+    /// What a field holds (through `Option` and `Vec`).
+    #[derive(Clone, Copy, Debug)]
+    pub(crate) enum Shape {
+        /// A value with no keys of its own.
+        Leaf,
+        /// A wire struct.
+        Struct(&'static StructInfo),
+        /// A message element: `MsgType`, and `MsgContent`, the struct of its type (`None` for a
+        /// type this crate does not know).
+        Element(fn(&str) -> Option<&'static StructInfo>),
+    }
+
+    thread_local! {
+        static WATCHING: Cell<bool> = const { Cell::new(false) };
+        static SEEN: Cell<Option<&'static StructInfo>> = const { Cell::new(None) };
+    }
+
+    /// Called by every wire struct as it is serialised.
+    pub(crate) fn seen(info: &'static StructInfo) {
+        if WATCHING.with(Cell::get) && SEEN.with(Cell::get).is_none() {
+            SEEN.with(|s| s.set(Some(info)));
+        }
+    }
+
+    /// The wire struct `value` is written as (the outermost one), if any.
+    pub(crate) fn of(value: &impl Serialize) -> Option<&'static StructInfo> {
+        WATCHING.with(|w| w.set(true));
+        SEEN.with(|s| s.set(None));
+        let _ = serde_json::to_writer(std::io::sink(), value);
+        WATCHING.with(|w| w.set(false));
+        SEEN.with(Cell::take)
+    }
+
+    /// Every wire struct `root` holds, itself included, once each.
+    pub(crate) fn reachable(root: &'static StructInfo) -> Vec<&'static StructInfo> {
+        fn walk(shape: Shape, out: &mut Vec<&'static StructInfo>) {
+            let structs: Vec<&'static StructInfo> = match shape {
+                Shape::Leaf => Vec::new(),
+                Shape::Struct(info) => vec![info],
+                Shape::Element(content) => crate::protocol::message::KNOWN
+                    .iter()
+                    .filter_map(|t| content(t))
+                    .collect(),
+            };
+            for info in structs {
+                if out
+                    .iter()
+                    .any(|seen| std::ptr::eq(*seen, info) || seen.name == info.name)
+                {
+                    continue;
+                }
+                out.push(info);
+                for field in info.fields {
+                    walk((field.shape)(), out);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(Shape::Struct(root), &mut out);
+        out
+    }
+}
 
 #[cfg(test)]
 #[allow(unreachable_pub)]
