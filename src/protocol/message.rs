@@ -37,7 +37,7 @@ pub struct MsgElement {
 
 /// The content of a [`MsgElement`], one variant per documented `MsgType`.
 ///
-/// Every element type but text is boxed, so that an element costs 80 bytes, not the size of the
+/// Every element type but text is boxed, so that an element costs 72 bytes, not the size of the
 /// largest content (about 250 bytes): a body may carry a great many of them.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]

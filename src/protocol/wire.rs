@@ -221,7 +221,7 @@ impl WireMemo {
     }
 
     /// The memo to write with: none when it is empty, or when the canonical form is written.
-    pub(crate) fn view(&self) -> Option<&WireMemo> {
+    fn memo_view(&self) -> Option<&WireMemo> {
         if self.is_empty() || CANONICAL.with(Cell::get) {
             None
         } else {
@@ -311,6 +311,53 @@ impl WireMemo {
             }),
         }
     }
+}
+
+/// The memo of a wire struct: a [`WireMemo`], or, for a struct none of whose fields can be
+/// spelled another way (`Member`, `TextElem`: one string under one key), [`NoMemo`], which costs
+/// no byte, so that lists of many small items stay as small as they were.
+pub(crate) trait Memo: Clone + Default + From<WireMemo> {
+    /// The memo to write with, if any.
+    fn view(&self) -> Option<&WireMemo>;
+}
+
+impl Memo for WireMemo {
+    fn view(&self) -> Option<&WireMemo> {
+        self.memo_view()
+    }
+}
+
+/// The memo of a struct that has nothing to remember.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct NoMemo;
+
+impl From<WireMemo> for NoMemo {
+    /// Nothing was noted: the struct has no field that notes.
+    fn from(_: WireMemo) -> NoMemo {
+        NoMemo
+    }
+}
+
+impl Memo for NoMemo {
+    fn view(&self) -> Option<&WireMemo> {
+        None
+    }
+}
+
+/// Picks a struct's memo type: [`WireMemo`] if `NEEDED`, else [`NoMemo`].
+pub(crate) struct MemoIf<const NEEDED: bool>;
+
+/// The memo type [`MemoIf`] picks.
+pub(crate) trait SelectMemo {
+    type Memo: Memo;
+}
+
+impl SelectMemo for MemoIf<true> {
+    type Memo = WireMemo;
+}
+
+impl SelectMemo for MemoIf<false> {
+    type Memo = NoMemo;
 }
 
 thread_local! {
@@ -908,8 +955,12 @@ macro_rules! wire_struct {
             )*
             /// Keys this crate does not know, kept as sent and written back when serialised.
             pub extra: $crate::Extra,
-            /// How the fields above were spelled, to write them back so.
-            memo: $crate::protocol::wire::WireMemo,
+            /// How the fields above were spelled, to write them back so: nothing at all for a
+            /// struct none of whose fields can be spelled another way.
+            memo: <$crate::protocol::wire::MemoIf<{
+                $(<$ty as $crate::protocol::wire::Wire>::NOTES
+                    || !<[&str]>::is_empty(&[$($alias),*]) ||)* false
+            }> as $crate::protocol::wire::SelectMemo>::Memo,
         }
 
         const _: () = {
@@ -1009,7 +1060,7 @@ macro_rules! wire_struct {
                                     None => <$ty as Wire>::missing($key)?,
                                 },)*
                                 extra: extra.finish()?,
-                                memo,
+                                memo: memo.into(),
                             })
                         }
                     }
@@ -1021,7 +1072,7 @@ macro_rules! wire_struct {
                 fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                     #[cfg(test)]
                     $crate::protocol::wire::schema::seen(&$name::WIRE);
-                    let memo = self.memo.view();
+                    let memo = $crate::protocol::wire::Memo::view(&self.memo);
                     let mut m = s.serialize_map(None)?;
                     $({
                         let view = MemoView::field(memo, __Field::$field as u8);
@@ -1598,6 +1649,25 @@ mod tests {
         assert_eq!(
             (&written["Count"], &written["Lat"], &written["On"]),
             (&json!("8"), &json!("2.5"), &json!("false"))
+        );
+    }
+
+    #[test]
+    fn structs_with_nothing_to_remember_carry_no_memo() {
+        use std::mem::size_of;
+        let one_string = size_of::<String>() + size_of::<crate::Extra>();
+        assert_eq!(size_of::<crate::common::Member>(), one_string);
+        assert_eq!(size_of::<crate::message::TextElem>(), one_string);
+        assert_eq!(
+            size_of::<crate::message::MsgElement>(),
+            72,
+            "as the message module documents"
+        );
+        assert_eq!(size_of::<super::WireMemo>(), 16);
+        assert_eq!(
+            size_of::<crate::group::RecalledMsg>(),
+            size_of::<u64>() + size_of::<crate::Extra>() + 16,
+            "a number can come as a string"
         );
     }
 
