@@ -1,4 +1,4 @@
-//! De-duplication end to end, over real sockets: the hardened server of the examples
+//! De-duplication end to end, over real sockets: the crate's hardened server
 //! (`server::serve`) with the webhook service, two apps and a `MemoryDedup`, on an ephemeral
 //! loopback port, talked to with a real HTTP/1.1 client. A handler counts its calls per app and
 //! event.
@@ -9,23 +9,20 @@
 //! true duplicate, sent again byte for byte, is not.
 #![allow(clippy::duplicate_mod)]
 
+#[path = "common/loopback.rs"]
+mod loopback;
 #[path = "common/tally.rs"]
 mod tally;
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use bytes::Bytes;
-use http::{Request, StatusCode};
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use http::StatusCode;
 use serde_json::{Value, json};
 use tencent_chat_webhook::test_util::{DEMO_APP_ID, DEMO_TOKEN, SignedRequest};
-use tencent_chat_webhook::{MemoryDedup, WebhookConfig, WebhookService};
-use tokio::net::TcpListener;
+use tencent_chat_webhook::{MemoryDedup, WebhookConfig};
 
+use loopback::send;
 use tally::Tally;
 
 /// A second app behind the same endpoint, with its own token.
@@ -41,34 +38,7 @@ async fn start(tally: Tally) -> SocketAddr {
         .dedup(MemoryDedup::new(1000, Duration::from_secs(600)))
         .build()
         .unwrap();
-    let service = WebhookService::new(config, tally);
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        tencent_chat_webhook::server::serve(
-            listener,
-            service,
-            tencent_chat_webhook::server::Limits::default(),
-            std::future::pending(),
-        )
-        .await;
-    });
-    addr
-}
-
-type HttpClient = Client<HttpConnector, Full<Bytes>>;
-
-/// Sends `req` to `addr`; returns the status and the JSON reply.
-async fn send(client: &HttpClient, addr: SocketAddr, req: &SignedRequest) -> (StatusCode, Value) {
-    let (mut parts, body) = req.build().into_parts();
-    parts.uri = format!("http://{addr}{}", parts.uri).parse().unwrap();
-    let res = client
-        .request(Request::from_parts(parts, Full::new(Bytes::from(body))))
-        .await
-        .unwrap();
-    let status = res.status();
-    let body = res.into_body().collect().await.unwrap().to_bytes();
-    (status, serde_json::from_slice(&body).unwrap())
+    loopback::start(config, tally).await
 }
 
 /// An after-event of `command` with `body`, signed for `app`.
@@ -119,7 +89,7 @@ fn c2c_message(to: &str) -> SignedRequest {
 async fn events_that_share_one_field_of_their_id_are_each_handled_and_a_duplicate_once() {
     let tally = Tally::default();
     let addr = start(tally.clone()).await;
-    let client = Client::builder(TokioExecutor::new()).build(HttpConnector::new());
+    let client = loopback::client();
     let topic = |t: &str| format!("@TGS#_@TGS#cQVLVHIM62CJ@TOPIC#_{t}");
     let events = [
         ("a group message", group_message(DEMO_APP_ID, None)),

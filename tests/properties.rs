@@ -1,4 +1,6 @@
-//! Property tests: every event of every command survives a serialise/parse round trip; the
+//! Property tests: every event of every command survives a serialise/parse round trip, written
+//! back as it was sent (keys under the spelling they came with, legacy names, numbers as strings,
+//! flags as numbers or strings, `null`s, unknown keys and elements); the
 //! verifier accepts exactly the signatures it should within the window and rejects the rest;
 //! arbitrary query strings never panic the parser nor show a token in a rejection; every typed
 //! decision's reply reads back as it was written.
@@ -135,7 +137,8 @@ fn any_u64() -> BoxedStrategy<u64> {
 }
 
 /// An integer leaf: a JSON number, or a decimal string holding one (as several of Tencent's
-/// samples send `EventTime`); now and then a negative one.
+/// samples send `EventTime`); now and then a negative one, or a string the crate reads but that
+/// is not how the number writes itself (padded, with leading zeros or a sign).
 fn any_int_json() -> BoxedStrategy<Value> {
     prop_oneof![
         5 => (any_u64(), any::<bool>()).prop_map(|(n, quoted)| {
@@ -144,10 +147,13 @@ fn any_int_json() -> BoxedStrategy<Value> {
         1 => (any::<i64>(), any::<bool>()).prop_map(|(n, quoted)| {
             if quoted { Value::String(n.to_string()) } else { Value::from(n) }
         }),
+        1 => (0u64..=u64::from(u32::MAX), select(vec![" {}", "{} ", " {} ", "0{}", "00{}", "+{}"]))
+            .prop_map(|(n, form)| Value::String(form.replace("{}", &n.to_string()))),
     ]
     .boxed()
 }
 
+/// A leaf for a float field: a float, as a number or a string, or any integer leaf.
 fn any_float_json() -> BoxedStrategy<Value> {
     prop_oneof![
         3 => finite_f64().prop_map(Value::from),
@@ -155,6 +161,62 @@ fn any_float_json() -> BoxedStrategy<Value> {
         1 => any_int_json(),
     ]
     .boxed()
+}
+
+/// A flag in every form the crate reads: a boolean, `0`/`1`, or a string of either.
+fn any_flag_json() -> BoxedStrategy<Value> {
+    select(vec![
+        Value::from(true),
+        Value::from(false),
+        Value::from(0),
+        Value::from(1),
+        Value::from("true"),
+        Value::from("false"),
+        Value::from("1"),
+        Value::from("0"),
+    ])
+    .boxed()
+}
+
+/// The other spellings of a key that real traffic or the docs use, which the crate reads into the
+/// same field.
+fn key_spellings(key: &str) -> &'static [&'static str] {
+    match key {
+        "GroupId" => &["GroupID"],
+        "GroupID" => &["GroupId"],
+        "Random" => &["MsgRandom"],
+        "MsgRandom" => &["Random"],
+        "MsgID" => &["MsgId"],
+        "CallMediaType" => &["MediaType"],
+        "MediaType" => &["CallMediaType"],
+        _ => &[],
+    }
+}
+
+/// The documented spellings, legacy ones included, of the open enum under `key`.
+fn value_spellings(key: &str) -> &'static [&'static str] {
+    match key {
+        "Type" => &[
+            "Private",
+            "Work",
+            "ChatRoom",
+            "Meeting",
+            "Public",
+            "AVChatRoom",
+            "Community",
+        ],
+        "Platform" => &["iOS", "IOS", "Mac", "macOS", "iPad", "IPad", "Android"],
+        "ClientCmd" => &[
+            "friend_add",
+            "FriendAdd",
+            "friend_response",
+            "FriendResponse",
+        ],
+        "ActionType" => &[
+            "Accept", "Answer", "Hangup", "HangUp", "Hang Up", "Invite", "Invited",
+        ],
+        _ => &[],
+    }
 }
 
 /// Whether a key could be one Tencent defines: every documented key is ASCII letters, digits and
@@ -243,11 +305,13 @@ fn lookup<'a>(mut v: &'a Value, path: &[Seg]) -> Option<&'a Value> {
     Some(v)
 }
 
-/// A mutated fixture: its JSON text (keys in the order chosen), and everything added to it that
-/// the JSON written back must keep: each extra key's value, and each unknown message element.
+/// A mutated fixture: its JSON text (keys in the order chosen), the JSON the event it parses to
+/// must be written back as, and everything added to it that the JSON written back must keep:
+/// each extra key's value, and each unknown message element.
 #[derive(Clone)]
 struct Mutated {
     json: String,
+    expect: Value,
     added: Vec<(Vec<Seg>, Value)>,
 }
 
@@ -267,6 +331,7 @@ impl Mutated {
     fn leaf(v: Value) -> Self {
         Mutated {
             json: v.to_string(),
+            expect: v,
             added: Vec::new(),
         }
     }
@@ -274,17 +339,18 @@ impl Mutated {
     fn added(json: String, v: Value) -> Self {
         Mutated {
             json,
+            expect: v.clone(),
             added: vec![(Vec::new(), v)],
         }
     }
 
-    /// This value's text, its added things moved under `seg`.
-    fn under(self, seg: &Seg, out: &mut Vec<(Vec<Seg>, Value)>) -> String {
+    /// This value's text and what it is written back as, its added things moved under `seg`.
+    fn under(self, seg: &Seg, out: &mut Vec<(Vec<Seg>, Value)>) -> (String, Value) {
         for (mut path, v) in self.added {
             path.insert(0, seg.clone());
             out.push((path, v));
         }
-        self.json
+        (self.json, self.expect)
     }
 }
 
@@ -309,26 +375,37 @@ const HEAVY: Dose = Dose {
     drop_in_16: 3,
 };
 
+/// `orig` kept, changed, or, rarely (most leaves are required), `null`, which an optional field
+/// writes back.
 fn leaf(
     orig: &Value,
     changed: BoxedStrategy<Value>,
     keep: u32,
     change: u32,
 ) -> BoxedStrategy<Mutated> {
-    prop_oneof![keep => Just(orig.clone()), change => changed]
+    prop_oneof![16 * keep => Just(orig.clone()), 16 * change => changed, 1 => Just(Value::Null)]
         .prop_map(Mutated::leaf)
         .boxed()
 }
 
-/// A strategy of values like `v` (found under `key`): leaves replaced, keys dropped and added,
-/// keys reordered, unknown elements put into `MsgBody` arrays.
+/// A strategy of values like `v` (found under `key`): leaves replaced (in any form the crate
+/// reads: numbers as strings, flags as numbers, legacy names), keys dropped, added, reordered
+/// and spelled as the docs also spell them, unknown elements put into `MsgBody` arrays.
 fn mutate(v: &Value, key: Option<&str>, dose: Dose) -> BoxedStrategy<Mutated> {
     let Dose { keep, change, .. } = dose;
+    let spellings = key.map_or(&[][..], value_spellings);
     match v {
         Value::Null => Just(Mutated::leaf(Value::Null)).boxed(),
-        Value::Bool(_) => leaf(v, any::<bool>().prop_map(Value::from).boxed(), keep, change),
+        Value::Bool(_) => leaf(v, any_flag_json(), keep, change),
         Value::Number(n) if n.is_f64() => leaf(v, any_float_json(), keep, change),
         Value::Number(_) => leaf(v, any_int_json(), keep, change),
+        Value::String(_) if !spellings.is_empty() => {
+            let changed = prop_oneof![
+                3 => select(spellings).prop_map(Value::from),
+                1 => any_text().prop_map(Value::from),
+            ];
+            leaf(v, changed.boxed(), keep, change)
+        }
         // Mostly kept: a changed command is a mismatch, which ends the case early.
         Value::String(_) if key == Some("CallbackCommand") => {
             leaf(v, any_text().prop_map(Value::from).boxed(), 40, 1)
@@ -360,13 +437,14 @@ fn array(items: &[Value], key: Option<&str>, dose: Dose) -> BoxedStrategy<Mutate
                 children.insert(at, Mutated::added(json, value));
             }
             let mut added = Vec::new();
-            let parts: Vec<String> = children
+            let (parts, expect): (Vec<String>, Vec<Value>) = children
                 .into_iter()
                 .enumerate()
                 .map(|(i, child)| child.under(&Seg::Index(i), &mut added))
-                .collect();
+                .unzip();
             Mutated {
                 json: format!("[{}]", parts.join(",")),
+                expect: Value::Array(expect),
                 added,
             }
         })
@@ -374,9 +452,21 @@ fn array(items: &[Value], key: Option<&str>, dose: Dose) -> BoxedStrategy<Mutate
 }
 
 fn object(map: &Map<String, Value>, dose: Dose) -> BoxedStrategy<Mutated> {
+    // A key keeps its spelling, or takes another the docs use (one the crate reads into the same
+    // field, or keeps as an unknown key where the struct does not read it).
     let fields: Vec<_> = map
         .iter()
-        .map(|(k, v)| (Just(k.clone()), mutate(v, Some(k), dose)))
+        .map(|(k, v)| {
+            let key = match key_spellings(k) {
+                [] => Just(k.clone()).boxed(),
+                others => prop_oneof![
+                    3 => Just(k.clone()),
+                    1 => select(others).prop_map(str::to_owned),
+                ]
+                .boxed(),
+            };
+            (key, mutate(v, Some(k), dose))
+        })
         .collect();
     // At most one key dropped per object: most keys are required, and one missing is enough.
     let dropped = proptest::option::weighted(f64::from(dose.drop_in_16) / 16.0, any::<Index>());
@@ -400,15 +490,19 @@ fn object(map: &Map<String, Value>, dose: Dose) -> BoxedStrategy<Mutated> {
         .prop_shuffle()
         .prop_map(|entries| {
             let mut added = Vec::new();
+            let mut expect = Map::new();
             let parts: Vec<String> = entries
                 .into_iter()
                 .map(|(k, child)| {
                     let name = Value::from(k.as_str()).to_string();
-                    format!("{name}:{}", child.under(&Seg::Key(k), &mut added))
+                    let (json, written) = child.under(&Seg::Key(k.clone()), &mut added);
+                    expect.insert(k, written);
+                    format!("{name}:{json}")
                 })
                 .collect();
             Mutated {
                 json: format!("{{{}}}", parts.join(",")),
+                expect: Value::Object(expect),
                 added,
             }
         })
@@ -476,6 +570,13 @@ fn round_trip(cmd: Command, input: &Mutated, tally: &RefCell<Tally>) -> TestCase
     );
     let tree: Value = serde_json::from_str(&written)
         .map_err(|e| TestCaseError::fail(format!("written JSON is not JSON: {e}")))?;
+    prop_assert_eq!(
+        &tree,
+        &input.expect,
+        "not written back as sent\nsent:    {}\nwritten: {}",
+        input.json,
+        written
+    );
     for (path, value) in &input.added {
         prop_assert_eq!(
             lookup(&tree, path),

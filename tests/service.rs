@@ -144,9 +144,9 @@ fn check_sample(command: Command, seen: &Event) {
                 (
                     e.operator_account.as_str(),
                     e.owner_account.as_str(),
-                    e.name.as_str()
+                    e.name.as_deref()
                 ),
-                ("107867", "107867", "TestOfficialAccount")
+                ("107867", "107867", Some("TestOfficialAccount"))
             );
             assert_eq!(e.event_time, EVENT_TIME);
         }
@@ -233,7 +233,7 @@ fn check_sample(command: Command, seen: &Event) {
         }
         (Command::OfficialAccountAfterSendMsg, Event::OfficialAccountAfterSendMsg(e)) => {
             assert_eq!(e.official_account, "@TOA#_2J4SZEAEL");
-            assert_eq!(e.msg_key, "71_1_1698741698");
+            assert_eq!(e.msg_key.as_deref(), Some("71_1_1698741698"));
             assert_eq!(e.msg_time, Some(1_490_686_222));
             assert_eq!(e.online_only_flag, Some(1));
             assert_eq!(e.texts().collect::<Vec<_>>(), ["red packet"]);

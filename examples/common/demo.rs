@@ -338,7 +338,7 @@ impl Handler for DemoHandler {
         ctx: &RequestContext,
         e: official_account::BeforeCreateOfficialAccount,
     ) -> HandlerResult<official_account::CreateOfficialAccountDecision> {
-        Ok(gate(ctx, &e.name, OA_DENIED))
+        Ok(gate(ctx, e.name.as_deref().unwrap_or_default(), OA_DENIED))
     }
 
     async fn on_group_before_create_group(

@@ -225,10 +225,15 @@ impl Event {
     ///
     /// For the whole event (and for an event that lacks a field its command's id requires, or a
     /// command this crate does not know), the id is `sha256:<hex>` of the command and the event's
-    /// JSON as [`to_json`](Event::to_json) writes it: the same for a delivery repeated byte for
-    /// byte, and stable across a serialise/parse round trip, since the JSON is written from the
-    /// typed event. The ids are read from the typed event too, so `"MsgSeq":"123"` and
-    /// `"MsgSeq":123` give one key.
+    /// JSON in its canonical form: every field under its first key (`GroupId`, not `GroupID`),
+    /// numbers as numbers, flags as booleans, enums by their documented name (`Work`, not
+    /// `Private`), ids as strings, no `null` for an absent field. [`to_json`](Event::to_json)
+    /// writes the event as it was sent instead; a retry from Tencent is the same bytes either way,
+    /// but the canonical form also makes one key of the same event sent in two spellings, and is
+    /// stable across a serialise/parse round trip. The ids are read from the canonical form too,
+    /// so `"MsgSeq":"123"` and `"MsgSeq":123`, or `GroupId` and `GroupID`, give one key. An event
+    /// without a field its id requires (a message of an older live-streaming group, which has no
+    /// `MsgSeq`) is keyed by its content.
     ///
     /// The service's de-duplication ([`WebhookConfigBuilder::dedup`](crate::WebhookConfigBuilder::dedup))
     /// and the Redis workers use this key for after-events with an id, or with an `EventTime`
@@ -277,6 +282,12 @@ impl Event {
 
     /// The key; `None` when `dedup_only` and the event is not de-duplicated.
     fn key(&self, app_id: u64, dedup_only: bool) -> Option<String> {
+        // Read from the canonical form, so that the key does not depend on spelling.
+        crate::protocol::wire::canonical(|| self.canonical_key(app_id, dedup_only))
+    }
+
+    /// [`key`](Self::key), with the event written in its canonical form.
+    fn canonical_key(&self, app_id: u64, dedup_only: bool) -> Option<String> {
         let mut key = Vec::with_capacity(128);
         let _ = write!(key, "{app_id}:{}:", self.command_name());
         if !self.write_id(&mut key) {
@@ -1100,6 +1111,44 @@ mod tests {
             a.idempotency_key(APP),
             r#"1400000000:Group.CallbackAfterSendMsg:["g",null,4294967297]"#
         );
+    }
+
+    /// The whole-event digest is of the canonical form: the same event in another spelling (keys,
+    /// numbers as strings, legacy names, ids as numbers, `null`s) has the same key, which
+    /// `to_json`, written as sent, would not give.
+    #[test]
+    fn a_digest_does_not_depend_on_spelling() {
+        let cases: [(&str, &str, &str); 4] = [
+            (
+                "Group.CallbackAfterGroupFull",
+                r#"{"GroupId":"g","EventTime":1670574414123}"#,
+                r#"{"GroupID":"g","EventTime":"1670574414123"}"#,
+            ),
+            (
+                "Group.CallbackAfterNewMemberJoin",
+                r#"{"GroupId":"g","Type":"Work","Operator_Account":"a","NewMemberList":[],"EventTime":1}"#,
+                r#"{"GroupId":"g","Type":"Private","Operator_Account":"a","NewMemberList":[],"EventTime":" 1","JoinType":null}"#,
+            ),
+            (
+                "Call.CallbackAfterMemberChanged",
+                r#"{"CallId":"c","ChangedUserList":[{"User_Account":"7","ActionType":"Accept"}],"EventTime":1}"#,
+                r#"{"CallId":"c","ChangedUserList":[{"User_Account":7,"ActionType":"Answer"}],"EventTime":1}"#,
+            ),
+            (
+                "Room.CallbackAfterUpdateRoomInfo",
+                r#"{"Operator_Account":"a","RoomInfo":{"RoomId":"r","IsVideoDisabled":false},"EventTime":1}"#,
+                r#"{"Operator_Account":"a","RoomInfo":{"RoomId":"r","IsVideoDisabled":"0"},"EventTime":1}"#,
+            ),
+        ];
+        for (command, canonical, spelled) in cases {
+            let canonical = Event::parse(command, canonical.as_bytes()).unwrap();
+            let spelled = Event::parse(command, spelled.as_bytes()).unwrap();
+            assert_ne!(canonical.to_json(), spelled.to_json(), "{command}: as sent");
+            assert_eq!(canonical, spelled, "{command}");
+            let key = canonical.idempotency_key(APP);
+            assert!(key.contains(":sha256:"), "{key}");
+            assert_eq!(spelled.idempotency_key(APP), key, "{command}");
+        }
     }
 
     #[test]

@@ -1,5 +1,8 @@
 //! Chatbot webhooks: `Bot.OnC2CMessage` and `Bot.OnGroupMessage` (1047/68952, 68953), after a
 //! message reached a chatbot account.
+//!
+//! As for the messages of the other families, the accounts, the group and the body are required,
+//! and the sequence numbers, randoms, keys and times of the message are optional.
 
 use super::common::event_time;
 use super::message::{c2c_message, group_message};

@@ -18,23 +18,24 @@
 //! one prints `"user1"`; both are read, exactly, and written back as they came. Every time is
 //! read from a number or a numeric string, as everywhere in this crate.
 //!
-//! Required fields, as for every family added since December 2026: the ids that say which call
-//! and who (`CallId`, the call's members, the caller); the rest, media types, statuses, times and
-//! room details, is optional. A payload without them goes to
+//! Required fields, as the crate's rule (in the wire module's docs) says for every family: the ids
+//! that say which call and who (`CallId`, the call's members, the caller); the rest, media types,
+//! statuses, times and room details, is optional. A payload without them goes to
 //! [`Handler::on_unparsed`](crate::Handler::on_unparsed).
 //!
 //! How the gaps and contradictions of the pages are resolved:
 //! - [`AfterStartCall`]'s field table lists `CallId`, `MediaType`, `ChatGroupId`, `RoomId` and
 //!   `RoomIdType` at the top level; both samples (English and Chinese) nest them in `CallInfo`,
 //!   and spell the media type `CallMediaType`. The code follows the samples ([`CallInfo`]) and
-//!   reads either spelling of the media type (writing `CallMediaType` back).
+//!   reads either spelling of the media type (writing back the one that came).
 //! - [`AfterEndCall`]'s Chinese table types `CallResult` as Integer; its sample, its English
 //!   table and the value list are strings. It is read as the string enum [`CallResult`]. Its
 //!   sample misses the comma after `CallRecord` (both languages); the fixture adds it.
 //! - [`AfterMemberChanged`] spells its actions four ways: the Chinese sample `Accept` and
 //!   `Hangup`, the Chinese table `HangUp`, the English sample `Answer`, `Invite` and
 //!   `Cancel_Invite`, the English table `Accept`, `Hang Up`, `Invited` and `Canncel_Invite`.
-//!   [`MemberAction`] reads every one of them and writes the Chinese sample's. Its sample carries
+//!   [`MemberAction`] reads every one of them as one variant, and an event writes back the
+//!   spelling it came with (the Chinese sample's when built by hand). Its sample carries
 //!   a `//` comment and misses the comma after `ChangedUserList`; the fixture (the Chinese page's
 //!   sample) drops the comment and adds the comma.
 //! - `RoomIdType` says whether the TRTC room id is a number (1) or a string (2); the samples send
@@ -111,7 +112,8 @@ open_str_enum! {
 
 open_str_enum! {
     /// What changed a member's state (`ChangedUserList[].ActionType`). Every spelling the pages
-    /// use is read; the Chinese sample's is written.
+    /// use is read; an event writes back the one it came with, the enum alone writes the Chinese
+    /// sample's.
     pub enum MemberAction {
         /// Answered.
         Accept = "Accept" | "Answer",
@@ -344,8 +346,9 @@ mod tests {
                 let e: AfterStartCall = de(json!({"CallInfo": {"CallId": "c",
                     "MediaType": "Video"}, "UserList": []}));
                 assert_eq!(e.call_info.media_type, Some(MediaType::Video));
+                // Written back under the key it came with.
                 assert_eq!(
-                    serde_json::to_value(&e).unwrap()["CallInfo"]["CallMediaType"],
+                    serde_json::to_value(&e).unwrap()["CallInfo"]["MediaType"],
                     "Video"
                 );
             }),

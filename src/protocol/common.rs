@@ -3,8 +3,6 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::Extra;
-
 use super::wire::{open_str_enum, wire_struct};
 
 wire_struct! {
@@ -20,7 +18,7 @@ impl Member {
     pub fn new(account: impl Into<String>) -> Self {
         Member {
             member_account: account.into(),
-            extra: Extra::new(),
+            ..Member::default()
         }
     }
 }
@@ -37,7 +35,18 @@ wire_struct! {
 
 open_str_enum! {
     /// A group type (`Type`), as Tencent's Group System page (1047/33529) lists them; any other
-    /// value is kept in `Other`.
+    /// value is kept in `Other`. The legacy names match the modern variant, and an event writes
+    /// back the name it came with:
+    ///
+    /// ```
+    /// use tencent_chat_webhook::{group, GroupType};
+    ///
+    /// let json = r#"{"GroupId":"@TGS#1","Type":"Private","Requestor_Account":"a"}"#;
+    /// let event: group::BeforeApplyJoinGroup = serde_json::from_str(json).unwrap();
+    /// assert!(matches!(event.group_type, Some(GroupType::Work)));
+    /// assert_eq!(serde_json::to_string(&event).unwrap(), json);
+    /// assert_eq!(GroupType::Work.as_str(), "Work"); // the enum alone says the modern name
+    /// ```
     pub enum GroupType {
         /// A public group (users apply to join).
         Public = "Public",
@@ -55,7 +64,7 @@ open_str_enum! {
 open_str_enum! {
     /// The platform of a device (`KickedDevice[].Platform` of the online-status webhook). Both
     /// documented spellings of Apple platforms are read (`iOS` / `IOS`, `Mac` / `macOS`,
-    /// `iPad` / `IPad`).
+    /// `iPad` / `IPad`), and an event writes back the one it came with.
     pub enum Platform {
         /// `iOS`.
         Ios = "iOS" | "IOS",
@@ -171,8 +180,8 @@ super::wire::open_int_enum! {
 /// `"Member_Account":144115233775727695` in 647/60736), so both are read, exactly (no integer
 /// goes through a float). The id reads as its text ([`as_str`](Self::as_str), `Deref<Target =
 /// str>`, comparisons with `str`) and is written back in the form it came in, so an event
-/// serialises to the JSON it was parsed from. Two ids are equal when both their text and their
-/// form are.
+/// serialises to the JSON it was parsed from. Like every spelling, the form does not take part in
+/// equality or hashing: `10001` and `"10001"` are one id (and one idempotency key).
 ///
 /// ```
 /// use tencent_chat_webhook::common::Id;
@@ -185,8 +194,11 @@ super::wire::open_int_enum! {
 /// let sent_as_string: Id = serde_json::from_str(r#""alice""#).unwrap();
 /// assert_eq!(sent_as_string.as_str(), "alice");
 /// assert_eq!(serde_json::to_string(&sent_as_string).unwrap(), r#""alice""#);
+///
+/// let digits: Id = serde_json::from_str(r#""144115212830834855""#).unwrap();
+/// assert_eq!(digits, sent_as_number, "one id, two spellings");
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, Default)]
 pub struct Id {
     text: String,
     numeric: bool,
@@ -214,6 +226,21 @@ impl Id {
     /// The id's text.
     pub fn into_string(self) -> String {
         self.text
+    }
+}
+
+/// Compares the text: the form an id was sent in is its spelling.
+impl PartialEq for Id {
+    fn eq(&self, other: &Id) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for Id {}
+
+impl std::hash::Hash for Id {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.text.hash(state);
     }
 }
 
@@ -268,7 +295,8 @@ impl PartialEq<String> for Id {
 
 impl serde::Serialize for Id {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        if self.numeric {
+        // The canonical form (idempotency keys) writes every id as its text.
+        if self.numeric && !super::wire::is_canonical() {
             // Made from an integer when read; a hand-built numeric id is only ever made so too.
             if let Ok(n) = self.text.parse::<u64>() {
                 return s.serialize_u64(n);
@@ -355,7 +383,11 @@ mod tests {
         }
         let number: Id = serde_json::from_str("10001").unwrap();
         let string: Id = serde_json::from_str(r#""10001""#).unwrap();
-        assert_ne!(number, string, "the form is part of the value");
+        assert_eq!(
+            number, string,
+            "the form is a spelling, not part of the value"
+        );
+        assert!(number.is_numeric() && !string.is_numeric());
         assert_eq!(number.as_str(), string.as_str());
         for (name, json) in [
             ("float", "1.5"),

@@ -13,8 +13,6 @@
 
 use std::fmt;
 
-use crate::Extra;
-
 use super::message::MsgElement;
 use super::reply::Reply;
 use super::wire::wire_struct;
@@ -448,7 +446,7 @@ impl FriendDecision {
                     to_account: target.to_owned(),
                     result_code: code,
                     result_info: info.to_owned(),
-                    extra: Extra::new(),
+                    ..FriendResult::default()
                 }
             })
             .collect();

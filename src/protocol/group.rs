@@ -8,19 +8,31 @@
 //! assumed. `EventTime` is in Unix milliseconds and read from a number or a numeric string (most
 //! samples print it as a string); `MsgTime` is in seconds.
 //!
-//! Fields that identify the event (the group, the acting user, the users or messages concerned,
-//! the message body) are required; a payload without them goes to
+//! Required fields follow the crate's rule (in the wire module's docs): the ids that identify the
+//! event (the group, the acting user, the users or the messages concerned) and the message body
+//! are required; a payload without them goes to
 //! [`Handler::on_unparsed`](crate::Handler::on_unparsed) with its JSON and the missing key.
-//! Descriptive fields (`Type`, names, counts, flags, `EventTime`) are `Option`. `Type` is the open [`GroupType`]: legacy names (`Private`, `ChatRoom`) are read, unknown
-//! types are kept.
+//! Descriptive fields (`Type`, names, counts, flags, `EventTime`) and the numbers, times and
+//! randoms of the messages an event carries are `Option`. `Type` is the open [`GroupType`]:
+//! legacy names (`Private` for `Work`, `ChatRoom` for `Meeting`) match the modern variant and are
+//! written back as sent; unknown types are kept.
+//!
+//! Older traffic of live-streaming groups (`AVChatRoom`) sends its group messages without the
+//! `MsgSeq`, `MsgTime` and `Random` the pages list. Such an [`AfterSendMsg`] is typed all the same:
+//! its [`msg_seq`](AfterSendMsg::msg_seq) is `None`, its
+//! [`conversation`](crate::message::MessageEvent::conversation) is the group's, its
+//! [`sent_time`](AfterSendMsg::sent_time) falls back to `EventTime`, and its
+//! [`idempotency_key`](crate::Event::idempotency_key) is read from its content. The sequence
+//! numbers that name the message an event is about without carrying it (a recalled message, a
+//! read receipt, an extension change) stay required: without them the event says nothing.
 //!
 //! How the gaps and contradictions of the docs are resolved:
 //! - `GroupId` is also read as `GroupID` (the push callbacks' spelling) in every command, and as
 //!   `groupID` in [`AfterCreateGroup`], whose English field table spells it so (its sample says
 //!   `GroupId`).
 //! - The message random is documented as `Random` in the group message commands (`MsgRandom`
-//!   in other families and in relayed messages); both are read, `Random` is written. It is
-//!   64-bit although the table says "32-bit".
+//!   in other families and in relayed messages); both are read, and written back as they came.
+//!   It is 64-bit although the table says "32-bit".
 //! - `Operator_Account` is required wherever it names the actor of the event; in the three message
 //!   commands the actor is `From_Account` and `Operator_Account` (the request initiator, which
 //!   differs only for admin sends) is optional.
@@ -270,8 +282,10 @@ group_message! {
 group_message! {
     /// `Group.CallbackAfterSendMsg`: a group message was delivered (1047/34375). Answered OK.
     pub struct AfterSendMsg {
-        /// Sequence number of the message, unique in the group: its ordering key.
-        pub msg_seq: u64 => "MsgSeq",
+        /// Sequence number of the message, unique in the group: its ordering key. Absent from
+        /// older messages of live-streaming groups (`AVChatRoom`), which have no ordering key but
+        /// their time.
+        pub msg_seq: Option<u64> => "MsgSeq",
         /// Send time on the server, Unix **seconds**.
         pub msg_time: Option<u64> => "MsgTime",
         /// Client-side unique id of the message (on the Chinese page only).
@@ -668,6 +682,14 @@ impl AfterModifyMsg {
     }
 }
 
+impl AfterSendMsg {
+    /// When the message was sent: `MsgTime` (Unix seconds), or, when the message has none (older
+    /// messages of live-streaming groups), `EventTime` (Unix milliseconds).
+    pub fn sent_time(&self) -> Option<std::time::SystemTime> {
+        super::common::from_secs(self.msg_time).or_else(|| self.event_system_time())
+    }
+}
+
 impl AfterRecallMsg {
     /// The sequence numbers of the recalled messages, in order.
     pub fn msg_seqs(&self) -> impl Iterator<Item = u64> + '_ {
@@ -726,15 +748,16 @@ mod tests {
                 let e: BeforeSendMsg = de(json!({"GroupId": "g", "From_Account": "a",
                     "MsgRandom": 5_000_000_000u64, "MsgBody": []}));
                 assert_eq!(e.random, Some(5_000_000_000));
+                // Written back under the key it came with.
                 assert_eq!(
-                    serde_json::to_value(&e).unwrap()["Random"],
+                    serde_json::to_value(&e).unwrap()["MsgRandom"],
                     5_000_000_000u64
                 );
             }),
             ("MsgSeq as a string above 2^32", || {
                 let e: AfterSendMsg = de(json!({"GroupId": "g", "From_Account": "a",
                     "MsgSeq": "4294967297", "MsgBody": []}));
-                assert_eq!(e.msg_seq, 4_294_967_297);
+                assert_eq!(e.msg_seq, Some(4_294_967_297));
             }),
             ("legacy group type Private read as Work", || {
                 let e: BeforeApplyJoinGroup = de(json!({"GroupId": "g", "Type": "Private",
@@ -902,7 +925,7 @@ mod tests {
             }),
             (file!("Group.CallbackAfterSendMsg"), |n, s| {
                 let e: AfterSendMsg = fixture(n, s);
-                assert_eq!((e.msg_seq, e.msg_time), (123, Some(1490686222)));
+                assert_eq!((e.msg_seq, e.msg_time), (Some(123), Some(1490686222)));
                 assert_eq!(e.sender(), "jared");
                 assert_eq!(e.operator_account.as_deref(), Some("admin"));
             }),

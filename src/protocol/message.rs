@@ -37,7 +37,7 @@ pub struct MsgElement {
 
 /// The content of a [`MsgElement`], one variant per documented `MsgType`.
 ///
-/// Every element type but text is boxed, so that an element costs 80 bytes, not the size of the
+/// Every element type but text is boxed, so that an element costs 72 bytes, not the size of the
 /// largest content (about 250 bytes): a body may carry a great many of them.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
@@ -145,7 +145,7 @@ const IMAGE: &str = "TIMImageElem";
 const FILE: &str = "TIMFileElem";
 const VIDEO_FILE: &str = "TIMVideoFileElem";
 const RELAY: &str = "TIMRelayElem";
-const KNOWN: [&str; 9] = [
+pub(crate) const KNOWN: [&str; 9] = [
     TEXT, LOCATION, FACE, CUSTOM, SOUND, IMAGE, FILE, VIDEO_FILE, RELAY,
 ];
 
@@ -162,7 +162,7 @@ impl TextElem {
     pub fn new(text: impl Into<String>) -> Self {
         TextElem {
             text: text.into(),
-            extra: Extra::new(),
+            ..TextElem::default()
         }
     }
 }
@@ -514,6 +514,25 @@ impl Wire for MsgElement {
         for k in self.extra.keys() {
             out.push(super::wire::join_key(path, &k));
         }
+    }
+
+    #[cfg(test)]
+    fn shape() -> super::wire::schema::Shape {
+        use super::wire::schema::StructInfo;
+        super::wire::schema::Shape::Element(|msg_type| -> Option<&'static StructInfo> {
+            Some(match msg_type {
+                TEXT => &TextElem::WIRE,
+                LOCATION => &LocationElem::WIRE,
+                FACE => &FaceElem::WIRE,
+                CUSTOM => &CustomElem::WIRE,
+                SOUND => &SoundElem::WIRE,
+                IMAGE => &ImageElem::WIRE,
+                FILE => &FileElem::WIRE,
+                VIDEO_FILE => &VideoFileElem::WIRE,
+                RELAY => &RelayElem::WIRE,
+                _ => return None,
+            })
+        })
     }
 }
 

@@ -8,9 +8,9 @@
 //! copy does not. It is a notification answered with the usual OK, whose result is ignored; the
 //! signature question of [`room`](crate::room) applies to it too.
 //!
-//! Required fields, as for every family added since December 2026: the room and its seats,
-//! each seat by its `Index`; the rest is optional. `Operator_Account` is optional because the
-//! live copy has none.
+//! Required fields, as the crate's rule (in the wire module's docs) says for every family: the
+//! room and its seats, each seat by its `Index`; the rest is optional. `Operator_Account` is
+//! optional because the live copy has none.
 //!
 //! How the gaps and contradictions of the pages are resolved:
 //! - `Member_Account` is typed String but both samples print it as a number

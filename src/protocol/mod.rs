@@ -20,6 +20,8 @@ pub(crate) mod query;
 pub(crate) mod raw;
 pub(crate) mod reply;
 pub(crate) mod room;
+#[cfg(test)]
+mod rule_tests;
 pub(crate) mod sns;
 pub(crate) mod state;
 #[cfg(test)]

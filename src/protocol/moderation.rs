@@ -13,8 +13,9 @@
 //! - `MsgID` is also read as `MsgId`. It is missing when a group message was never delivered.
 //! - One sample (a C2C text) covers eight scenes, some of which (profiles, relationship chains)
 //!   have no message and no receiver: every field is optional, `From_Account` and `ContactItem`
-//!   included. Within `ContactItem`, only `ContactType` is required: `To_Account` is sent for
-//!   one-to-one contacts, `ToGroupId` for groups.
+//!   included. Within `ContactItem`, only `ContactType` is required (the crate's rule allows the
+//!   kind that says which of its ids is set): `To_Account` is sent for one-to-one contacts,
+//!   `ToGroupId` for groups.
 //! - `CtxcbKeywords`, `CtxcbSuggestion`, `CtxcbLabel` and `CloudCustomData` are described by a
 //!   third-party SDK, and the `CtxcbSubLabel`, `CtxcbSubLabelDesc`, `CtxcbLibName` strings appear
 //!   in the sample only. `CtxcbLabel`'s values are given as examples ("e.g."), so

@@ -4,13 +4,14 @@
 //! Source: Tencent's pages 1047/60795–60805 (269/102315–102325). Wire keys kept the "Official
 //! Account" spelling when the English docs renamed the feature "Official Channel".
 //!
-//! Fields that identify the event (account ids, subscriber lists, the message body) are required;
-//! a payload without them goes to [`Handler::on_unparsed`](crate::Handler::on_unparsed) with its
-//! JSON and the missing key. Descriptive fields are `Option`, because Tencent leaves them out in
-//! some flows. `EventTime` is in milliseconds and read from a number or a numeric string;
-//! `MsgTime` is in seconds.
-
-use crate::Extra;
+//! Fields that identify the event (account ids, subscriber lists, the message body, the key of a
+//! recalled message) are required, as the crate's rule for required fields says (in the wire
+//! module's docs); a payload without them goes to
+//! [`Handler::on_unparsed`](crate::Handler::on_unparsed) with its JSON and the missing key.
+//! Descriptive fields are `Option`, because Tencent leaves them out in some flows: the name of
+//! an account about to be created (the operator and the owner say who asks), and the `MsgKey` of
+//! a delivered message, which the event carries whole. `EventTime` is in milliseconds and read
+//! from a number or a numeric string; `MsgTime` is in seconds.
 
 use super::common::event_time;
 use super::decision::{CustomErrorCode, GateDecision, SendDecision};
@@ -29,7 +30,7 @@ wire_struct! {
         /// The creator, who becomes the owner.
         pub owner_account: String => "Owner_Account",
         /// Name of the account to be created.
-        pub name: String => "Name",
+        pub name: Option<String> => "Name",
         /// Event time, Unix milliseconds.
         pub event_time: Option<u64> => "EventTime",
     }
@@ -188,7 +189,7 @@ wire_struct! {
         /// Id of the sending account.
         pub official_account: String => "Official_Account",
         /// Unique key of the message; recall it with this.
-        pub msg_key: String => "MsgKey",
+        pub msg_key: Option<String> => "MsgKey",
         /// Message time, Unix **seconds**.
         pub msg_time: Option<u64> => "MsgTime",
         /// `1` for an online-only message, else `0`.
@@ -275,7 +276,7 @@ impl Subscriber {
     pub fn new(account: impl Into<String>) -> Self {
         Subscriber {
             subscriber_account: account.into(),
-            extra: Extra::new(),
+            ..Subscriber::default()
         }
     }
 }

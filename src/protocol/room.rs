@@ -17,10 +17,10 @@
 //! `"false"` (the update sample sends `"IsCloudRecordingDisabled" : "false"`), times and counts
 //! from numbers or numeric strings.
 //!
-//! Required fields, as for every family added since December 2026: the room and the accounts
-//! acting or concerned (`Operator_Account`, `MemberList_Account`); everything describing the
-//! room, counts and times included, is optional. A payload without them goes to
-//! [`Handler::on_unparsed`](crate::Handler::on_unparsed).
+//! Required fields, as the crate's rule (in the wire module's docs) says for every family: the
+//! room and the accounts acting or concerned (`Operator_Account`, `MemberList_Account`);
+//! everything describing the room, counts and times included, is optional. A payload without them
+//! goes to [`Handler::on_unparsed`](crate::Handler::on_unparsed).
 //!
 //! How the gaps and contradictions of the pages are resolved:
 //! - The mainland command list (269/105401, April 2024) names the update webhook

@@ -10,7 +10,8 @@
 //! Spec ambiguities and how they are resolved:
 //! - `ClientCmd` of `Sns.CallbackFriendAdd` is documented both as `friend_add` / `friend_response`
 //!   and as `FriendAdd` / `FriendResponse`: [`ClientCmd`] reads both spellings of each and
-//!   writes back the snake-case one, which the sample uses.
+//!   writes back the one it came with (the snake-case one, which the sample uses, when built by
+//!   hand).
 //! - `PairList[].Initiator_Account` is documented only for `Sns.CallbackFriendAdd`; the four
 //!   pair-list events share [`FriendPair`], where it is optional.
 //! - The after-events document no `EventTime`; none is typed (one sent anyway lands in `extra`).
@@ -46,7 +47,8 @@ open_str_enum! {
 
 open_str_enum! {
     /// What created the friendship (`ClientCmd`). The docs give two spellings of each value;
-    /// both are read, the snake-case one is written.
+    /// both are read, and an event writes back the one it came with (the enum alone writes the
+    /// snake-case one).
     pub enum ClientCmd {
         /// A friend request.
         FriendAdd = "friend_add" | "FriendAdd",

@@ -13,6 +13,8 @@
 //!   offline", so it is optional. The overview page warns this command spells Apple platforms
 //!   `IOS`: [`Platform`] reads both `iOS` and `IOS`.
 //! - `EventTime` is in milliseconds and, as everywhere, read from a number or a numeric string.
+//! - `Info.Action` is required although it is no id: it is what the event says (a login or a
+//!   logout), as the crate's rule for required fields allows. `Reason` is optional.
 
 use super::common::{Platform, event_time};
 use super::wire::{open_str_enum, wire_struct};

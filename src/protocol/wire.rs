@@ -6,20 +6,105 @@
 //! - reads numbers from either JSON numbers or numeric strings,
 //! - keeps every key it does not know in its `extra` ([`Extra`](crate::Extra): the members' JSON
 //!   text, in the order sent, written back as it came when serialised),
-//! - treats `Option` fields as optional and every other field as required,
+//! - treats `Option` fields as optional and every other field as required (the rule below says
+//!   which are which),
 //! - refuses duplicate keys, so no value is silently dropped,
+//! - remembers how each typed field was spelled, so that the event is written back as it was sent,
 //!
 //! and does all of it in one pass over the map, without serde's `flatten` buffering.
+//!
+//! # Which fields are required
+//!
+//! A field is required only when the event cannot be acted on without it. That is:
+//! - the ids that say who and what: accounts (`…_Account`), the group, topic, room, call, official
+//!   account, push task or seat (`Index`), the API of an alarm (`ServiceName`, `Command`), the name
+//!   of an item in a list of items (`Key`, `Tag`);
+//! - the list or object that *is* the event or holds those ids (the members who joined, the
+//!   recalled messages, the friend pairs, `Events` of a push batch, `Info`, `CallInfo`,
+//!   `RoomInfo`, ...), and the kind of change where it is the whole news (`Info.Action` of a
+//!   state change, `OperateType` of a one-to-one extension change, `ContactType` of a
+//!   moderated message's receiver);
+//! - the content: a message's `MsgBody`, an element's `MsgType` and `MsgContent` and the values
+//!   an element is (`Text`, `Latitude`, `Longitude`, `Index`), an item's `Value`;
+//! - the number or key of the message an event is *about* when the event does not carry that
+//!   message: `MsgSeq` of a recalled group message, of a read receipt and of a group extension
+//!   change, `MsgKey` of a recalled one-to-one or official account message and of a one-to-one
+//!   extension change.
+//!
+//! Everything else is optional: sequence numbers, times, randoms, message keys and ids of
+//! messages the event carries, counters, names, descriptions, types, flags, results and custom
+//! data. Real traffic leaves such fields out: older messages of live-streaming groups
+//! (`AVChatRoom`) come without `MsgSeq`, `MsgTime` and `Random`, and reach
+//! [`Handler::on_group_after_send_msg`](crate::Handler::on_group_after_send_msg) all the same.
+//! A body without a required field goes to [`Handler::on_unparsed`](crate::Handler::on_unparsed)
+//! with its JSON and the missing key. The accessors work with what is there: a message's
+//! `conversation()` needs only the ids, and [`Event::idempotency_key`](crate::Event::idempotency_key)
+//! keys an event without its id fields by its content. The family modules say where they apply the
+//! rule to something notable.
+//!
+//! # Written back as sent
+//!
+//! Serialising an event gives the JSON it was parsed from, up to the order of keys and the
+//! layout: what this crate types is written back in the spelling it came in, what it does not type
+//! is kept as text. Each wire struct keeps a private memo, filled as it is read (empty when
+//! everything came in its canonical form, and allocating nothing for up to four fields spelled
+//! otherwise), of
+//! - the key each field came under, when it came under another spelling (`GroupID` for
+//!   `GroupId`, `MsgRandom` for `Random`): it is written back under that key;
+//! - the value spelling of open enums (`Private` and `ChatRoom`, the legacy names of
+//!   [`GroupType::Work`](crate::GroupType::Work) and
+//!   [`GroupType::Meeting`](crate::GroupType::Meeting); `IOS` for
+//!   [`Platform::Ios`](crate::Platform::Ios), ...): the value matches the modern variant and is
+//!   written back as sent;
+//! - numbers sent as strings (`"EventTime":"1670574414123"`), written back as strings; integers
+//!   sent for a float field (`"Latitude":29`), written back as integers; flags sent as `0`/`1`
+//!   or as strings, written back so;
+//! - the text of a number or flag sent as a string its value does not write (`" 7 "`, `"007"`,
+//!   `"1.50"`, `" true"`), and the digits of an integer sent for a float field that the float
+//!   does not hold exactly (beyond 2^53): these are rare, and cost an allocation;
+//! - optional fields sent as `null`, written back as `null` (an absent one stays absent).
+//!
+//! So nothing is normalised but the JSON layout: whitespace, the order of keys, and the escapes
+//! of strings (serde_json's own). If you change a field, it is written in the spelling it was
+//! read in where that still applies: a legacy name stays legacy only for the variant it names, a
+//! kept text only while it reads as the field's value (else the value's own text, still quoted).
+//!
+//! Equality ignores spelling: two events that say the same thing in two spellings compare
+//! equal. The crate's idempotency keys are read from the canonical form (primary keys,
+//! numbers as numbers, modern names), so they do not change with spelling either.
 
+use std::cell::Cell;
 use std::fmt;
 use std::marker::PhantomData;
 
+use serde::Serialize;
 use serde::de::{self, DeserializeSeed, Deserializer, SeqAccess, Visitor};
+use serde::ser::{SerializeSeq, Serializer};
 
 /// How one field type is read from and written to the wire.
-pub(crate) trait Wire: Sized {
+pub(crate) trait Wire: Sized + Serialize {
     /// Reads the value.
     fn de<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error>;
+
+    /// Reads the value, noting in `rec` how it was spelled when that is not its canonical form.
+    fn de_noted<'de, D: Deserializer<'de>>(d: D, rec: &mut Recorder<'_>) -> Result<Self, D::Error> {
+        let _ = rec;
+        Self::de(d)
+    }
+
+    /// Whether [`de_noted`](Wire::de_noted) may note a spelling: a struct reads a field of a
+    /// type that does not the plain way, without a memo.
+    const NOTES: bool = false;
+
+    /// Writes the value in the spelling `memo` gives it.
+    fn ser<S: Serializer>(&self, s: S, memo: MemoView<'_>) -> Result<S::Ok, S::Error> {
+        let _ = memo;
+        self.serialize(s)
+    }
+
+    /// Whether a field of this type may be absent.
+    #[cfg(test)]
+    const OPTIONAL: bool = false;
 
     /// The value of a field whose key is absent: an error unless the type is optional.
     fn missing<E: de::Error>(field: &'static str) -> Result<Self, E> {
@@ -37,6 +122,12 @@ pub(crate) trait Wire: Sized {
     fn unknown_keys(&self, path: &str, out: &mut Vec<String>) {
         let _ = (path, out);
     }
+
+    /// The wire struct this type is or holds, for the schema tests.
+    #[cfg(test)]
+    fn shape() -> schema::Shape {
+        schema::Shape::Leaf
+    }
 }
 
 /// The path of `key` under `path`, as `serde_path_to_error` prints it.
@@ -45,6 +136,422 @@ pub(crate) fn join_key(path: &str, key: &str) -> String {
         key.to_owned()
     } else {
         format!("{path}.{key}")
+    }
+}
+
+/// How one value was spelled on the wire, as a code whose meaning is its type's (0: the
+/// canonical spelling).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Spelling(u8);
+
+impl Spelling {
+    /// The canonical spelling: nothing to remember.
+    pub(crate) const CANONICAL: Spelling = Spelling(0);
+    /// `null`, for an optional value that has none.
+    pub(crate) const NULL: Spelling = Spelling(u8::MAX);
+    /// A number sent as a string.
+    const QUOTED: Spelling = Spelling(1);
+    /// A float sent as an integer.
+    const INTEGER: Spelling = Spelling(2);
+    /// A flag sent as `0` or `1`.
+    const FLAG_NUMBER: Spelling = Spelling(1);
+    /// A flag sent as `"true"` or `"false"`.
+    const FLAG_WORD: Spelling = Spelling(2);
+    /// A flag sent as `"1"` or `"0"`.
+    const FLAG_DIGIT: Spelling = Spelling(3);
+    /// A number sent as a string other than its canonical one (`" 7"`, `"007"`), or a flag sent
+    /// as a padded string: the text is kept.
+    const TEXT: Spelling = Spelling(4);
+    /// A float sent as an integer that it does not hold exactly (beyond 2^53): the integer's
+    /// digits are kept.
+    const INTEGER_TEXT: Spelling = Spelling(5);
+
+    pub(crate) const fn new(code: u8) -> Spelling {
+        Spelling(code)
+    }
+
+    pub(crate) const fn code(self) -> u8 {
+        self.0
+    }
+}
+
+/// One thing remembered of how a struct was sent: under which key a field came (0: its first),
+/// and how its value, or the value of one item of its list, was spelled (a [`Spelling`] code).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct MemoEntry {
+    item: u32,
+    field: u8,
+    key: u8,
+    value: u8,
+}
+
+/// `item` of an entry about the field itself, not an item of its list.
+const NO_ITEM: u32 = u32::MAX;
+
+/// What a wire struct remembers of how it was sent.
+///
+/// Empty when every field came under its first key and in its canonical spelling. Up to four
+/// entries about fields (not items of lists) are packed into `inline`, 16 bits each, so that the
+/// usual deviations (an `EventTime` sent as a string, a legacy key or group type) cost no
+/// allocation; more, entries about items of lists, and the texts of numbers sent in a form
+/// their value does not give back, go to `spilled`.
+#[derive(Clone, Default)]
+pub(crate) struct WireMemo {
+    /// Four slots of `(field + 1) << 10 | key << 8 | value`, filled from the lowest; 0 is free.
+    inline: u64,
+    spilled: Option<Box<Spilled>>,
+}
+
+/// The entries that do not fit inline, and the texts kept.
+#[derive(Clone, Default)]
+struct Spilled {
+    entries: Vec<MemoEntry>,
+    /// `(field, item, text)`.
+    texts: Vec<(u8, u32, Box<str>)>,
+}
+
+/// How many inline slots there are, and their width.
+const SLOTS: u32 = 4;
+const SLOT_BITS: u32 = 16;
+
+impl WireMemo {
+    /// Whether nothing is remembered.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.inline == 0 && self.spilled.is_none()
+    }
+
+    /// The memo to write with: none when it is empty, or when the canonical form is written.
+    fn memo_view(&self) -> Option<&WireMemo> {
+        if self.is_empty() || CANONICAL.with(Cell::get) {
+            None
+        } else {
+            Some(self)
+        }
+    }
+
+    fn slot(&self, i: u32) -> u16 {
+        // Truncation is the point: one slot of the packed word.
+        #[allow(clippy::cast_possible_truncation)]
+        let slot = (self.inline >> (i * SLOT_BITS)) as u16;
+        slot
+    }
+
+    /// The key and value codes noted for `field` (and `item`).
+    fn get(&self, field: u8, item: u32) -> Option<(u8, u8)> {
+        if item == NO_ITEM {
+            for i in 0..SLOTS {
+                let slot = self.slot(i);
+                if slot == 0 {
+                    break;
+                }
+                if slot >> 10 == u16::from(field) + 1 {
+                    #[allow(clippy::cast_possible_truncation)]
+                    return Some((((slot >> 8) & 3) as u8, slot as u8));
+                }
+            }
+        }
+        self.spilled.as_ref().and_then(|spilled| {
+            spilled
+                .entries
+                .iter()
+                .find(|e| e.field == field && e.item == item)
+                .map(|e| (e.key, e.value))
+        })
+    }
+
+    /// The text kept for `field` (and `item`).
+    fn text(&self, field: u8, item: u32) -> Option<&str> {
+        let spilled = self.spilled.as_ref()?;
+        spilled
+            .texts
+            .iter()
+            .find(|(f, i, _)| *f == field && *i == item)
+            .map(|(_, _, text)| &**text)
+    }
+
+    /// Notes `key` and `value` codes (`None`: keep what is noted) for `field` (and `item`).
+    /// A key code is below 4: a wire struct gives a field at most three other spellings.
+    fn set(&mut self, field: u8, item: u32, key: Option<u8>, value: Option<u8>) {
+        if item == NO_ITEM && field < 63 {
+            let tag = (u16::from(field) + 1) << 10;
+            for i in 0..SLOTS {
+                let slot = self.slot(i);
+                if slot == 0 || slot & 0xFC00 == tag {
+                    // The slot's codes: none if it is free.
+                    #[allow(clippy::cast_possible_truncation)]
+                    let (old_key, old_value) = (((slot >> 8) & 3) as u8, slot as u8);
+                    let key = key.unwrap_or(old_key) & 3;
+                    let value = value.unwrap_or(old_value);
+                    let packed = tag | u16::from(key) << 8 | u16::from(value);
+                    let shift = i * SLOT_BITS;
+                    self.inline = (self.inline & !(0xFFFF << shift)) | u64::from(packed) << shift;
+                    return;
+                }
+            }
+        }
+        self.spill(field, item, key, value);
+    }
+
+    /// [`set`](Self::set) for what does not fit inline.
+    #[cold]
+    fn spill(&mut self, field: u8, item: u32, key: Option<u8>, value: Option<u8>) {
+        let (old_key, old_value) = self.get(field, item).unwrap_or((0, 0));
+        let (key, value) = (key.unwrap_or(old_key), value.unwrap_or(old_value));
+        let entries = &mut self.spilled.get_or_insert_with(Box::default).entries;
+        match entries
+            .iter_mut()
+            .find(|e| e.field == field && e.item == item)
+        {
+            Some(e) => (e.key, e.value) = (key, value),
+            None => entries.push(MemoEntry {
+                item,
+                field,
+                key,
+                value,
+            }),
+        }
+    }
+}
+
+/// The memo of a wire struct: a [`WireMemo`], or, for a struct none of whose fields can be
+/// spelled another way (`Member`, `TextElem`: one string under one key), [`NoMemo`], which costs
+/// no byte, so that lists of many small items stay as small as they were.
+pub(crate) trait Memo: Clone + Default + From<WireMemo> {
+    /// The memo to write with, if any.
+    fn view(&self) -> Option<&WireMemo>;
+}
+
+impl Memo for WireMemo {
+    fn view(&self) -> Option<&WireMemo> {
+        self.memo_view()
+    }
+}
+
+/// The memo of a struct that has nothing to remember.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct NoMemo;
+
+impl From<WireMemo> for NoMemo {
+    /// Nothing was noted: the struct has no field that notes.
+    fn from(_: WireMemo) -> NoMemo {
+        NoMemo
+    }
+}
+
+impl Memo for NoMemo {
+    fn view(&self) -> Option<&WireMemo> {
+        None
+    }
+}
+
+/// Picks a struct's memo type: [`WireMemo`] if `NEEDED`, else [`NoMemo`].
+pub(crate) struct MemoIf<const NEEDED: bool>;
+
+/// The memo type [`MemoIf`] picks.
+pub(crate) trait SelectMemo {
+    type Memo: Memo;
+}
+
+impl SelectMemo for MemoIf<true> {
+    type Memo = WireMemo;
+}
+
+impl SelectMemo for MemoIf<false> {
+    type Memo = NoMemo;
+}
+
+thread_local! {
+    /// Whether wire values are being written in their canonical form (see [`canonical`]).
+    static CANONICAL: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `f` with every wire value it serialises written in its canonical form: each field under
+/// its first key, numbers as numbers, flags as booleans, enums by their documented name, ids
+/// as strings, and no `null` for an absent value. Idempotency keys are read so, so that they do
+/// not depend on how an event was spelled.
+pub(crate) fn canonical<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            CANONICAL.with(|c| c.set(self.0));
+        }
+    }
+    let _restore = Restore(CANONICAL.with(|c| c.replace(true)));
+    f()
+}
+
+/// Whether the canonical form is being written.
+pub(crate) fn is_canonical() -> bool {
+    CANONICAL.with(Cell::get)
+}
+
+/// Where the spellings of one field are noted as it is read.
+pub(crate) struct Recorder<'a> {
+    memo: Option<&'a mut WireMemo>,
+    field: u8,
+    item: u32,
+}
+
+impl<'a> Recorder<'a> {
+    /// Notes into `memo`, for field number `field`.
+    pub(crate) fn field(memo: &'a mut WireMemo, field: u8) -> Recorder<'a> {
+        Recorder {
+            memo: Some(memo),
+            field,
+            item: NO_ITEM,
+        }
+    }
+
+    /// Notes nothing: for values read outside a wire struct.
+    pub(crate) fn ignore() -> Recorder<'static> {
+        Recorder {
+            memo: None,
+            field: 0,
+            item: NO_ITEM,
+        }
+    }
+
+    /// Notes that the field came under its key number `key` (0: its first).
+    #[inline]
+    pub(crate) fn key(&mut self, key: u8) {
+        if key != 0
+            && let Some(memo) = &mut self.memo
+        {
+            memo.set(self.field, self.item, Some(key), None);
+        }
+    }
+
+    /// Notes how the value was spelled.
+    #[inline]
+    pub(crate) fn note(&mut self, spelling: Spelling) {
+        if spelling != Spelling::CANONICAL
+            && let Some(memo) = &mut self.memo
+        {
+            memo.set(self.field, self.item, None, Some(spelling.0));
+        }
+    }
+
+    /// Notes a value read from the string `text`: `spelling` when `text` is how that spelling
+    /// writes the value (`as_written`), else the text itself.
+    #[inline]
+    fn note_str(&mut self, spelling: Spelling, text: &str, as_written: bool) {
+        if as_written {
+            self.note(spelling);
+        } else {
+            self.keep(Spelling::TEXT, text);
+        }
+    }
+
+    /// Notes `spelling` and keeps `text`, which that spelling needs.
+    #[cold]
+    fn keep(&mut self, spelling: Spelling, text: &str) {
+        self.note(spelling);
+        if let Some(memo) = &mut self.memo {
+            let spilled = memo.spilled.get_or_insert_with(Box::default);
+            spilled
+                .texts
+                .retain(|(f, i, _)| (*f, *i) != (self.field, self.item));
+            spilled.texts.push((self.field, self.item, text.into()));
+        }
+    }
+
+    /// Notes for item `item` of the field's list.
+    fn item(&mut self, item: usize) -> Recorder<'_> {
+        Recorder {
+            memo: self.memo.as_deref_mut(),
+            field: self.field,
+            item: u32::try_from(item).unwrap_or(NO_ITEM - 1),
+        }
+    }
+}
+
+/// The spellings of one field (or of one item of its list) as they were read.
+#[derive(Clone, Copy)]
+pub(crate) struct MemoView<'a> {
+    memo: Option<&'a WireMemo>,
+    field: u8,
+    item: u32,
+}
+
+impl<'a> MemoView<'a> {
+    /// The spellings of field number `field` in `memo` (none: every spelling canonical).
+    pub(crate) fn field(memo: Option<&'a WireMemo>, field: u8) -> MemoView<'a> {
+        MemoView {
+            memo,
+            field,
+            item: NO_ITEM,
+        }
+    }
+
+    fn codes(self) -> (u8, u8) {
+        self.memo
+            .and_then(|m| m.get(self.field, self.item))
+            .unwrap_or((0, 0))
+    }
+
+    /// How the value was spelled.
+    pub(crate) fn spelling(self) -> Spelling {
+        Spelling(self.codes().1)
+    }
+
+    /// The text kept of the value.
+    fn text(self) -> Option<&'a str> {
+        self.memo.and_then(|m| m.text(self.field, self.item))
+    }
+
+    /// The key the field came under: `first`, or one of `others`.
+    pub(crate) fn key(self, first: &'static str, others: &[&'static str]) -> &'static str {
+        match self.codes().0 {
+            0 => first,
+            k => others.get(usize::from(k) - 1).copied().unwrap_or(first),
+        }
+    }
+
+    /// The spellings of item `item` of the field's list.
+    fn item(self, item: usize) -> MemoView<'a> {
+        MemoView {
+            item: u32::try_from(item).unwrap_or(NO_ITEM - 1),
+            ..self
+        }
+    }
+}
+
+/// The position (from 1) of `value` among `others`, the other spellings of a key or a value.
+pub(crate) fn other_spelling(others: &[&str], value: &str) -> Option<u8> {
+    others
+        .iter()
+        .position(|o| *o == value)
+        .and_then(|i| u8::try_from(i + 1).ok())
+}
+
+/// A value written in the spelling a memo gives it.
+pub(crate) struct Spelled<'a, T>(pub(crate) &'a T, pub(crate) MemoView<'a>);
+
+impl<T: Wire> Serialize for Spelled<'_, T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.ser(s, self.1)
+    }
+}
+
+/// A [`DeserializeSeed`] that reads a `T` through its [`Wire`] impl, noting its spellings.
+pub(crate) struct NotedSeed<'r, 'a, T> {
+    rec: &'r mut Recorder<'a>,
+    ty: PhantomData<T>,
+}
+
+impl<'r, 'a, T> NotedSeed<'r, 'a, T> {
+    pub(crate) fn new(rec: &'r mut Recorder<'a>) -> Self {
+        NotedSeed {
+            rec,
+            ty: PhantomData,
+        }
+    }
+}
+
+impl<'de, T: Wire> DeserializeSeed<'de> for NotedSeed<'_, '_, T> {
+    type Value = T;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<T, D::Error> {
+        T::de_noted(d, self.rec)
     }
 }
 
@@ -78,24 +585,42 @@ impl Wire for serde_json::Value {
 
 impl<T: Wire> Wire for Option<T> {
     fn de<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct OptVisitor<T>(PhantomData<T>);
-        impl<'de, T: Wire> Visitor<'de> for OptVisitor<T> {
+        Self::de_noted(d, &mut Recorder::ignore())
+    }
+
+    const NOTES: bool = true;
+
+    /// `null` is noted, so that it is written back.
+    fn de_noted<'de, D: Deserializer<'de>>(d: D, rec: &mut Recorder<'_>) -> Result<Self, D::Error> {
+        struct OptVisitor<'r, 'a, T>(&'r mut Recorder<'a>, PhantomData<T>);
+        impl<'de, T: Wire> Visitor<'de> for OptVisitor<'_, '_, T> {
             type Value = Option<T>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("an optional value")
             }
             fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+                self.0.note(Spelling::NULL);
                 Ok(None)
             }
             fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(None)
+                self.visit_none()
             }
             fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-                T::de(d).map(Some)
+                T::de_noted(d, self.0).map(Some)
             }
         }
-        d.deserialize_option(OptVisitor(PhantomData))
+        d.deserialize_option(OptVisitor(rec, PhantomData))
     }
+
+    fn ser<S: Serializer>(&self, s: S, memo: MemoView<'_>) -> Result<S::Ok, S::Error> {
+        match self {
+            Some(v) => v.ser(s, memo),
+            None => s.serialize_none(),
+        }
+    }
+
+    #[cfg(test)]
+    const OPTIONAL: bool = true;
 
     fn missing<E: de::Error>(_field: &'static str) -> Result<Self, E> {
         Ok(None)
@@ -110,12 +635,24 @@ impl<T: Wire> Wire for Option<T> {
             v.unknown_keys(path, out);
         }
     }
+
+    #[cfg(test)]
+    fn shape() -> schema::Shape {
+        T::shape()
+    }
 }
 
 impl<T: Wire> Wire for Vec<T> {
     fn de<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct SeqVisitor<T>(PhantomData<T>);
-        impl<'de, T: Wire> Visitor<'de> for SeqVisitor<T> {
+        Self::de_noted(d, &mut Recorder::ignore())
+    }
+
+    const NOTES: bool = T::NOTES;
+
+    /// The spelling of each item is noted under its index.
+    fn de_noted<'de, D: Deserializer<'de>>(d: D, rec: &mut Recorder<'_>) -> Result<Self, D::Error> {
+        struct SeqVisitor<'r, 'a, T>(&'r mut Recorder<'a>, PhantomData<T>);
+        impl<'de, T: Wire> Visitor<'de> for SeqVisitor<'_, '_, T> {
             type Value = Vec<T>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("an array")
@@ -123,19 +660,34 @@ impl<T: Wire> Wire for Vec<T> {
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
                 // The hint comes from the peer: cap it so a lying length cannot allocate much.
                 let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
-                while let Some(item) = seq.next_element_seed(WireSeed::<T>::new())? {
+                while let Some(item) =
+                    seq.next_element_seed(NotedSeed::<T>::new(&mut self.0.item(out.len())))?
+                {
                     out.push(item);
                 }
                 Ok(out)
             }
         }
-        d.deserialize_seq(SeqVisitor(PhantomData))
+        d.deserialize_seq(SeqVisitor(rec, PhantomData))
+    }
+
+    fn ser<S: Serializer>(&self, s: S, memo: MemoView<'_>) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.len()))?;
+        for (i, item) in self.iter().enumerate() {
+            seq.serialize_element(&Spelled(item, memo.item(i)))?;
+        }
+        seq.end()
     }
 
     fn unknown_keys(&self, path: &str, out: &mut Vec<String>) {
         for (i, item) in self.iter().enumerate() {
             item.unknown_keys(&format!("{path}[{i}]"), out);
         }
+    }
+
+    #[cfg(test)]
+    fn shape() -> schema::Shape {
+        T::shape()
     }
 }
 
@@ -149,14 +701,34 @@ fn unexpected_str(v: &str) -> de::Unexpected<'_> {
     }
 }
 
+/// Whether `v`, which reads (trimmed) as `n`, is how `n` writes itself: digits, and a `-` before a
+/// value other than 0, no leading zero, sign `+` or space. Any of these makes the text longer than
+/// `n`'s own, so comparing lengths is enough.
+fn is_canonical_int(v: &str, n: i128) -> bool {
+    // Every integer type read here fits: its magnitude in a `u64`, whose logarithm is cheap.
+    let magnitude = u64::try_from(n.unsigned_abs()).unwrap_or(u64::MAX);
+    let digits = magnitude.checked_ilog10().map_or(1, |d| d + 1);
+    v.len() == digits as usize + usize::from(n < 0)
+}
+
 /// Integers arrive as JSON numbers or as decimal strings (`"EventTime":"1670574414123"` in several
-/// of Tencent's samples); both are accepted, and written back as numbers.
+/// of Tencent's samples); both are accepted, and each is written back in the form it came in: a
+/// string as the same text, padded or not.
 macro_rules! lenient_int {
     ($($ty:ty),*) => {$(
         impl Wire for $ty {
             fn de<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                struct IntVisitor;
-                impl<'de> Visitor<'de> for IntVisitor {
+                Self::de_noted(d, &mut Recorder::ignore())
+            }
+
+            const NOTES: bool = true;
+
+            fn de_noted<'de, D: Deserializer<'de>>(
+                d: D,
+                rec: &mut Recorder<'_>,
+            ) -> Result<Self, D::Error> {
+                struct IntVisitor<'r, 'a>(&'r mut Recorder<'a>);
+                impl<'de> Visitor<'de> for IntVisitor<'_, '_> {
                     type Value = $ty;
                     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                         f.write_str(concat!("an integer (", stringify!($ty), ") or a string holding one"))
@@ -168,20 +740,50 @@ macro_rules! lenient_int {
                         <$ty>::try_from(v).map_err(|_| E::invalid_value(de::Unexpected::Signed(v), &self))
                     }
                     fn visit_str<E: de::Error>(self, v: &str) -> Result<$ty, E> {
-                        v.trim().parse().map_err(|_| E::invalid_value(unexpected_str(v), &self))
+                        let n = v
+                            .trim()
+                            .parse()
+                            .map_err(|_| E::invalid_value(unexpected_str(v), &self))?;
+                        self.0.note_str(Spelling::QUOTED, v, is_canonical_int(v, i128::from(n)));
+                        Ok(n)
                     }
                 }
-                d.deserialize_any(IntVisitor)
+                d.deserialize_any(IntVisitor(rec))
+            }
+
+            fn ser<S: Serializer>(&self, s: S, memo: MemoView<'_>) -> Result<S::Ok, S::Error> {
+                match memo.spelling() {
+                    Spelling::QUOTED => s.collect_str(self),
+                    // The text, while it still reads as the value.
+                    Spelling::TEXT => match memo.text() {
+                        Some(t) if t.trim().parse::<$ty>() == Ok(*self) => s.serialize_str(t),
+                        _ => s.collect_str(self),
+                    },
+                    _ => self.serialize(s),
+                }
             }
         }
     )*};
 }
 lenient_int!(u32, u64, i32, i64);
 
+/// Floats arrive as JSON numbers, integers included, or as strings holding one; each is written
+/// back in the form it came in: an integer as the same integer, a string as the same text.
 impl Wire for f64 {
     fn de<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct FloatVisitor;
-        impl<'de> Visitor<'de> for FloatVisitor {
+        Self::de_noted(d, &mut Recorder::ignore())
+    }
+
+    const NOTES: bool = true;
+
+    #[allow(
+        clippy::cast_precision_loss,
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss
+    )]
+    fn de_noted<'de, D: Deserializer<'de>>(d: D, rec: &mut Recorder<'_>) -> Result<Self, D::Error> {
+        struct FloatVisitor<'r, 'a>(&'r mut Recorder<'a>);
+        impl<'de> Visitor<'de> for FloatVisitor<'_, '_> {
             type Value = f64;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a number or a string holding one")
@@ -189,32 +791,88 @@ impl Wire for f64 {
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<f64, E> {
                 Ok(v)
             }
-            #[allow(clippy::cast_precision_loss)]
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<f64, E> {
-                Ok(v as f64)
+                let f = v as f64;
+                // Written back as the integer of the float, which is `v` up to 2^53.
+                if f as u64 == v {
+                    self.0.note(Spelling::INTEGER);
+                } else {
+                    self.0.keep(Spelling::INTEGER_TEXT, &v.to_string());
+                }
+                Ok(f)
             }
-            #[allow(clippy::cast_precision_loss)]
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<f64, E> {
-                Ok(v as f64)
+                let f = v as f64;
+                if f as i64 == v {
+                    self.0.note(Spelling::INTEGER);
+                } else {
+                    self.0.keep(Spelling::INTEGER_TEXT, &v.to_string());
+                }
+                Ok(f)
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<f64, E> {
                 match v.trim().parse::<f64>() {
-                    Ok(n) if n.is_finite() => Ok(n),
+                    Ok(n) if n.is_finite() => {
+                        // `Display` writes the shortest text that reads back as the same float.
+                        self.0.note_str(Spelling::QUOTED, v, n.to_string() == v);
+                        Ok(n)
+                    }
                     _ => Err(E::invalid_value(unexpected_str(v), &self)),
                 }
             }
         }
-        d.deserialize_any(FloatVisitor)
+        d.deserialize_any(FloatVisitor(rec))
+    }
+
+    #[allow(
+        clippy::cast_precision_loss,
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss
+    )]
+    fn ser<S: Serializer>(&self, s: S, memo: MemoView<'_>) -> Result<S::Ok, S::Error> {
+        let v = *self;
+        let text = || memo.text();
+        match memo.spelling() {
+            Spelling::QUOTED => s.collect_str(&v),
+            Spelling::TEXT => match text() {
+                Some(t) if t.trim().parse::<f64>() == Ok(v) => s.serialize_str(t),
+                _ => s.collect_str(&v),
+            },
+            Spelling::INTEGER_TEXT => match text() {
+                Some(t) if t.parse::<u64>().is_ok_and(|n| n as f64 == v) => {
+                    s.serialize_u64(t.parse().unwrap_or_default())
+                }
+                Some(t) if t.parse::<i64>().is_ok_and(|n| n as f64 == v) => {
+                    s.serialize_i64(t.parse().unwrap_or_default())
+                }
+                _ => s.serialize_f64(v),
+            },
+            // Read from an integer, so integral and within the 64-bit range while unchanged.
+            Spelling::INTEGER if v.fract() == 0.0 && v >= 0.0 && v <= u64::MAX as f64 => {
+                s.serialize_u64(v as u64)
+            }
+            Spelling::INTEGER if v.fract() == 0.0 && v >= i64::MIN as f64 && v < 0.0 => {
+                s.serialize_i64(v as i64)
+            }
+            _ => s.serialize_f64(v),
+        }
     }
 }
 
 /// Flags arrive as JSON booleans, and in some samples as strings (`"IsCloudRecordingDisabled" :
 /// "false"` on TUIRoomKit's page 647/60731); `true`/`false` and `1`/`0`, as JSON values or as
-/// strings, are accepted, and written back as booleans. Any other value is refused.
+/// strings, are accepted, and each is written back in the form it came in. Any other value is
+/// refused.
 impl Wire for bool {
     fn de<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct BoolVisitor;
-        impl<'de> Visitor<'de> for BoolVisitor {
+        Self::de_noted(d, &mut Recorder::ignore())
+    }
+
+    const NOTES: bool = true;
+
+    fn de_noted<'de, D: Deserializer<'de>>(d: D, rec: &mut Recorder<'_>) -> Result<Self, D::Error> {
+        struct BoolVisitor<'r, 'a>(&'r mut Recorder<'a>);
+        impl<'de> Visitor<'de> for BoolVisitor<'_, '_> {
             type Value = bool;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a boolean, 0 or 1, or a string holding one")
@@ -223,11 +881,13 @@ impl Wire for bool {
                 Ok(v)
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<bool, E> {
-                match v {
-                    0 => Ok(false),
-                    1 => Ok(true),
-                    _ => Err(E::invalid_value(de::Unexpected::Unsigned(v), &self)),
-                }
+                let value = match v {
+                    0 => false,
+                    1 => true,
+                    _ => return Err(E::invalid_value(de::Unexpected::Unsigned(v), &self)),
+                };
+                self.0.note(Spelling::FLAG_NUMBER);
+                Ok(value)
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<bool, E> {
                 match u64::try_from(v) {
@@ -236,23 +896,44 @@ impl Wire for bool {
                 }
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<bool, E> {
-                match v.trim() {
-                    "true" | "1" => Ok(true),
-                    "false" | "0" => Ok(false),
-                    _ => Err(E::invalid_value(unexpected_str(v), &self)),
-                }
+                let (value, spelling) = match v.trim() {
+                    "true" => (true, Spelling::FLAG_WORD),
+                    "false" => (false, Spelling::FLAG_WORD),
+                    "1" => (true, Spelling::FLAG_DIGIT),
+                    "0" => (false, Spelling::FLAG_DIGIT),
+                    _ => return Err(E::invalid_value(unexpected_str(v), &self)),
+                };
+                self.0.note_str(spelling, v, v.trim().len() == v.len());
+                Ok(value)
             }
         }
-        d.deserialize_any(BoolVisitor)
+        d.deserialize_any(BoolVisitor(rec))
+    }
+
+    fn ser<S: Serializer>(&self, s: S, memo: MemoView<'_>) -> Result<S::Ok, S::Error> {
+        let word = if *self { "true" } else { "false" };
+        match memo.spelling() {
+            Spelling::FLAG_NUMBER => s.serialize_u64(u64::from(*self)),
+            Spelling::FLAG_WORD => s.serialize_str(word),
+            Spelling::FLAG_DIGIT => s.serialize_str(if *self { "1" } else { "0" }),
+            // The padded text, while it still says the value.
+            Spelling::TEXT => match memo.text() {
+                Some(t) if matches!(t.trim(), "true" | "1") == *self => s.serialize_str(t),
+                _ => s.serialize_str(word),
+            },
+            _ => s.serialize_bool(*self),
+        }
     }
 }
 
 /// Declares a wire struct: public snake_case fields mapped to Tencent's keys, plus `extra`.
 ///
-/// `Option<T>` fields may be absent; every other field is required. A field may list other
-/// spellings after its key (`=> "Random" | "MsgRandom"`): any of them fills the field, which is
-/// written back under the first; two spellings in one object are a duplicate. Generates `Debug`,
-/// `Clone`, `PartialEq`, `Default`, `Deserialize`, `Serialize` and the crate's `Wire`.
+/// `Option<T>` fields may be absent; every other field is required (see the rule in the module
+/// docs). A field may list other spellings after its key (`=> "Random" | "MsgRandom"`): any of
+/// them fills the field, which is written back under the one it came with (the first when built
+/// by hand); two spellings in one object are a duplicate. Generates `Debug`, `Clone`,
+/// `PartialEq` (which ignores spelling), `Default`, `Deserialize`, `Serialize` and the crate's
+/// `Wire`, and, for the tests, the struct's schema (`WIRE`: its keys and which are required).
 macro_rules! wire_struct {
     (
         $(#[$meta:meta])*
@@ -264,7 +945,7 @@ macro_rules! wire_struct {
         }
     ) => {
         $(#[$meta])*
-        #[derive(Clone, Debug, PartialEq, Default)]
+        #[derive(Clone, Default)]
         #[non_exhaustive]
         pub struct $name {
             $(
@@ -274,35 +955,69 @@ macro_rules! wire_struct {
             )*
             /// Keys this crate does not know, kept as sent and written back when serialised.
             pub extra: $crate::Extra,
+            /// How the fields above were spelled, to write them back so: nothing at all for a
+            /// struct none of whose fields can be spelled another way.
+            memo: <$crate::protocol::wire::MemoIf<{
+                $(<$ty as $crate::protocol::wire::Wire>::NOTES
+                    || !<[&str]>::is_empty(&[$($alias),*]) ||)* false
+            }> as $crate::protocol::wire::SelectMemo>::Memo,
         }
 
         const _: () = {
-            use ::serde::de::{self, MapAccess, Visitor};
+            use ::serde::de::{self, DeserializeSeed, MapAccess, Visitor};
             use ::serde::ser::SerializeMap;
-            use $crate::protocol::wire::{Wire, WireSeed};
+            use $crate::protocol::wire::{
+                MemoView, NotedSeed, Recorder, Spelled, Spelling, Wire, WireMemo, WireSeed,
+                other_spelling,
+            };
 
+            /// The fields, numbered for the memo.
+            #[allow(non_camel_case_types, dead_code)]
+            #[repr(u8)]
+            enum __Field {
+                $($field,)*
+            }
+
+            // A memo notes a field's key as a code below 4.
+            $(const _: () = assert!(
+                <[&str]>::len(&[$($alias),*]) < 4,
+                "at most three other spellings"
+            );)*
+
+            /// A key: a field, or another key.
             #[allow(non_camel_case_types)]
             enum __Key {
                 $($field,)*
                 __other(String),
             }
 
-            impl<'de> ::serde::Deserialize<'de> for __Key {
-                fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                    struct KeyVisitor;
-                    impl<'de> Visitor<'de> for KeyVisitor {
-                        type Value = __Key;
-                        fn expecting(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-                            f.write_str("a field name")
+            /// Reads a key, and writes which spelling of its field it is (0: the first, left
+            /// as it is) to its `u8`.
+            struct KeySeed<'a>(&'a mut u8);
+
+            impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
+                type Value = __Key;
+                fn deserialize<D: ::serde::Deserializer<'de>>(self, d: D) -> Result<__Key, D::Error> {
+                    d.deserialize_identifier(self)
+                }
+            }
+
+            impl<'de> Visitor<'de> for KeySeed<'_> {
+                type Value = __Key;
+                fn expecting(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str("a field name")
+                }
+                fn visit_str<E: de::Error>(self, v: &str) -> Result<__Key, E> {
+                    Ok(match v {
+                        $($key => __Key::$field,)*
+                        _ => {
+                            $(if let Some(i) = other_spelling(&[$($alias),*], v) {
+                                *self.0 = i;
+                                return Ok(__Key::$field);
+                            })*
+                            __Key::__other(v.to_owned())
                         }
-                        fn visit_str<E: de::Error>(self, v: &str) -> Result<__Key, E> {
-                            Ok(match v {
-                                $($key $(| $alias)* => __Key::$field,)*
-                                _ => __Key::__other(v.to_owned()),
-                            })
-                        }
-                    }
-                    d.deserialize_identifier(KeyVisitor)
+                    })
                 }
             }
 
@@ -317,13 +1032,24 @@ macro_rules! wire_struct {
                         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<$name, A::Error> {
                             $(let mut $field: Option<$ty> = None;)*
                             let mut extra = $crate::protocol::raw::ExtraBuilder::default();
-                            while let Some(__k) = map.next_key::<__Key>()? {
+                            let mut memo = WireMemo::default();
+                            let mut spelling = 0;
+                            while let Some(__k) = map.next_key_seed(KeySeed(&mut spelling))? {
                                 match __k {
                                     $(__Key::$field => {
                                         if $field.is_some() {
                                             return Err(de::Error::duplicate_field($key));
                                         }
-                                        $field = Some(map.next_value_seed(WireSeed::<$ty>::new())?);
+                                        // Only a type that notes spellings, or a key spelled
+                                        // otherwise, needs the memo (both known when compiled,
+                                        // but for the key).
+                                        $field = Some(if <$ty as Wire>::NOTES || spelling != 0 {
+                                            let mut rec = Recorder::field(&mut memo, __Field::$field as u8);
+                                            rec.key(::std::mem::take(&mut spelling));
+                                            map.next_value_seed(NotedSeed::<$ty>::new(&mut rec))?
+                                        } else {
+                                            map.next_value_seed(WireSeed::<$ty>::new())?
+                                        });
                                     })*
                                     __Key::__other(k) => extra.next_value(&k, &mut map)?,
                                 }
@@ -334,6 +1060,7 @@ macro_rules! wire_struct {
                                     None => <$ty as Wire>::missing($key)?,
                                 },)*
                                 extra: extra.finish()?,
+                                memo: memo.into(),
                             })
                         }
                     }
@@ -343,12 +1070,37 @@ macro_rules! wire_struct {
 
             impl ::serde::Serialize for $name {
                 fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                    #[cfg(test)]
+                    $crate::protocol::wire::schema::seen(&$name::WIRE);
+                    let memo = $crate::protocol::wire::Memo::view(&self.memo);
                     let mut m = s.serialize_map(None)?;
-                    $(if !Wire::is_absent(&self.$field) {
-                        m.serialize_entry($key, &self.$field)?;
+                    $({
+                        let view = MemoView::field(memo, __Field::$field as u8);
+                        if !Wire::is_absent(&self.$field) || view.spelling() == Spelling::NULL {
+                            m.serialize_entry(
+                                view.key($key, &[$($alias),*]),
+                                &Spelled(&self.$field, view),
+                            )?;
+                        }
                     })*
                     self.extra.serialize_into(&mut m)?;
                     m.end()
+                }
+            }
+
+            /// Compares what the fields say, not how they were spelled.
+            impl PartialEq for $name {
+                fn eq(&self, other: &Self) -> bool {
+                    $(self.$field == other.$field &&)* self.extra == other.extra
+                }
+            }
+
+            impl ::std::fmt::Debug for $name {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.debug_struct(stringify!($name))
+                        $(.field(stringify!($field), &self.$field))*
+                        .field("extra", &self.extra)
+                        .finish()
                 }
             }
 
@@ -363,6 +1115,26 @@ macro_rules! wire_struct {
                         out.push($crate::protocol::wire::join_key(path, &k));
                     }
                 }
+
+                #[cfg(test)]
+                fn shape() -> $crate::protocol::wire::schema::Shape {
+                    $crate::protocol::wire::schema::Shape::Struct(&$name::WIRE)
+                }
+            }
+
+            #[cfg(test)]
+            impl $name {
+                /// The keys of this struct and which are required.
+                pub(crate) const WIRE: $crate::protocol::wire::schema::StructInfo =
+                    $crate::protocol::wire::schema::StructInfo {
+                        name: concat!(module_path!(), "::", stringify!($name)),
+                        fields: &[$($crate::protocol::wire::schema::FieldInfo {
+                            key: $key,
+                            others: &[$($alias),*],
+                            required: !<$ty as Wire>::OPTIONAL,
+                            shape: <$ty as Wire>::shape,
+                        },)*],
+                    };
             }
         };
     };
@@ -372,7 +1144,9 @@ pub(crate) use wire_struct;
 /// Declares an open enum of string values: one variant per documented value, plus `Other`
 /// holding any value this crate does not know, so nothing is lost and a new value never breaks
 /// parsing. Values are matched exactly; list other documented spellings after the first
-/// (`Mac = "Mac" | "macOS"`), which are read as the variant and written back as the first.
+/// (`Mac = "Mac" | "macOS"`), which are read as the variant. A field of a wire struct writes its
+/// value back in the spelling it came in; the enum alone ([`Display`](std::fmt::Display),
+/// `Serialize`, `as_str`) writes the first.
 macro_rules! open_str_enum {
     (
         $(#[$meta:meta])*
@@ -399,10 +1173,7 @@ macro_rules! open_str_enum {
         impl $name {
             /// Reads a value; never fails.
             pub fn parse(value: &str) -> Self {
-                match value {
-                    $($wire $(| $alias)* => $name::$variant,)*
-                    other => $name::Other(other.to_owned()),
-                }
+                Self::parse_spelled(value).0
             }
 
             /// The documented spelling (`Other` gives back what was sent).
@@ -413,6 +1184,83 @@ macro_rules! open_str_enum {
                 }
             }
         }
+
+        const _: () = {
+            use $crate::protocol::wire::{MemoView, Recorder, Spelling, Wire, other_spelling};
+
+            /// The variants, numbered for the spelling code.
+            #[allow(non_camel_case_types, dead_code)]
+            #[repr(u8)]
+            enum __Variant {
+                $($variant,)*
+            }
+
+            // A spelling code is the variant's number times 4 plus its spelling's (1 to 3), below
+            // `Spelling::NULL`.
+            const _: () = assert!([$(stringify!($variant)),*].len() < 63);
+
+            impl $name {
+                /// The value of `value`, and its spelling code (0 for the first spelling).
+                fn parse_spelled(value: &str) -> (Self, u8) {
+                    match value {
+                        $($wire => return ($name::$variant, 0),)*
+                        _ => {}
+                    }
+                    $(if let Some(i) = other_spelling(&[$($alias),*], value) {
+                        return ($name::$variant, __Variant::$variant as u8 * 4 + i);
+                    })*
+                    ($name::Other(value.to_owned()), 0)
+                }
+
+                /// The spelling of spelling code `code` if it is one of this value's, else the
+                /// first.
+                fn spelled(&self, code: u8) -> &str {
+                    if code != 0 {
+                        match self {
+                            $($name::$variant if code / 4 == __Variant::$variant as u8 => {
+                                let others: &[&'static str] = &[$($alias),*];
+                                if let Some(s) = (code % 4).checked_sub(1).and_then(|i| others.get(usize::from(i))) {
+                                    return s;
+                                }
+                            })*
+                            _ => {}
+                        }
+                    }
+                    self.as_str()
+                }
+            }
+
+            impl Wire for $name {
+                fn de<'de, D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                    <$name as ::serde::Deserialize>::deserialize(d)
+                }
+
+                const NOTES: bool = true;
+
+                fn de_noted<'de, D: ::serde::Deserializer<'de>>(
+                    d: D,
+                    rec: &mut Recorder<'_>,
+                ) -> Result<Self, D::Error> {
+                    struct V;
+                    impl ::serde::de::Visitor<'_> for V {
+                        type Value = ($name, u8);
+                        fn expecting(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                            f.write_str("a string")
+                        }
+                        fn visit_str<E: ::serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                            Ok($name::parse_spelled(v))
+                        }
+                    }
+                    let (value, code) = d.deserialize_str(V)?;
+                    rec.note(Spelling::new(code));
+                    Ok(value)
+                }
+
+                fn ser<S: ::serde::Serializer>(&self, s: S, memo: MemoView<'_>) -> Result<S::Ok, S::Error> {
+                    s.serialize_str(self.spelled(memo.spelling().code()))
+                }
+            }
+        };
 
         impl Default for $name {
             /// `Other("")`: no value.
@@ -446,12 +1294,6 @@ macro_rules! open_str_enum {
                     }
                 }
                 d.deserialize_str(V)
-            }
-        }
-
-        impl $crate::protocol::wire::Wire for $name {
-            fn de<'de, D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                <$name as ::serde::Deserialize>::deserialize(d)
             }
         }
     };
@@ -524,10 +1366,136 @@ macro_rules! open_int_enum {
             fn de<'de, D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
                 <$name as ::serde::Deserialize>::deserialize(d)
             }
+
+            const NOTES: bool = true;
+
+            /// A code sent as a string is written back as one.
+            fn de_noted<'de, D: ::serde::Deserializer<'de>>(
+                d: D,
+                rec: &mut $crate::protocol::wire::Recorder<'_>,
+            ) -> Result<Self, D::Error> {
+                <i64 as $crate::protocol::wire::Wire>::de_noted(d, rec).map($name::from_code)
+            }
+
+            fn ser<S: ::serde::Serializer>(
+                &self,
+                s: S,
+                memo: $crate::protocol::wire::MemoView<'_>,
+            ) -> Result<S::Ok, S::Error> {
+                $crate::protocol::wire::Wire::ser(&self.code(), s, memo)
+            }
         }
     };
 }
 pub(crate) use open_int_enum;
+
+/// The shape of every wire struct (its keys, which are required, and the structs they hold), for
+/// the tests that check the required-field rule against every command.
+#[cfg(test)]
+pub(crate) mod schema {
+    use std::cell::Cell;
+
+    use serde::Serialize;
+
+    /// A wire struct: its name (with its module) and its keys.
+    #[derive(Debug)]
+    pub(crate) struct StructInfo {
+        pub(crate) name: &'static str,
+        pub(crate) fields: &'static [FieldInfo],
+    }
+
+    impl StructInfo {
+        /// The first keys of its required fields.
+        pub(crate) fn required(&self) -> impl Iterator<Item = &'static str> + '_ {
+            self.fields.iter().filter(|f| f.required).map(|f| f.key)
+        }
+
+        /// The field read from `key`, under any of its spellings.
+        pub(crate) fn field(&self, key: &str) -> Option<&'static FieldInfo> {
+            self.fields
+                .iter()
+                .find(|f| f.key == key || f.others.contains(&key))
+        }
+
+        /// The name without the crate's module path (`group::AfterSendMsg`).
+        pub(crate) fn short_name(&self) -> &'static str {
+            self.name
+                .strip_prefix("tencent_chat_webhook::protocol::")
+                .unwrap_or(self.name)
+        }
+    }
+
+    /// One field: its key, its other spellings, whether it is required, and its type's shape.
+    #[derive(Debug)]
+    pub(crate) struct FieldInfo {
+        pub(crate) key: &'static str,
+        pub(crate) others: &'static [&'static str],
+        pub(crate) required: bool,
+        pub(crate) shape: fn() -> Shape,
+    }
+
+    /// What a field holds (through `Option` and `Vec`).
+    #[derive(Clone, Copy, Debug)]
+    pub(crate) enum Shape {
+        /// A value with no keys of its own.
+        Leaf,
+        /// A wire struct.
+        Struct(&'static StructInfo),
+        /// A message element: `MsgType`, and `MsgContent`, the struct of its type (`None` for a
+        /// type this crate does not know).
+        Element(fn(&str) -> Option<&'static StructInfo>),
+    }
+
+    thread_local! {
+        static WATCHING: Cell<bool> = const { Cell::new(false) };
+        static SEEN: Cell<Option<&'static StructInfo>> = const { Cell::new(None) };
+    }
+
+    /// Called by every wire struct as it is serialised.
+    pub(crate) fn seen(info: &'static StructInfo) {
+        if WATCHING.with(Cell::get) && SEEN.with(Cell::get).is_none() {
+            SEEN.with(|s| s.set(Some(info)));
+        }
+    }
+
+    /// The wire struct `value` is written as (the outermost one), if any.
+    pub(crate) fn of(value: &impl Serialize) -> Option<&'static StructInfo> {
+        WATCHING.with(|w| w.set(true));
+        SEEN.with(|s| s.set(None));
+        let _ = serde_json::to_writer(std::io::sink(), value);
+        WATCHING.with(|w| w.set(false));
+        SEEN.with(Cell::take)
+    }
+
+    /// Every wire struct `root` holds, itself included, once each.
+    pub(crate) fn reachable(root: &'static StructInfo) -> Vec<&'static StructInfo> {
+        fn walk(shape: Shape, out: &mut Vec<&'static StructInfo>) {
+            let structs: Vec<&'static StructInfo> = match shape {
+                Shape::Leaf => Vec::new(),
+                Shape::Struct(info) => vec![info],
+                Shape::Element(content) => crate::protocol::message::KNOWN
+                    .iter()
+                    .filter_map(|t| content(t))
+                    .collect(),
+            };
+            for info in structs {
+                if out
+                    .iter()
+                    .any(|seen| std::ptr::eq(*seen, info) || seen.name == info.name)
+                {
+                    continue;
+                }
+                out.push(info);
+                for field in info.fields {
+                    walk((field.shape)(), out);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(Shape::Struct(root), &mut out);
+        out
+    }
+}
 
 #[cfg(test)]
 #[allow(unreachable_pub)]
@@ -547,42 +1515,218 @@ mod tests {
             pub lat: Option<f64> => "Lat",
             /// Flag.
             pub on: Option<bool> => "On",
+            /// Three spellings of a key.
+            pub id: Option<String> => "Id" | "ID" | "id",
+            /// An open enum with legacy names.
+            pub kind: Option<crate::GroupType> => "Type",
+            /// A signed number.
+            pub code: Option<i64> => "Code",
+        }
+    }
+
+    fn probe(json: &serde_json::Value) -> Probe {
+        serde_json::from_value(json.clone()).unwrap_or_else(|e| panic!("{json}: {e}"))
+    }
+
+    #[test]
+    fn every_spelling_is_written_back_as_it_came() {
+        // Each case is a Probe: `Name` and `Items` are added where the case has none.
+        let cases = [
+            (
+                "canonical",
+                json!({"Items": [1], "Count": 7, "Lat": 1.5, "On": true}),
+            ),
+            ("a number as a string", json!({"Count": "7"})),
+            ("a negative number as a string", json!({"Code": "-7"})),
+            (
+                "u64::MAX as a string",
+                json!({"Count": "18446744073709551615"}),
+            ),
+            (
+                "items as strings and numbers",
+                json!({"Items": ["2", 3, "4"]}),
+            ),
+            ("a float as a string", json!({"Lat": "29.340656774469956"})),
+            ("a float as an integer", json!({"Lat": 29})),
+            ("a float as a negative integer", json!({"Lat": -116})),
+            ("a float with an exponent", json!({"Lat": 1.5e300})),
+            ("a flag as a number", json!({"On": 0})),
+            ("a padded flag", json!({"On": "0 "})),
+            ("a padded number", json!({"Count": " 7 "})),
+            (
+                "a number with leading zeros",
+                json!({"Items": ["007"], "Count": "+7"}),
+            ),
+            ("minus zero", json!({"Code": "-0"})),
+            ("a float as a long string", json!({"Lat": "1.50"})),
+            (
+                "a float as a string with an exponent",
+                json!({"Lat": "1e3"}),
+            ),
+            (
+                "an integer beyond 2^53 for a float",
+                json!({"Lat": 9007199254740993u64}),
+            ),
+            (
+                "u64::MAX - 1 for a float",
+                json!({"Lat": 18446744073709551614u64}),
+            ),
+            ("u64::MAX for a float", json!({"Lat": u64::MAX})),
+            ("i64::MIN + 1 for a float", json!({"Lat": i64::MIN + 1})),
+            ("a second key spelling", json!({"ID": "x"})),
+            ("a third key spelling", json!({"id": "x"})),
+            ("a legacy name", json!({"Type": "Private"})),
+            ("another legacy name", json!({"Type": "ChatRoom"})),
+            ("an unknown name", json!({"Type": "Future"})),
+            ("null", json!({"Count": null, "Type": null, "On": null})),
+            (
+                "everything at once",
+                json!({"Items": ["1"], "Count": "7", "Lat": 2, "On": "true", "id": "x",
+                    "Type": "Private", "Code": null, "Future": [1, "2"]}),
+            ),
+        ];
+        for (name, mut sent) in cases {
+            let map = sent.as_object_mut().unwrap();
+            map.entry("Name").or_insert(json!("a"));
+            map.entry("Items").or_insert(json!([]));
+            let p = probe(&sent);
+            let written = serde_json::to_value(&p).unwrap();
+            assert_eq!(written, sent, "{name}");
+            assert_eq!(probe(&written), p, "{name}: round trip");
         }
     }
 
     #[test]
+    fn equality_and_the_canonical_form_ignore_spelling() {
+        let spelled = probe(&json!({"Name": "a", "Items": ["1"], "Count": "7", "Lat": 2,
+            "On": "1", "ID": "x", "Type": "Private", "Code": null}));
+        let canonical = json!({"Name": "a", "Items": [1], "Count": 7, "Lat": 2.0, "On": true,
+            "Id": "x", "Type": "Work"});
+        assert_eq!(
+            spelled,
+            probe(&canonical),
+            "the same values, spelled otherwise"
+        );
+        let written = super::canonical(|| serde_json::to_value(&spelled).unwrap());
+        assert_eq!(written, canonical);
+        assert_eq!(written["Lat"].as_f64(), Some(2.0));
+        assert!(written["Lat"].is_f64(), "a float, written as one");
+        // And only inside `canonical`: the spelling is back afterwards.
+        assert_eq!(serde_json::to_value(&spelled).unwrap()["Count"], "7");
+    }
+
+    #[test]
+    fn a_changed_field_keeps_its_spelling_where_it_still_applies() {
+        use crate::GroupType;
+        let mut p = probe(&json!({"Name": "a", "Items": [], "Type": "Private", "Count": "7"}));
+        p.count = Some(8);
+        p.kind = Some(GroupType::Meeting);
+        let written = serde_json::to_value(&p).unwrap();
+        assert_eq!(written["Count"], "8", "still a string");
+        assert_eq!(
+            written["Type"], "Meeting",
+            "`Private` names Work, not Meeting"
+        );
+        p.kind = Some(GroupType::Work);
+        assert_eq!(serde_json::to_value(&p).unwrap()["Type"], "Private");
+        p.count = None;
+        assert!(serde_json::to_value(&p).unwrap().get("Count").is_none());
+
+        // A kept text is written while it reads as the value; otherwise the value, still quoted.
+        let mut p = probe(
+            &json!({"Name": "a", "Items": [], "Count": " 7", "Lat": "1.50",
+            "On": " true", "Code": 9007199254740993u64}),
+        );
+        let written = serde_json::to_value(&p).unwrap();
+        assert_eq!(
+            (&written["Count"], &written["Lat"], &written["On"]),
+            (&json!(" 7"), &json!("1.50"), &json!(" true"))
+        );
+        p.count = Some(8);
+        p.lat = Some(2.5);
+        p.on = Some(false);
+        let written = serde_json::to_value(&p).unwrap();
+        assert_eq!(
+            (&written["Count"], &written["Lat"], &written["On"]),
+            (&json!("8"), &json!("2.5"), &json!("false"))
+        );
+    }
+
+    #[test]
+    fn structs_with_nothing_to_remember_carry_no_memo() {
+        use std::mem::size_of;
+        let one_string = size_of::<String>() + size_of::<crate::Extra>();
+        assert_eq!(size_of::<crate::common::Member>(), one_string);
+        assert_eq!(size_of::<crate::message::TextElem>(), one_string);
+        assert_eq!(
+            size_of::<crate::message::MsgElement>(),
+            72,
+            "as the message module documents"
+        );
+        assert_eq!(size_of::<super::WireMemo>(), 16);
+        assert_eq!(
+            size_of::<crate::group::RecalledMsg>(),
+            size_of::<u64>() + size_of::<crate::Extra>() + 16,
+            "a number can come as a string"
+        );
+    }
+
+    #[test]
+    fn the_memo_allocates_nothing_for_up_to_four_spellings() {
+        let canonical = probe(&json!({"Name": "a", "Items": [1], "Count": 7}));
+        assert!(canonical.memo.is_empty());
+        let four = probe(&json!({"Name": "a", "Items": [], "Count": "7", "ID": "x",
+            "Type": "Private", "On": 1}));
+        assert!(!four.memo.is_empty());
+        assert!(four.memo.spilled.is_none(), "four fields fit inline");
+        let five = probe(&json!({"Name": "a", "Items": [], "Count": "7", "ID": "x",
+            "Type": "Private", "On": 1, "Code": "1"}));
+        assert!(five.memo.spilled.is_some());
+        let item = probe(&json!({"Name": "a", "Items": ["1"]}));
+        assert!(item.memo.spilled.is_some(), "items of lists are spilled");
+        // An alias key and a quoted value of one field are one entry.
+        let both = probe(
+            &json!({"Name": "a", "Items": [], "ID": "x", "Count": "1", "On": 1,
+            "Type": "Private"}),
+        );
+        assert!(both.memo.spilled.is_none());
+        assert_eq!(
+            serde_json::to_value(&both).unwrap(),
+            json!({"Name": "a", "Items": [], "ID": "x", "Count": "1", "On": 1, "Type": "Private"})
+        );
+    }
+
+    #[test]
     fn reads_flags_from_booleans_numbers_and_strings() {
+        // (name, the value of `On`, read as, written back as)
         let cases = [
-            ("true", r#"{"Name":"a","Items":[],"On":true}"#, Some(true)),
-            (
-                "false",
-                r#"{"Name":"a","Items":[],"On":false}"#,
-                Some(false),
-            ),
-            (
-                "string false",
-                r#"{"Name":"a","Items":[],"On":"false"}"#,
-                Some(false),
-            ),
+            ("true", "true", Some(true), json!(true)),
+            ("false", "false", Some(false), json!(false)),
+            ("string false", r#""false""#, Some(false), json!("false")),
             (
                 "string true, padded",
-                r#"{"Name":"a","Items":[],"On":" true "}"#,
+                r#"" true ""#,
                 Some(true),
+                json!(" true "),
             ),
-            ("one", r#"{"Name":"a","Items":[],"On":1}"#, Some(true)),
-            (
-                "string zero",
-                r#"{"Name":"a","Items":[],"On":"0"}"#,
-                Some(false),
-            ),
-            ("null", r#"{"Name":"a","Items":[],"On":null}"#, None),
+            ("one", "1", Some(true), json!(1)),
+            ("string zero", r#""0""#, Some(false), json!("0")),
+            ("null", "null", None, json!(null)),
         ];
-        for (name, input, want) in cases {
-            let p: Probe = serde_json::from_str(input).unwrap_or_else(|e| panic!("{name}: {e}"));
+        for (name, on, want, back) in cases {
+            let input = format!(r#"{{"Name":"a","Items":[],"On":{on}}}"#);
+            let p: Probe = serde_json::from_str(&input).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert_eq!(p.on, want, "{name}");
-            // Written back as a JSON boolean, whatever form it came in.
-            let back = serde_json::to_value(&p).unwrap();
-            assert_eq!(back.get("On").and_then(|v| v.as_bool()), want, "{name}");
+            // Written back in the form it came in.
+            let written = serde_json::to_value(&p).unwrap();
+            assert_eq!(written["On"], back, "{name}");
+            // The canonical form is a JSON boolean, whatever form it came in.
+            let canonical = super::canonical(|| serde_json::to_value(&p).unwrap());
+            assert_eq!(
+                canonical.get("On").and_then(|v| v.as_bool()),
+                want,
+                "{name}"
+            );
         }
         for (name, input) in [
             ("two", r#"{"Name":"a","Items":[],"On":2}"#),
