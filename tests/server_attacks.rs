@@ -25,9 +25,6 @@
 
 #[path = "../examples/common/demo.rs"]
 mod demo;
-#[path = "../examples/quickstart.rs"]
-#[allow(dead_code, unreachable_pub)]
-mod quickstart_example;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -81,7 +78,7 @@ async fn start(limits: Limits) -> (SocketAddr, oneshot::Sender<()>) {
         .token(demo::DEMO_TOKEN)
         .build()
         .unwrap();
-    let app = quickstart_example::app(WebhookService::new(config, demo::DemoHandler));
+    let app = demo::app(WebhookService::new(config, demo::DemoHandler));
     let (stop, stopped) = oneshot::channel::<()>();
     tokio::spawn(server::serve(listener, app, limits, async {
         let _ = stopped.await;

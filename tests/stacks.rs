@@ -13,9 +13,6 @@
 mod axum_example;
 #[path = "../examples/common/demo.rs"]
 mod demo;
-#[path = "../examples/quickstart.rs"]
-#[allow(dead_code, unreachable_pub)]
-mod quickstart_example;
 #[path = "../examples/tonic_web.rs"]
 #[allow(dead_code, unreachable_pub)]
 mod tonic_example;
@@ -331,7 +328,7 @@ enum AppKind {
 
 async fn start_app(kind: AppKind, webhook: WebhookService, limits: Limits) -> Running {
     match kind {
-        AppKind::Quickstart => start(quickstart_example::app(webhook), limits).await,
+        AppKind::Quickstart => start(demo::app(webhook), limits).await,
         AppKind::Axum => start(axum_example::app(webhook), limits).await,
         AppKind::Hyper => start(webhook, limits).await,
     }
@@ -339,7 +336,7 @@ async fn start_app(kind: AppKind, webhook: WebhookService, limits: Limits) -> Ru
 
 #[tokio::test]
 async fn quickstart_app() {
-    let server = start(quickstart_example::app(webhook()), Limits::default()).await;
+    let server = start(demo::app(webhook()), Limits::default()).await;
     for http2 in [false, true] {
         let (client, opened) = client(http2);
         let stack = if http2 {
@@ -569,7 +566,7 @@ async fn a_thousand_half_open_connections_do_not_starve_good_webhooks() {
         l.header_read_timeout = header_read_timeout;
         l.max_connections_per_client = l.max_connections;
     });
-    let server = start(quickstart_example::app(demo_webhook()), limits).await;
+    let server = start(demo::app(demo_webhook()), limits).await;
     let addr = server.addr;
 
     let opening = Instant::now();
@@ -748,7 +745,7 @@ async fn requests_past_the_cap_are_shed_with_a_json_503() {
         l.max_requests = 1;
         l.request_timeout = request_timeout;
     });
-    let server = start(quickstart_example::app(demo_webhook()), limits).await;
+    let server = start(demo::app(demo_webhook()), limits).await;
 
     // A slow body holds the only slot until the request timeout.
     let req = SignedRequest::sample(Command::GroupBeforeSendMsg);

@@ -17,24 +17,13 @@
 //! are not webhooks cannot starve it. Ctrl-C (or SIGTERM) stops accepting and lets the requests
 //! in flight finish.
 
-#[path = "common/demo.rs"]
+#[path = "../../examples/common/demo.rs"]
 mod demo;
 
 use std::process::ExitCode;
 
-use axum::Router;
-use axum::body::Body;
 use tencent_chat_webhook::WebhookService;
 use tencent_chat_webhook::server::{self, Limits};
-use tower_http::trace::TraceLayer;
-
-/// The app: the webhook endpoint as a route, with a request log that leaves out the query
-/// (it carries `Sign`, a credential).
-pub fn app(webhook: WebhookService) -> Router {
-    Router::new()
-        .route_service(demo::WEBHOOK_PATH, webhook)
-        .layer(TraceLayer::new_for_http().make_span_with(tencent_chat_webhook::http_span::<Body>))
-}
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
     demo::init_logging();
@@ -45,9 +34,11 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
 
     let listener = demo::bind(settings.addr).await?;
     settings.announce(listener.local_addr()?, "quickstart");
+    // The app (`demo::app`): an axum router with the webhook endpoint as a route, and a request
+    // log that leaves out the query (it carries `Sign`, a credential).
     server::serve(
         listener,
-        app(webhook),
+        demo::app(webhook),
         Limits::default(),
         demo::shutdown_signal(),
     )
