@@ -6,7 +6,7 @@ use std::future::Future;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
-use crate::config::{Clock, SystemClock};
+use crate::clock::{Clock, SystemClock};
 use crate::handler::BoxFuture;
 
 /// What a [`Dedup`] store knows of a key.

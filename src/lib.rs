@@ -79,6 +79,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod auth;
+mod clock;
 mod config;
 mod dedup;
 mod handler;
@@ -96,9 +97,9 @@ mod service;
 pub mod test_util;
 mod verify;
 
+pub use clock::{Clock, SystemClock};
 pub use config::{
-    AfterDeadline, Clock, ConfigError, FailureDecision, SystemClock, WebhookConfig,
-    WebhookConfigBuilder,
+    AfterDeadline, ConfigError, FailureDecision, WebhookConfig, WebhookConfigBuilder,
 };
 pub use dedup::{Dedup, MemoryDedup, Seen};
 pub use handler::{

@@ -5,8 +5,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::auth::SignatureError;
 use crate::config::WebhookConfig;
-use crate::handler::context::ShortText;
-use crate::handler::{Command, Event, ParseErrorKind, command_from_body};
+use crate::handler::context::{CommandName, ShortText};
+use crate::handler::{Event, ParseErrorKind, command_from_body};
 use crate::protocol::query::{CallbackQuery, OptPlatform};
 use crate::rejection::{Rejection, RejectionKind};
 
@@ -21,30 +21,6 @@ pub(crate) struct Authenticated {
     pub(crate) platform: Option<OptPlatform>,
     pub(crate) content_type: Option<Cow<'static, str>>,
     pub(crate) request_time: Option<u64>,
-}
-
-/// A command's name as a request gives it, with its row of the table when it has one: looked
-/// up once, where the name is read. A known name is the table's `&'static str`: no allocation
-/// per request.
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) struct CommandName {
-    pub(crate) name: Cow<'static, str>,
-    pub(crate) known: Option<Command>,
-}
-
-impl CommandName {
-    pub(crate) fn new(command: Cow<'_, str>) -> Self {
-        let known = Command::from_wire(&command);
-        let name = match known {
-            Some(known) => Cow::Borrowed(known.as_str()),
-            None => Cow::Owned(command.into_owned()),
-        };
-        CommandName { name, known }
-    }
-
-    pub(crate) fn as_str(&self) -> &str {
-        &self.name
-    }
 }
 
 /// Checks the query string (without `?`): parameters, app id, then the signature and its window.

@@ -18,16 +18,20 @@ use std::path::{Path, PathBuf};
 /// The top-level modules from the bottom up; modules in one layer may use each other, without
 /// circles. `lib.rs` (the root) is above them all.
 const LAYERS: &[&[&str]] = &[
+    // What every layer may use: the clock.
+    &["clock"],
     // Tencent's formats: wire types, the events, replies and decisions, the query.
     &["protocol"],
     // Rejections: the JSON a refused request is answered with.
     &["rejection"],
-    // Signatures, and the authentication of a request from its query.
-    &["auth", "verify"],
+    // Signatures.
+    &["auth"],
     // The handler trait, the command table, contexts, keys, the queue's records.
     &["handler"],
     // The service's configuration and its de-duplication stores.
     &["config", "dedup"],
+    // The authentication of a request from its query, against the configuration.
+    &["verify"],
     // The tower service and layer: the request pipeline.
     &["service"],
     // What carries requests to the service, or events from it: servers, queues, tests, spans.
@@ -39,14 +43,8 @@ const LAYERS: &[&[&str]] = &[
 const DEBTS: &[&str] = &[
     // `ReplyBody`, the service's response body, is what a rejection is written into.
     "upward: rejection -> service",
-    // The request context names its command with `verify`'s text types; query authentication
-    // builds the context, and reads the clock from `config`.
-    "upward: verify -> config",
-    "upward: verify -> handler",
     // The request context carries the server's `ConnectionInfo`.
     "upward: handler -> server",
-    // `Clock` lives in `config`, and the configuration holds a `Dedup`.
-    "cycle: config, dedup",
     // A decision is written as a reply, and a reply names the decisions it carries.
     "cycle: protocol::decision, protocol::reply",
     // The wire layer writes `Extra`, itself written by the wire layer.

@@ -6,7 +6,6 @@ use std::net::IpAddr;
 
 use super::{Command, CommandKind};
 use crate::protocol::query::OptPlatform;
-use crate::verify::CommandName;
 
 /// What a handler method sees of the request besides the event: the query's values, and the
 /// HTTP request parts (headers, extensions such as axum's `ConnectInfo`).
@@ -257,5 +256,29 @@ mod tests {
                 "{text}"
             );
         }
+    }
+}
+
+/// A command's name as a request gives it, with its row of the table when it has one: looked
+/// up once, where the name is read. A known name is the table's `&'static str`: no allocation
+/// per request.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct CommandName {
+    pub(crate) name: Cow<'static, str>,
+    pub(crate) known: Option<Command>,
+}
+
+impl CommandName {
+    pub(crate) fn new(command: Cow<'_, str>) -> Self {
+        let known = Command::from_wire(&command);
+        let name = match known {
+            Some(known) => Cow::Borrowed(known.as_str()),
+            None => Cow::Owned(command.into_owned()),
+        };
+        CommandName { name, known }
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        &self.name
     }
 }

@@ -46,6 +46,7 @@ use super::read::{self, check_declared_length, read};
 use super::run::{Held, Input, Ran};
 use crate::config::WebhookConfig;
 use crate::dedup::{Claim, ErasedDedup, Seen};
+use crate::handler::context::CommandName;
 use crate::handler::{
     BoxFuture, Command, CommandKind, ErasedHandler, Event, FailureKind, Handler, HandlerResult,
     ParseError, RequestContext,
@@ -53,7 +54,7 @@ use crate::handler::{
 use crate::protocol::reply::Reply;
 use crate::rejection::{Rejection, RejectionKind};
 use crate::service::WebhookLayer;
-use crate::verify::{Authenticated, CommandName, authenticate_query, resolve_command};
+use crate::verify::{Authenticated, authenticate_query, resolve_command};
 
 /// The webhook endpoint: a `tower::Service` that authenticates, parses, dispatches to your
 /// [`Handler`] and answers with the JSON Tencent expects.
