@@ -1483,7 +1483,8 @@ async fn the_receiver_acknowledges_only_what_redis_keeps_as_the_setting_requires
         Option<&'a str>,
     );
     let no_config: &[&str] = &["--rename-command", "CONFIG", "\"\""];
-    let cases: [Case<'_>; 7] = [
+    let evicts: &[&str] = &["--maxmemory", "64mb", "--maxmemory-policy", "allkeys-lru"];
+    let cases: [Case<'_>; 9] = [
         (
             "AOF always, the default",
             Persistence::AofAlways,
@@ -1533,6 +1534,20 @@ async fn the_receiver_acknowledges_only_what_redis_keeps_as_the_setting_requires
             Durability::AcceptLoss,
             None,
         ),
+        (
+            "AOF always, but keys evicted when full",
+            Persistence::AofAlways,
+            evicts,
+            Durability::AofAlways,
+            Some("maxmemory-policy is allkeys-lru"),
+        ),
+        (
+            "keys evicted when full, loss accepted",
+            Persistence::AofAlways,
+            evicts,
+            Durability::AcceptLoss,
+            None,
+        ),
     ];
     for (name, persistence, extra, durability, refused) in cases {
         let Some(server) = RedisServer::start_with(persistence, extra) else {
@@ -1564,6 +1579,44 @@ async fn the_receiver_acknowledges_only_what_redis_keeps_as_the_setting_requires
         setup.pool.stop().await;
         setup.receiver.stop().await;
     }
+}
+
+/// AOF switched off at run time (`CONFIG SET appendonly no`) refuses the very next event, not
+/// the first one after the next look (up to 5 s later, in which thousands of events were
+/// acknowledged and lost by a restart).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aof_switched_off_at_run_time_refuses_the_next_event() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let setup = setup_with(server, 1, |c| c).await;
+    let first = send_all(setup.receiver.addr, vec![after_send_msg("on-0")], 1).await;
+    assert_eq!(first, [StatusCode::OK]);
+    let mut conn = redis(&setup.server).await;
+    let _: () = redis::cmd("CONFIG")
+        .arg(&["SET", "appendonly", "no"])
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let reqs: Vec<_> = (1..=20)
+        .map(|i| after_send_msg(&format!("off-{i}")))
+        .collect();
+    let statuses = send_all(setup.receiver.addr, reqs, 1).await;
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::INTERNAL_SERVER_ERROR),
+        "every event after the switch is refused: {statuses:?}"
+    );
+    let failures = setup.receiver.failures.lock().unwrap().clone();
+    assert!(
+        failures
+            .iter()
+            .all(|(_, m)| m.contains("appendonly is off")),
+        "{failures:?}"
+    );
+    setup.pool.stop().await;
+    setup.receiver.stop().await;
 }
 
 #[tokio::test]

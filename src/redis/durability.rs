@@ -22,6 +22,13 @@ use super::inspect::Facts;
 /// | [`Replicas`](Self::Replicas) | the loss of the primary, when a replica that had them takes over | a restart of a primary without persistence (its replicas copy it, empty) |
 /// | [`AcceptLoss`](Self::AcceptLoss) | nothing checked | any restart of a Redis without persistence: every entry not yet processed |
 ///
+/// Every setting but [`AcceptLoss`](Self::AcceptLoss) also refuses a Redis that evicts keys (a
+/// `maxmemory` with a `maxmemory-policy` other than `noeviction`): when full, it would drop the
+/// stream of acknowledged events, or a de-duplication key between two copies of an event. With
+/// the AOF settings, each `XADD` is followed in its round trip by `CONFIG GET appendonly` and
+/// `appendfsync`: AOF switched off at run time refuses the very next event, not the first
+/// after the next look.
+///
 /// RDB snapshots (`save`) alone never qualify: a restart loses what came after the last one.
 /// The check sees the running configuration: an AOF switched on with `CONFIG SET` and not
 /// written to the configuration file (`CONFIG REWRITE`) is off again after a restart, and is
@@ -83,25 +90,53 @@ pub enum Durability {
 impl Durability {
     /// Why Redis as `facts` describe it does not give what `self` requires, if it does not.
     pub(crate) fn refusal(self, facts: &Facts) -> Option<String> {
+        if self == Durability::AcceptLoss {
+            return None;
+        }
+        if let Some(policy) = &facts.evicting {
+            return Some(format!(
+                "maxmemory-policy is {policy} with a maxmemory: when full, Redis evicts keys, the stream of acknowledged events and the de-duplication keys among them; set maxmemory-policy noeviction (Redis then refuses writes when full, and events are answered 500, so Tencent retries them)"
+            ));
+        }
+        match self {
+            Durability::Replicas { count, .. } => facts
+                .replicas_online
+                .filter(|online| *online < count)
+                .map(|online| {
+                    format!(
+                        "{online} replicas are online and the durability setting asks for {count}"
+                    )
+                }),
+            _ => self.refusal_of_aof(
+                facts.aof.as_ref().map(|on| *on),
+                facts.appendfsync.as_deref(),
+            ),
+        }
+    }
+
+    /// Whether this setting asks, with each acknowledgement, that AOF still be on as required
+    /// (`CONFIG GET appendonly` and `appendfsync` after the `XADD`, in its round trip), so that
+    /// AOF switched off at run time refuses the next event, not the first after the next look.
+    pub(crate) fn checks_aof(self) -> bool {
+        matches!(self, Durability::AofAlways | Durability::AofEverySec)
+    }
+
+    /// Why an AOF that is on or off (`aof`) and syncs as `fsync` does not give what `self`
+    /// requires, if it does not; for the AOF settings only.
+    pub(crate) fn refusal_of_aof(
+        self,
+        aof: Result<bool, &String>,
+        fsync: Result<&str, &String>,
+    ) -> Option<String> {
         let required = match self {
-            Durability::AcceptLoss => return None,
-            Durability::Replicas { count, .. } => {
-                return facts
-                    .replicas_online
-                    .filter(|online| *online < count)
-                    .map(|online| {
-                        format!(
-                            "{online} replicas are online and the durability setting asks for {count}"
-                        )
-                    });
-            }
-            Durability::AofAlways => "appendfsync always",
             Durability::AofEverySec => "appendfsync always or everysec",
+            Durability::AofAlways => "appendfsync always",
+            Durability::AcceptLoss | Durability::Replicas { .. } => return None,
         };
         let fix = format!(
             "turn AOF on with {required} (appendonly yes), or choose another durability setting"
         );
-        match (&facts.aof, &facts.appendfsync) {
+        match (aof, fsync) {
             (Err(why), _) => Some(format!(
                 "cannot tell whether AOF is on ({why}); the durability setting asks for {required}"
             )),
@@ -140,10 +175,30 @@ mod tests {
             aof: aof.map_err(str::to_owned),
             appendfsync: fsync.map(str::to_owned).map_err(str::to_owned),
             replicas_online: Some(replicas),
+            evicting: None,
             stream_last_id: None,
             group: None,
             pending: 0,
         }
+    }
+
+    #[test]
+    fn a_redis_that_evicts_keys_is_refused_by_every_setting_but_accept_loss() {
+        let mut evicting = facts(Ok(true), Ok("always"), 2);
+        evicting.evicting = Some("allkeys-lru".to_owned());
+        let replicas = Durability::Replicas {
+            count: 1,
+            timeout: Duration::from_millis(100),
+        };
+        for setting in [Durability::AofAlways, Durability::AofEverySec, replicas] {
+            assert!(setting.refusal(&facts(Ok(true), Ok("always"), 2)).is_none());
+            let why = setting.refusal(&evicting).expect("refused");
+            assert!(
+                why.contains("maxmemory-policy is allkeys-lru") && why.contains("noeviction"),
+                "{setting:?}: {why}"
+            );
+        }
+        assert_eq!(Durability::AcceptLoss.refusal(&evicting), None);
     }
 
     #[test]

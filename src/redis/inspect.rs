@@ -49,6 +49,9 @@ pub(crate) struct Facts {
     pub(crate) appendfsync: Result<String, String>,
     /// `INFO replication`'s replicas in state `online`.
     pub(crate) replicas_online: Option<u32>,
+    /// `INFO memory`'s `maxmemory_policy` when Redis evicts keys: a `maxmemory` is set and the
+    /// policy is not `noeviction`.
+    pub(crate) evicting: Option<String>,
     /// The stream's `last-generated-id`; `None` when there is no such stream.
     pub(crate) stream_last_id: Option<EntryId>,
     /// Whether the consumer group exists (asked only by the workers).
@@ -69,7 +72,8 @@ pub(crate) async fn inspect(
     pipe.cmd("INFO")
         .arg("server")
         .arg("persistence")
-        .arg("replication");
+        .arg("replication")
+        .arg("memory");
     pipe.cmd("CONFIG").arg("GET").arg("appendfsync");
     pipe.cmd("XINFO").arg("STREAM").arg(stream);
     if group.is_some() {
@@ -101,13 +105,12 @@ impl Facts {
                 .filter(|line| line.starts_with("slave") && line.contains("state=online"));
             u32::try_from(online.count()).unwrap_or(u32::MAX)
         });
-        let appendfsync = match reply(1) {
-            Value::ServerError(e) => Err(format!("CONFIG GET refused: {e}")),
-            value => pairs(value)
-                .into_iter()
-                .find(|(name, _)| name == "appendfsync")
-                .and_then(|(_, v)| text(v).ok())
-                .ok_or_else(|| "CONFIG GET appendfsync answered nothing".to_owned()),
+        let appendfsync = config_value(reply(1), "appendfsync");
+        let evicting = match (field("maxmemory"), field("maxmemory_policy")) {
+            (Some(max), Some(policy)) if max != "0" && policy != "noeviction" => {
+                Some(policy.to_owned())
+            }
+            _ => None,
         };
         let stream_last_id = pairs(reply(2))
             .into_iter()
@@ -133,6 +136,7 @@ impl Facts {
             aof,
             appendfsync,
             replicas_online,
+            evicting,
             stream_last_id,
             group: group.map(|_| ours.is_some()),
             pending,
@@ -141,6 +145,18 @@ impl Facts {
 }
 
 /// A reply as text; a server error as its message.
+/// The value of `name` in the reply to `CONFIG GET name`, or why there is none.
+pub(crate) fn config_value(reply: &Value, name: &str) -> Result<String, String> {
+    match reply {
+        Value::ServerError(e) => Err(format!("CONFIG GET refused: {e}")),
+        value => pairs(value)
+            .into_iter()
+            .find(|(key, _)| key == name)
+            .and_then(|(_, v)| text(v).ok())
+            .ok_or_else(|| format!("CONFIG GET {name} answered nothing")),
+    }
+}
+
 fn text(value: &Value) -> Result<String, String> {
     match value {
         Value::ServerError(e) => Err(e.to_string()),
@@ -385,6 +401,7 @@ mod tests {
             aof: Ok(true),
             appendfsync: Ok("always".to_owned()),
             replicas_online: None,
+            evicting: None,
             stream_last_id: last.and_then(EntryId::parse),
             group,
             pending: 0,
@@ -466,6 +483,7 @@ mod tests {
             aof: Ok(true),
             appendfsync: Ok("always".to_owned()),
             replicas_online: None,
+            evicting: None,
             stream_last_id: Some(id(last)),
             group: None,
             pending: 0,

@@ -138,6 +138,15 @@ impl<T: Clone + Send + Sync + 'static> Link<T> {
         }
     }
 
+    /// What connection `generation` was found to be, learnt between looks: kept until the next
+    /// look.
+    pub(crate) fn found(&self, generation: u64, found: T) {
+        let mut current = self.current.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(session) = current.as_mut().filter(|c| c.generation == generation) {
+            session.found = found;
+        }
+    }
+
     /// A command on connection `generation` failed with `error`: when that says the connection
     /// is gone, the next caller makes a new one.
     pub(crate) fn failed(&self, generation: u64, error: &redis::RedisError) {

@@ -163,6 +163,12 @@ impl RedisSink {
             }
             _ => None,
         };
+        // AOF may have been switched off since the last look: asked in the same round trip.
+        let aof_at = reply_len(&pipe);
+        if c.durability.checks_aof() {
+            pipe.cmd("CONFIG").arg("GET").arg("appendonly");
+            pipe.cmd("CONFIG").arg("GET").arg("appendfsync");
+        }
         let mut conn = session.conn.clone();
         let reply: Vec<redis::Value> = match pipe.query_async(&mut conn).await {
             Ok(reply) => reply,
@@ -191,6 +197,20 @@ impl RedisSink {
                 return Err(e);
             }
         }
+        if c.durability.checks_aof() {
+            let on = inspect::config_value(value(aof_at), "appendonly").map(|v| v == "yes");
+            let fsync = inspect::config_value(value(aof_at + 1), "appendfsync");
+            if let Some(why) = c
+                .durability
+                .refusal_of_aof(on.as_ref().map(|on| *on), fsync.as_deref())
+            {
+                // The entry is in the stream and will be processed; Tencent, answered 500,
+                // sends the event again, and the de-duplication of the workers takes one.
+                let why: Arc<str> = why.into();
+                inner.refuse(session.generation, why.clone());
+                return Err(not_durable(&why));
+            }
+        }
         if let Some(id) = EntryId::parse(&id) {
             inner.lock().memory.saw(id);
         }
@@ -201,6 +221,16 @@ impl RedisSink {
 impl Shared {
     fn lock(&self) -> std::sync::MutexGuard<'_, Watch> {
         self.watch.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Redis, on connection `generation`, no longer keeps events as required, for `why`:
+    /// refused until the next look says otherwise.
+    fn refuse(&self, generation: u64, why: Arc<str>) {
+        let mut watch = self.lock();
+        signal::durable(Some(&why), watch.refusal.as_deref());
+        watch.refusal = Some(why.clone());
+        drop(watch);
+        self.link.found(generation, Some(why));
     }
 
     /// Looks at the Redis behind a new connection (or one due for a check): reports a restart
@@ -225,15 +255,25 @@ impl Shared {
     }
 }
 
+/// How many replies `pipe` asks for.
+fn reply_len(pipe: &redis::Pipeline) -> usize {
+    pipe.cmd_iter().count()
+}
+
 /// The error for events refused for `refusal`, if any.
 fn refused(refusal: &Option<Arc<str>>) -> Result<(), RedisError> {
     match refusal {
         None => Ok(()),
-        Some(why) => Err(RedisError::new(
-            RedisErrorKind::NotDurable,
-            format!("redis would not keep the event through a restart: {why}"),
-        )),
+        Some(why) => Err(not_durable(why)),
     }
+}
+
+/// The error for an event refused because Redis would not keep it, for `why`.
+fn not_durable(why: &str) -> RedisError {
+    RedisError::new(
+        RedisErrorKind::NotDurable,
+        format!("redis would not keep the event through a restart: {why}"),
+    )
 }
 
 impl EventSink for RedisSink {
