@@ -5,10 +5,10 @@ use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::{Context, Poll, ready};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll, Waker, ready};
+use std::time::{Duration, Instant};
 
 use http::{HeaderValue, Request, Response, StatusCode, Version, header};
 use pin_project_lite::pin_project;
@@ -27,7 +27,11 @@ use crate::service::{ReplyBody, WebhookResponseBody};
 ///
 /// - a request not answered within [`Limits::request_timeout`] is answered `408` (and, over
 ///   HTTP/1, `Connection: close`: its body may be half read);
-/// - past [`Limits::max_requests`] in flight, `503` at once;
+/// - past [`Limits::max_requests`] in flight, the oldest request of the client with the most
+///   requests in flight is answered `503` (and its connection closed) to make room, when that
+///   client has more in flight than the newcomer's; else the newcomer is answered `503` at once.
+///   So a few addresses at their per-client cap (or one captured signed URL replayed from
+///   them with slow bodies) cannot hold every place: each client keeps at least an equal share;
 /// - past [`Limits::max_requests_per_client`] in flight from one client, `429` at once. The
 ///   client is known from the [`ConnectionInfo`] that [`serve`](super::serve) puts in each
 ///   request's extensions; under another server only the global cap applies.
@@ -73,6 +77,84 @@ struct Caps {
     max_requests: usize,
     max_per_client: usize,
     timeout: Duration,
+    /// The requests in flight whose client is known, which may be preempted.
+    slots: Mutex<Slots>,
+}
+
+/// A request in flight whose client is known: it may be preempted for another client's.
+struct Slot {
+    client: Arc<Client>,
+    started: Instant,
+    preempted: AtomicBool,
+    /// The task of the request's future, woken when it is preempted.
+    waker: Mutex<Option<Waker>>,
+}
+
+impl Slot {
+    /// Whether the request was preempted; registers `cx`'s task to be woken when it is.
+    fn preempted(&self, cx: &Context<'_>) -> bool {
+        let mut waker = self.waker.lock().unwrap_or_else(PoisonError::into_inner);
+        if !waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+            *waker = Some(cx.waker().clone());
+        }
+        drop(waker);
+        self.preempted.load(Ordering::Acquire)
+    }
+
+    fn preempt(&self) {
+        self.preempted.store(true, Ordering::Release);
+        let waker = self
+            .waker
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+}
+
+/// The slots in use, by index; a freed index is used again.
+#[derive(Default)]
+struct Slots {
+    entries: Vec<Option<Arc<Slot>>>,
+    free: Vec<usize>,
+}
+
+impl Slots {
+    fn insert(&mut self, slot: Arc<Slot>) -> usize {
+        match self.free.pop() {
+            Some(i) => {
+                self.entries[i] = Some(slot);
+                i
+            }
+            None => {
+                self.entries.push(Some(slot));
+                self.entries.len() - 1
+            }
+        }
+    }
+
+    fn remove(&mut self, i: usize) {
+        if let Some(entry) = self.entries.get_mut(i) {
+            *entry = None;
+            self.free.push(i);
+        }
+    }
+
+    /// The request to preempt for a newcomer of `client`: the oldest of the client with the
+    /// most requests in flight, if that client has more than `client` (the newcomer counted).
+    fn victim(&self, client: &Arc<Client>) -> Option<&Arc<Slot>> {
+        let mine = client.in_flight.load(Ordering::Acquire);
+        self.entries
+            .iter()
+            .flatten()
+            .filter(|s| !Arc::ptr_eq(&s.client, client) && !s.preempted.load(Ordering::Acquire))
+            .map(|s| (s.client.in_flight.load(Ordering::Acquire), s))
+            .filter(|(theirs, _)| *theirs > mine)
+            .max_by(|(a, x), (b, y)| a.cmp(b).then(y.started.cmp(&x.started)))
+            .map(|(_, s)| s)
+    }
 }
 
 impl GuardLayer {
@@ -85,6 +167,7 @@ impl GuardLayer {
                 max_requests: limits.max_requests,
                 max_per_client: limits.max_requests_per_client,
                 timeout: limits.request_timeout,
+                slots: Mutex::default(),
             }),
             path: None,
         }
@@ -153,10 +236,15 @@ pub(crate) struct Shed;
 struct Ticket {
     caps: Arc<Caps>,
     client: Option<Arc<Client>>,
+    /// Its slot (and the slot's index), when its client is known.
+    slot: Option<(usize, Arc<Slot>)>,
 }
 
 impl Drop for Ticket {
     fn drop(&mut self) {
+        if let Some((i, _)) = self.slot {
+            self.caps.slots().remove(i);
+        }
         self.caps.in_flight.fetch_sub(1, Ordering::AcqRel);
         if let Some(client) = &self.client {
             client.in_flight.fetch_sub(1, Ordering::AcqRel);
@@ -192,8 +280,29 @@ impl Full {
     }
 }
 
+/// The answer to a request preempted for another client's.
+fn preempted(close: bool) -> Response<ReplyBody> {
+    let mut res = refusal(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "server busy: this request made room for a client with fewer requests in flight; try again"
+            .to_owned(),
+    );
+    if close {
+        // Its body may be half read: this connection cannot carry another request.
+        res.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    res
+}
+
 impl Caps {
-    /// Counts a request in, or says which cap is full.
+    fn slots(&self) -> std::sync::MutexGuard<'_, Slots> {
+        // Consistent after every statement that can panic (none should).
+        self.slots.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Counts a request in, preempting another client's when the server is full, or says
+    /// which cap is full.
     fn admit(self: &Arc<Self>, client: Option<Arc<Client>>) -> Result<Ticket, Full> {
         if let Some(c) = &client
             && c.in_flight.fetch_add(1, Ordering::AcqRel) >= self.max_per_client
@@ -202,14 +311,36 @@ impl Caps {
             return Err(Full::Client(self.max_per_client));
         }
         // From here on the ticket gives back what was taken, even if refused below.
-        let ticket = Ticket {
+        let mut ticket = Ticket {
             caps: self.clone(),
             client,
+            slot: None,
         };
-        if self.in_flight.fetch_add(1, Ordering::AcqRel) >= self.max_requests {
-            drop(ticket);
-            return Err(Full::Server(self.max_requests));
+        let full = self.in_flight.fetch_add(1, Ordering::AcqRel) >= self.max_requests;
+        let Some(client) = ticket.client.clone() else {
+            return if full {
+                Err(Full::Server(self.max_requests))
+            } else {
+                Ok(ticket)
+            };
+        };
+        let mut slots = self.slots();
+        if full {
+            // The preempted request gives its place back once its future has answered: until
+            // then one more than the cap is in flight.
+            let Some(victim) = slots.victim(&client) else {
+                drop(slots);
+                return Err(Full::Server(self.max_requests));
+            };
+            victim.preempt();
         }
+        let slot = Arc::new(Slot {
+            client,
+            started: Instant::now(),
+            preempted: AtomicBool::new(false),
+            waker: Mutex::new(None),
+        });
+        ticket.slot = Some((slots.insert(slot.clone()), slot));
         Ok(ticket)
     }
 }
@@ -250,7 +381,7 @@ where
                 close_on_timeout: req.version() < Version::HTTP_2,
                 inner: tokio::time::timeout(self.layer.caps.timeout, self.inner.call(req)),
                 timeout: self.layer.caps.timeout,
-                _ticket: ticket,
+                ticket,
             },
             Err(full) => State::Refused {
                 response: Some(full.response()),
@@ -277,7 +408,7 @@ pin_project! {
             inner: tokio::time::Timeout<F>,
             timeout: Duration,
             close_on_timeout: bool,
-            _ticket: Ticket,
+            ticket: Ticket,
         },
         Refused { response: Option<Response<ReplyBody>> },
     }
@@ -316,24 +447,29 @@ where
                 inner,
                 timeout,
                 close_on_timeout,
-                ..
-            } => match ready!(inner.poll(cx)) {
-                Ok(result) => {
-                    Poll::Ready(result.map(|res| res.map(WebhookResponseBody::passthrough)))
+                ticket,
+            } => match ticket.slot.as_ref() {
+                Some((_, slot)) if slot.preempted(cx) => {
+                    Poll::Ready(reply(preempted(*close_on_timeout)))
                 }
-                Err(_elapsed) => {
-                    let mut res = refusal(
-                        StatusCode::REQUEST_TIMEOUT,
-                        format!("request timed out: not answered within {timeout:?}"),
-                    );
-                    if *close_on_timeout {
-                        // The body may be half read: this connection cannot carry another
-                        // request. (HTTP/2 has no such header; the stream just ends.)
-                        res.headers_mut()
-                            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                _ => match ready!(inner.poll(cx)) {
+                    Ok(result) => {
+                        Poll::Ready(result.map(|res| res.map(WebhookResponseBody::passthrough)))
                     }
-                    Poll::Ready(reply(res))
-                }
+                    Err(_elapsed) => {
+                        let mut res = refusal(
+                            StatusCode::REQUEST_TIMEOUT,
+                            format!("request timed out: not answered within {timeout:?}"),
+                        );
+                        if *close_on_timeout {
+                            // The body may be half read: this connection cannot carry another
+                            // request. (HTTP/2 has no such header; the stream just ends.)
+                            res.headers_mut()
+                                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                        }
+                        Poll::Ready(reply(res))
+                    }
+                },
             },
             StateProj::Refused { response } => Poll::Ready(reply(
                 response
@@ -425,7 +561,20 @@ mod tests {
         assert!(shed);
 
         let b1 = tokio::spawn(answer(guard.call(from(&registry, 2))));
-        let (status, body, _) = answer(guard.call(from(&registry, 3))).await;
+        tokio::task::yield_now().await;
+        // Full (3): a request of client 3 makes room by preempting the oldest request of the
+        // client with the most in flight (client 1: 2, more than client 3's 1).
+        let c1 = tokio::spawn(answer(guard.call(from(&registry, 3))));
+        let (status, body, shed) = a1.await.unwrap();
+        assert_eq!(status, 503, "{body}");
+        assert!(
+            body.contains("made room for a client with fewer requests"),
+            "{body}"
+        );
+        assert!(shed);
+        // Now each client has one in flight: no client has more than a newcomer, who is
+        // refused at once.
+        let (status, body, _) = answer(guard.call(from(&registry, 4))).await;
         assert_eq!(status, 503, "{body}");
         assert!(body.contains("server busy: the limit of requests in flight (3)"));
 
@@ -434,16 +583,16 @@ mod tests {
         assert_eq!(status, 503);
 
         gate.add_permits(3);
-        for task in [a1, a2, b1] {
+        for task in [a2, b1, c1] {
             let (status, body, shed) = task.await.unwrap();
             assert_eq!((status, body.as_str(), shed), (StatusCode::OK, "ok", false));
         }
         // Every count was given back, refusals included: a client may have two again.
         assert_eq!(guard.layer.caps.in_flight.load(Ordering::Acquire), 0);
-        let c1 = tokio::spawn(answer(guard.call(from(&registry, 1))));
-        let c2 = tokio::spawn(answer(guard.call(from(&registry, 1))));
+        let d1 = tokio::spawn(answer(guard.call(from(&registry, 1))));
+        let d2 = tokio::spawn(answer(guard.call(from(&registry, 1))));
         gate.add_permits(2);
-        for task in [c1, c2] {
+        for task in [d1, d2] {
             assert_eq!(task.await.unwrap().0, 200);
         }
     }

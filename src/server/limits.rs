@@ -79,8 +79,12 @@ pub struct Limits {
     /// Requests in flight at once, across all connections. Default 1024.
     ///
     /// **Stops:** overload. At 10 ms a webhook that is 100,000 a second; past it, more in
-    /// flight only makes every answer later than Tencent's 2 s, so the next request is answered
-    /// `503` at once instead (load shedding) and Tencent applies its default.
+    /// flight only makes every answer later than Tencent's 2 s. When it is reached, a new
+    /// request makes room by preempting the oldest request of the client with the most in
+    /// flight (answered `503`, its connection closed), if that client has more in flight than
+    /// the newcomer's; otherwise the newcomer is answered `503` at once (load shedding) and
+    /// Tencent applies its default. So each client keeps at least an equal share: a few
+    /// addresses at their `max_requests_per_client` cannot hold every place.
     pub max_requests: usize,
     /// Requests in flight at once from one client (as for `max_connections_per_client`).
     /// Default 256, a quarter of `max_requests`.
