@@ -345,6 +345,15 @@ async fn quickstart_app() {
             "quickstart h1"
         };
         webhook_checks(stack, &client, &opened, server.addr).await;
+        // A path that is not the webhook's (a trailing slash given to the console) gets a
+        // JSON 404 that names the right one.
+        let (status, body) = send(&client, server.addr, get("/tencent/chat/webhook/")).await;
+        assert_eq!(status, 404, "{stack}");
+        assert_eq!(
+            json(&body)["ErrorInfo"],
+            "no webhook at /tencent/chat/webhook/: this server takes Tencent's webhooks at /tencent/chat/webhook",
+            "{stack}"
+        );
     }
     server.stop().await;
 }

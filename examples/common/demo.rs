@@ -26,13 +26,31 @@ use tokio::net::TcpListener;
 /// that leaves out the query (it carries `Sign`, a credential). Here rather than in the
 /// quickstart so that the tests of the published package, which cannot ship the quick start's
 /// own package, serve the same app.
+///
+/// Any other path gets a JSON 404 that names the webhook's path (a trailing slash in the URL
+/// given to Tencent's console is an easy mistake, and axum's own 404 has an empty body).
 pub fn app(webhook: WebhookService) -> axum::Router {
     axum::Router::new()
         .route_service(WEBHOOK_PATH, webhook)
+        .fallback(not_found)
         .layer(
             tower_http::trace::TraceLayer::new_for_http()
                 .make_span_with(tencent_chat_webhook::http_span::<axum::body::Body>),
         )
+}
+
+/// The answer to a path that is not the webhook's, in the crate's error shape.
+pub async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
+    let info = format!(
+        "no webhook at {}: this server takes Tencent's webhooks at {WEBHOOK_PATH}",
+        uri.path()
+    );
+    let body = serde_json::json!({"ActionStatus": "FAIL", "ErrorInfo": info, "ErrorCode": 404});
+    axum::response::IntoResponse::into_response((
+        axum::http::StatusCode::NOT_FOUND,
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    ))
 }
 
 /// Where every example serves webhooks.
