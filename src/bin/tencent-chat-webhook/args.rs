@@ -203,6 +203,18 @@ fn token(value: &str) -> Result<Token, String> {
     if value.is_empty() {
         return Err("a token cannot be empty".to_owned());
     }
+    // The server's rule, applied by its configuration: a token with surrounding whitespace or
+    // a control character is refused there, so signing with one would only earn 401s.
+    if let Err(tencent_chat_webhook::ConfigError::TokenWhitespace { .. }) =
+        tencent_chat_webhook::WebhookConfig::builder(DEMO_APP_ID)
+            .token(value)
+            .build()
+    {
+        return Err(
+            "a token cannot begin or end with whitespace, or hold a line break or another control character (the server refuses such a token in its configuration, and Tencent signs with the token as its console shows it)"
+                .to_owned(),
+        );
+    }
     Ok(Token(value.to_owned()))
 }
 
@@ -898,7 +910,20 @@ mod tests {
         let empty = token_file("cli-token-empty", "\n");
         let two_lines = token_file("cli-token-two-lines", "s3cret-t0ken\nand-more\n");
         // (name, extra arguments, CALLBACK_TOKEN, the message)
-        let cases: [(&str, &[&str], Option<&str>, String); 3] = [
+        let spaced = token_file("cli-token-spaced", "s3cret-t0ken \n");
+        let cases: [(&str, &[&str], Option<&str>, String); 5] = [
+            (
+                "a trailing space in the file",
+                &["--token-file", &spaced],
+                None,
+                format!("--token-file `{spaced}`: a token cannot begin or end with whitespace"),
+            ),
+            (
+                "a leading space in the variable",
+                &[],
+                Some(" s3cret-t0ken"),
+                "CALLBACK_TOKEN: a token cannot begin or end with whitespace".to_owned(),
+            ),
             (
                 "an empty file",
                 &["--token-file", &empty],
