@@ -295,7 +295,7 @@ pub(crate) fn parse_rejection(e: &crate::handler::ParseError) -> Rejection {
 /// );
 /// let body = br#"{"CallbackCommand":"Group.CallbackAfterGroupFull","GroupId":"@TGS#1"}"#;
 ///
-/// let Event::GroupAfterGroupFull(full) = construct_event(&config, &query, body).unwrap() else {
+/// let Event::GroupAfterFull(full) = construct_event(&config, &query, body).unwrap() else {
 ///     panic!("another event")
 /// };
 /// assert_eq!(full.group_id, "@TGS#1");

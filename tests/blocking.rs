@@ -464,8 +464,8 @@ impl Handler for Troubled {
             .unwrap()
             .push(std::thread::current().id());
         match event.command() {
-            Some(Command::GroupAfterGroupFull) => Err("the queue is down".into()),
-            Some(Command::GroupAfterGroupDestroyed) => {
+            Some(Command::GroupAfterFull) => Err("the queue is down".into()),
+            Some(Command::GroupAfterDestroyed) => {
                 std::thread::sleep(Duration::from_millis(50));
                 Ok(())
             }
@@ -494,7 +494,7 @@ async fn answers(handler: Arc<impl Handler>) -> Vec<Answered> {
         SignedRequest::sample(Command::GroupBeforeSendMsg)
             .body(r#"{"CallbackCommand":"Group.CallbackBeforeSendMsg","MsgBody":7}"#),
         // Not JSON.
-        SignedRequest::sample(Command::GroupAfterGroupFull).body("{"),
+        SignedRequest::sample(Command::GroupAfterFull).body("{"),
         // A command this crate does not know.
         SignedRequest::new(
             "X.CallbackBeforeY",

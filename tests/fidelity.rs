@@ -112,7 +112,7 @@ fn legacy_names_match_the_modern_variant_and_stay_legacy_on_the_wire() {
     ];
     for (sent, variant) in cases {
         let body = format!(r#"{{"GroupId":"g","Type":"{sent}","Requestor_Account":"a"}}"#);
-        let Event::GroupBeforeApplyJoinGroup(event) =
+        let Event::GroupBeforeApplyJoin(event) =
             Event::parse("Group.CallbackBeforeApplyJoinGroup", body.as_bytes()).unwrap()
         else {
             panic!("{sent}: not typed");

@@ -281,7 +281,7 @@ const ROWS: &[Row] = &[
     Row {
         name: "state: unknown key holding [0,0,...]",
         command: "State.StateChange",
-        body: || fill_value(Command::StateStateChange, "", "Future", "[", zero, "]"),
+        body: || fill_value(Command::StateChange, "", "Future", "[", zero, "]"),
         status: 200,
         within: 3,
     },
@@ -290,7 +290,7 @@ const ROWS: &[Row] = &[
         command: "State.StateChange",
         body: || {
             fill_value(
-                Command::StateStateChange,
+                Command::StateChange,
                 "/Info",
                 "Future",
                 "[",
@@ -322,7 +322,7 @@ const ROWS: &[Row] = &[
         command: "Follow.CallbackAfterFollowAdd",
         body: || {
             fill_value(
-                Command::FollowAfterFollowAdd,
+                Command::FollowAfterAdd,
                 "",
                 "FollowList",
                 "[",
@@ -336,11 +336,7 @@ const ROWS: &[Row] = &[
     Row {
         name: "bot: tiny unknown keys at the top",
         command: "Bot.OnC2CMessage",
-        body: || {
-            fill_members(Command::BotOnC2cMessage, "", |i| {
-                format!(r#""{}":0"#, key(i))
-            })
-        },
+        body: || fill_members(Command::BotC2cMessage, "", |i| format!(r#""{}":0"#, key(i))),
         status: 200,
         within: 5,
     },
@@ -349,7 +345,7 @@ const ROWS: &[Row] = &[
         command: "Chatbot.OnC2CSignalMessage",
         body: || {
             fill_value(
-                Command::ChatbotOnC2cSignalMessage,
+                Command::ChatbotC2cSignalMessage,
                 "",
                 "Data",
                 "\"",
@@ -365,7 +361,7 @@ const ROWS: &[Row] = &[
         command: "ContentCallback.ResultNotify",
         body: || {
             fill_value(
-                Command::ContentCallbackResultNotify,
+                Command::ModerationResultNotify,
                 "",
                 "CtxcbKeywords",
                 "[",
@@ -392,7 +388,7 @@ const ROWS: &[Row] = &[
         command: "Push.OfflinePush",
         body: || {
             fill_value(
-                Command::PushOfflinePush,
+                Command::PushOffline,
                 "",
                 "Events",
                 "[",
@@ -437,7 +433,7 @@ const ROWS: &[Row] = &[
         command: "Group.CallbackAfterGroupFull",
         body: || {
             fill_value(
-                Command::GroupAfterGroupFull,
+                Command::GroupAfterFull,
                 "",
                 "EventTime",
                 "\"",
@@ -483,7 +479,7 @@ fn every_family_stays_within_its_memory_bound() {
         .unwrap();
     let service = WebhookService::new(config, Defaults);
     // Warm up whatever the first request sets up once (the timer, thread-locals).
-    let warm = SignedRequest::sample(Command::StateStateChange).build();
+    let warm = SignedRequest::sample(Command::StateChange).build();
     rt.block_on(call(service.clone(), warm));
 
     println!(

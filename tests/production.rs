@@ -215,11 +215,11 @@ async fn the_background_is_bounded_and_cancel_answers_500() {
         let service = WebhookService::from_arc(config, handler.clone());
         let a = call(
             &service,
-            SignedRequest::sample(Command::GroupAfterGroupFull).build(),
+            SignedRequest::sample(Command::GroupAfterFull).build(),
         );
         let b = call(
             &service,
-            SignedRequest::sample(Command::GroupAfterGroupFull).build(),
+            SignedRequest::sample(Command::GroupAfterFull).build(),
         );
         let ((ra, _), (rb, _)) = tokio::join!(a, b);
         let mut got = [ra.status().as_u16(), rb.status().as_u16()];
@@ -344,7 +344,7 @@ async fn without_the_tokio_feature_a_configured_deadline_is_not_enforced() {
     let service = WebhookService::new(config, Slow::new(Duration::from_secs(30)));
     let cases = [
         ("a before-event", Command::GroupBeforeSendMsg, 2),
-        ("an after-event", Command::GroupAfterGroupFull, 0),
+        ("an after-event", Command::GroupAfterFull, 0),
     ];
     for (name, command, code) in cases {
         let start = Instant::now();
@@ -371,7 +371,7 @@ async fn each_app_has_its_own_tokens_and_the_handler_sees_which_app() {
     let handler = Arc::new(Slow::new(Duration::ZERO));
     let service = WebhookService::from_arc(config, handler.clone());
     let req = |app: u64, token: Option<&str>| {
-        let r = SignedRequest::sample(Command::GroupAfterGroupFull).app_id(app);
+        let r = SignedRequest::sample(Command::GroupAfterFull).app_id(app);
         match token {
             Some(t) => r.token(t).build(),
             None => r.unsigned().build(),
@@ -467,7 +467,7 @@ async fn a_repeated_after_event_reaches_the_handler_once_and_before_events_alway
         let handler = Arc::new(Counts::default());
         let service = WebhookService::from_arc(config, handler.clone());
         let mut decisions = Vec::new();
-        for command in [Command::C2cAfterSendMsg, Command::PushOfflinePush] {
+        for command in [Command::C2cAfterSendMsg, Command::PushOffline] {
             for _ in 0..3 {
                 let (res, reply) = call(&service, SignedRequest::sample(command).build()).await;
                 assert_eq!(reply.error_code(), 0, "{policy:?}");
@@ -592,10 +592,10 @@ async fn successful_responses_say_what_was_decided() {
         ) -> HandlerResult<group::SendMsgDecision> {
             Ok(group::SendMsgDecision::Drop)
         }
-        async fn on_group_before_invite_join_group(
+        async fn on_group_before_invite_join(
             &self,
             _: &RequestContext,
-            e: group::BeforeInviteJoinGroup,
+            e: group::BeforeInviteJoin,
         ) -> HandlerResult<group::InviteDecision> {
             Ok(group::InviteDecision::Refuse(
                 e.invited().take(1).map(str::to_owned).collect(),
@@ -611,17 +611,17 @@ async fn successful_responses_say_what_was_decided() {
             Decision::Drop,
         ),
         (
-            Command::GroupBeforeInviteJoinGroup,
+            Command::GroupBeforeInviteJoin,
             CommandKind::Before,
             Decision::RefuseSome,
         ),
         (
-            Command::GroupBeforeCreateGroup,
+            Command::GroupBeforeCreate,
             CommandKind::Before,
             Decision::Allow,
         ),
         (
-            Command::GroupAfterGroupFull,
+            Command::GroupAfterFull,
             CommandKind::After,
             Decision::Acknowledged,
         ),
@@ -680,7 +680,7 @@ async fn question_mark_works_on_anyhow_in_a_handler() {
     let service = WebhookService::new(config, Anyhow);
     let (res, _) = call(
         &service,
-        SignedRequest::sample(Command::GroupAfterGroupFull).build(),
+        SignedRequest::sample(Command::GroupAfterFull).build(),
     )
     .await;
     assert_eq!(res.status(), 500);
@@ -866,7 +866,7 @@ async fn a_panic_before_on_unparsed_returns_its_future_is_caught() {
     }
     let (config, reports) = config(|b| b);
     let service = WebhookService::new(config, Eager);
-    let req = SignedRequest::new(Command::GroupAfterGroupFull.as_str(), r#"{"GroupId":1}"#).build();
+    let req = SignedRequest::new(Command::GroupAfterFull.as_str(), r#"{"GroupId":1}"#).build();
     let (res, _) = call(&service, req).await;
     assert_eq!(res.status(), 400);
     assert_eq!(kinds(&reports), [FailureKind::Unparsed, FailureKind::Panic]);
@@ -891,10 +891,10 @@ async fn a_panic_before_a_handler_method_returns_its_future_is_caught() {
             async { Ok(tencent_chat_webhook::official_account::SendMsgDecision::Allow) }
         }
 
-        fn on_group_after_group_full(
+        fn on_group_after_full(
             &self,
             _: &RequestContext,
-            _: tencent_chat_webhook::group::AfterGroupFull,
+            _: tencent_chat_webhook::group::AfterFull,
         ) -> impl std::future::Future<Output = HandlerResult<()>> + Send {
             panic!("eager");
             async { Ok(()) }
@@ -920,7 +920,7 @@ async fn a_panic_before_a_handler_method_returns_its_future_is_caught() {
         ),
         (
             "typed after-event",
-            SignedRequest::sample(Command::GroupAfterGroupFull).build(),
+            SignedRequest::sample(Command::GroupAfterFull).build(),
             500,
             500,
         ),
@@ -958,7 +958,7 @@ async fn a_background_slot_is_given_back_when_its_handler_ends() {
     for _ in 0..3 {
         let (res, _) = call(
             &service,
-            SignedRequest::sample(Command::GroupAfterGroupFull).build(),
+            SignedRequest::sample(Command::GroupAfterFull).build(),
         )
         .await;
         assert_eq!(
@@ -980,7 +980,7 @@ async fn a_handler_that_never_ends_in_the_background_is_cancelled_after_a_minute
     let service = WebhookService::from_arc(config, handler.clone());
     call(
         &service,
-        SignedRequest::sample(Command::GroupAfterGroupFull).build(),
+        SignedRequest::sample(Command::GroupAfterFull).build(),
     )
     .await;
     tokio::time::sleep(Duration::from_secs(120)).await;
@@ -991,7 +991,7 @@ async fn a_handler_that_never_ends_in_the_background_is_cancelled_after_a_minute
     assert_eq!(handler.cancelled.load(Ordering::SeqCst), 1);
     // The event acknowledged but never handled is named, by its key, in both reports: an
     // operator can find it and replay it.
-    let key = idempotency_key(Command::GroupAfterGroupFull);
+    let key = idempotency_key(Command::GroupAfterFull);
     for report in reports.lock().unwrap().iter() {
         assert!(report.message().contains(&key), "{report:?} lacks {key}");
     }

@@ -1517,8 +1517,8 @@ proptest! {
         check_send(group)?;
     }
 
-    /// `CreateOfficialAccountDecision` ([120001, 130000]); `CreateGroupDecision`,
-    /// `ApplyJoinGroupDecision`, `CreateTopicDecision` ([10100, 10200]).
+    /// `CreateDecision` ([120001, 130000]); `CreateDecision`,
+    /// `ApplyJoinDecision`, `CreateTopicDecision` ([10100, 10200]).
     #[test]
     fn gate_decisions_read_back(
         custom in gate_decision(code_in(CustomErrorCode::new)),

@@ -40,7 +40,7 @@ fn service() -> WebhookService {
 async fn traffic(service: &WebhookService) -> String {
     let good = SignedRequest::sample(Command::GroupBeforeSendMsg).build();
     let forged_sign = auth::sign("guess", 1);
-    let after = SignedRequest::sample(Command::GroupAfterGroupFull).build();
+    let after = SignedRequest::sample(Command::GroupAfterFull).build();
     for req in [good, after] {
         assert_eq!(service.clone().oneshot(req).await.unwrap().status(), 200);
     }

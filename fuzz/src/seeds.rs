@@ -53,7 +53,7 @@ pub fn body_seeds() -> Seeds {
             (file_name(cmd.as_str()), bytes)
         })
         .collect();
-    let info = Command::OfficialAccountAfterOfficialAccountInfoChanged;
+    let info = Command::OfficialAccountAfterInfoChanged;
     let mut published = vec![body::selector(info)];
     published.extend_from_slice(PUBLISHED_INFO_CHANGED_SAMPLE.as_bytes());
     out.push(("published".into(), published));

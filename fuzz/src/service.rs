@@ -1136,10 +1136,10 @@ impl Handler for FuzzHandler {
         ))
     }
 
-    async fn on_group_before_invite_join_group(
+    async fn on_group_before_invite_join(
         &self,
         _ctx: &RequestContext,
-        invite: group::BeforeInviteJoinGroup,
+        invite: group::BeforeInviteJoin,
     ) -> HandlerResult<group::InviteDecision> {
         let variant = self.act(BEFORE, "group invite").await?;
         Ok(match variant {

@@ -85,7 +85,7 @@ wire_struct! {
 wire_struct! {
     /// `C2C.CallbackAfterC2CMsgExtension`: keys of a one-to-one message's extension were set,
     /// deleted or cleared (1047/76006). Answered OK.
-    pub struct AfterC2cMsgExtension {
+    pub struct AfterMsgExtension {
         /// The command, repeated in the body.
         pub callback_command: Option<String> => "CallbackCommand",
         /// The message's sender.
@@ -120,7 +120,7 @@ event_time!(ms:
     AfterSendMsg,
     AfterMsgReport,
     AfterMsgWithDraw,
-    AfterC2cMsgExtension,
+    AfterMsgExtension,
     AfterModifyMsg,
 );
 

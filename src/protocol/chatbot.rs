@@ -13,7 +13,7 @@ use super::wire::wire_struct;
 wire_struct! {
     /// `Chatbot.OnC2CSignalMessage`: an app sent custom pass-through content to a chatbot
     /// (1047/59057). Answered with a [`Reply`](crate::Reply), OK by default.
-    pub struct OnC2cSignalMessage {
+    pub struct C2cSignalMessage {
         /// The command, repeated in the body.
         pub callback_command: Option<String> => "CallbackCommand",
         /// The sender's UserID.
@@ -33,4 +33,4 @@ wire_struct! {
     }
 }
 
-event_time!(ms: OnC2cSignalMessage);
+event_time!(ms: C2cSignalMessage);

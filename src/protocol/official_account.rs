@@ -21,8 +21,8 @@ use super::wire::wire_struct;
 
 wire_struct! {
     /// `OfficialAccount.CallbackBeforeCreateOfficialAccount`: an admin is about to create an
-    /// official account through the REST API. Answer with a [`CreateOfficialAccountDecision`].
-    pub struct BeforeCreateOfficialAccount {
+    /// official account through the REST API. Answer with a [`CreateDecision`].
+    pub struct BeforeCreate {
         /// The command, repeated in the body.
         pub callback_command: Option<String> => "CallbackCommand",
         /// UserID of the operator who asked for the account.
@@ -38,7 +38,7 @@ wire_struct! {
 
 wire_struct! {
     /// `OfficialAccount.CallbackAfterCreateOfficialAccount`: an official account was created.
-    pub struct AfterCreateOfficialAccount {
+    pub struct AfterCreate {
         /// The command, repeated in the body.
         pub callback_command: Option<String> => "CallbackCommand",
         /// Id of the new official account (`@TOA#_...`).
@@ -57,7 +57,7 @@ wire_struct! {
 wire_struct! {
     /// `OfficialAccount.CallbackAfterOfficialAccountInfoChanged`: the account's profile changed.
     /// The docs do not say whether unchanged attributes are sent, so all four are optional.
-    pub struct AfterOfficialAccountInfoChanged {
+    pub struct AfterInfoChanged {
         /// The command, repeated in the body.
         pub callback_command: Option<String> => "CallbackCommand",
         /// Id of the official account.
@@ -79,7 +79,7 @@ wire_struct! {
 
 wire_struct! {
     /// `OfficialAccount.CallbackAfterOfficialAccountDestroyed`: an official account was destroyed.
-    pub struct AfterOfficialAccountDestroyed {
+    pub struct AfterDestroyed {
         /// The command, repeated in the body.
         pub callback_command: Option<String> => "CallbackCommand",
         /// Id of the destroyed account.
@@ -136,7 +136,7 @@ wire_struct! {
 
 wire_struct! {
     /// `OfficialAccount.CallbackAfterOfficialAccountFull`: the account reached its subscriber limit.
-    pub struct AfterOfficialAccountFull {
+    pub struct AfterFull {
         /// The command, repeated in the body.
         pub callback_command: Option<String> => "CallbackCommand",
         /// Id of the full account.
@@ -227,13 +227,13 @@ wire_struct! {
 }
 
 event_time!(ms:
-    BeforeCreateOfficialAccount,
-    AfterCreateOfficialAccount,
-    AfterOfficialAccountInfoChanged,
-    AfterOfficialAccountDestroyed,
+    BeforeCreate,
+    AfterCreate,
+    AfterInfoChanged,
+    AfterDestroyed,
     BeforeAddSubscriber,
     AfterAddSubscriber,
-    AfterOfficialAccountFull,
+    AfterFull,
     AfterDeleteSubscriber,
     BeforeSendMsg,
     AfterSendMsg,
@@ -281,24 +281,24 @@ impl Subscriber {
     }
 }
 
-/// The answer to [`BeforeCreateOfficialAccount`]: allow, deny (the caller gets 20006), or deny
+/// The answer to [`BeforeCreate`]: allow, deny (the caller gets 20006), or deny
 /// with a code in [120001, 130000].
 ///
 /// ```
-/// use tencent_chat_webhook::official_account::CreateOfficialAccountDecision;
+/// use tencent_chat_webhook::official_account::CreateDecision;
 /// use tencent_chat_webhook::{CustomErrorCode, Reply};
 ///
-/// let deny = Reply::from(CreateOfficialAccountDecision::Deny);
+/// let deny = Reply::from(CreateDecision::Deny);
 /// assert_eq!(deny.to_json(), r#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":1}"#);
 ///
 /// let code = CustomErrorCode::new(120_001).unwrap();
-/// let custom = Reply::from(CreateOfficialAccountDecision::deny_with(code, "name not allowed"));
+/// let custom = Reply::from(CreateDecision::deny_with(code, "name not allowed"));
 /// assert_eq!(
 ///     custom.to_json(),
 ///     r#"{"ActionStatus":"OK","ErrorInfo":"name not allowed","ErrorCode":120001}"#
 /// );
 /// ```
-pub type CreateOfficialAccountDecision = GateDecision<CustomErrorCode>;
+pub type CreateDecision = GateDecision<CustomErrorCode>;
 
 /// The answer to [`BeforeAddSubscriber`].
 ///

@@ -27,7 +27,7 @@
 //!   `Room.CallbackUpdateRoomInfo`; the later lists and the page itself say
 //!   `Room.CallbackAfterUpdateRoomInfo`, which is the command typed here. A request naming the
 //!   other goes to [`Handler::on_unknown`](crate::Handler::on_unknown), answered OK.
-//! - [`AfterCreateRoom`] and [`AfterUpdateRoomInfo`] list the room's fields flat in their tables;
+//! - [`AfterCreate`] and [`AfterUpdateInfo`] list the room's fields flat in their tables;
 //!   the samples nest them in `RoomInfo` ([`RoomInfo`]), which the code follows. The create
 //!   table lists `ScheduleStartTime` twice (the second is the end time) and calls `CreateTime`
 //!   a scheduled start time; its sample also sends `ScheduleInviteeList_Account`, which the
@@ -142,7 +142,7 @@ wire_struct! {
 wire_struct! {
     /// `Room.CallbackAfterCreateRoom`: a room was created, from a client or the REST API
     /// (647/60733). Answered OK.
-    pub struct AfterCreateRoom {
+    pub struct AfterCreate {
         /// The command, repeated in the body.
         pub callback_command: Option<String> => "CallbackCommand",
         /// UserID of who created it.
@@ -159,7 +159,7 @@ wire_struct! {
 wire_struct! {
     /// `Room.CallbackAfterDestroyRoom`: a room was dissolved, from a client or the REST API
     /// (647/60732). Answered OK.
-    pub struct AfterDestroyRoom {
+    pub struct AfterDestroy {
         /// The command, repeated in the body.
         pub callback_command: Option<String> => "CallbackCommand",
         /// UserID of who dissolved it.
@@ -175,7 +175,7 @@ wire_struct! {
     /// `Room.CallbackAfterUpdateRoomInfo`: a room's settings changed, from a client or the REST
     /// API (647/60731). Answered OK. Which settings `RoomInfo` carries (all, or the changed
     /// ones) is not documented.
-    pub struct AfterUpdateRoomInfo {
+    pub struct AfterUpdateInfo {
         /// The command, repeated in the body.
         pub callback_command: Option<String> => "CallbackCommand",
         /// UserID of who made the change.
@@ -232,9 +232,9 @@ wire_struct! {
 }
 
 event_time!(ms:
-    AfterCreateRoom,
-    AfterDestroyRoom,
-    AfterUpdateRoomInfo,
+    AfterCreate,
+    AfterDestroy,
+    AfterUpdateInfo,
     AfterMemberEnter,
     AfterMemberLeave,
 );
@@ -252,7 +252,7 @@ macro_rules! member_ids {
 }
 member_ids!(AfterMemberEnter, AfterMemberLeave);
 
-impl AfterCreateRoom {
+impl AfterCreate {
     /// The UserIDs invited to a scheduled room, in order (none when not given).
     pub fn invitees(&self) -> impl Iterator<Item = &str> {
         id_strs(
@@ -272,7 +272,7 @@ mod tests {
 
     #[test]
     fn every_fixture_parses_fully_typed() {
-        let created: AfterCreateRoom = fixture("Room.CallbackAfterCreateRoom");
+        let created: AfterCreate = fixture("Room.CallbackAfterCreateRoom");
         let room = &created.room_info;
         assert_eq!(room.room_id, "tandy-test-rest");
         assert_eq!(room.room_type, Some(RoomType::Meeting));
@@ -288,7 +288,7 @@ mod tests {
             ["user2", "user3", "user3"]
         );
 
-        let destroyed: AfterDestroyRoom = fixture("Room.CallbackAfterDestroyRoom");
+        let destroyed: AfterDestroy = fixture("Room.CallbackAfterDestroyRoom");
         assert_eq!(
             (
                 destroyed.operator_account.as_str(),
@@ -297,7 +297,7 @@ mod tests {
             ("admin", "tandy-test-rest")
         );
 
-        let updated: AfterUpdateRoomInfo = fixture("Room.CallbackAfterUpdateRoomInfo");
+        let updated: AfterUpdateInfo = fixture("Room.CallbackAfterUpdateRoomInfo");
         assert_eq!(updated.room_info.owner_account.as_deref(), Some("jack"));
         assert_eq!(
             updated.room_info.take_seat_mode,
@@ -333,7 +333,7 @@ mod tests {
                 assert_eq!(e.leave_type, Some(LeaveType::Expired));
             }),
             ("flags and counts as strings", || {
-                let e: AfterUpdateRoomInfo = de(json!({"Operator_Account": "a",
+                let e: AfterUpdateInfo = de(json!({"Operator_Account": "a",
                     "RoomInfo": {"RoomId": "r", "IsVideoDisabled": "true",
                     "MaxMemberCount": "300"}}));
                 assert_eq!(e.room_info.is_video_disabled, Some(true));
@@ -342,7 +342,7 @@ mod tests {
             ("unknown values kept and written back", || {
                 let v = json!({"Operator_Account": "a", "RoomInfo": {"RoomId": "r",
                     "RoomType": "Webinar", "TakeSeatMode": "Lottery", "RoomStatus": "Ended"}});
-                let e: AfterCreateRoom = de(v.clone());
+                let e: AfterCreate = de(v.clone());
                 assert_eq!(
                     e.room_info.room_type,
                     Some(RoomType::Other("Webinar".into()))
@@ -351,7 +351,7 @@ mod tests {
                 assert_eq!(serde_json::to_value(&e).unwrap(), v);
             }),
             ("a flag that is no flag is an error", || {
-                let err = serde_json::from_value::<AfterUpdateRoomInfo>(json!({
+                let err = serde_json::from_value::<AfterUpdateInfo>(json!({
                     "Operator_Account": "a", "RoomInfo": {"RoomId": "r",
                     "IsAudioDisabled": "muted"}}))
                 .unwrap_err()

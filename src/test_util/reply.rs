@@ -33,7 +33,7 @@ const REPLY_LIMIT: usize = 1 << 20;
 /// let config = WebhookConfig::builder(DEMO_APP_ID).token(DEMO_TOKEN).build().unwrap();
 /// let service = WebhookService::new(config, MyHandler);
 ///
-/// let request = SignedRequest::sample(Command::GroupAfterGroupFull).token("wrong").build();
+/// let request = SignedRequest::sample(Command::GroupAfterFull).token("wrong").build();
 /// let response = service.oneshot(request).await.unwrap();
 /// let (status, reply) = test_util::reply_of(&response);
 /// assert_eq!(status, 401);
@@ -68,7 +68,7 @@ pub fn reply_of(response: &Response<ReplyBody>) -> (StatusCode, Reply) {
 /// let config = WebhookConfig::builder(DEMO_APP_ID).token(DEMO_TOKEN).build().unwrap();
 /// let app = Router::new().route_service("/im", WebhookService::new(config, MyHandler));
 ///
-/// let full: group::AfterGroupFull = test_util::typed_sample();
+/// let full: group::AfterFull = test_util::typed_sample();
 /// let response = app.oneshot(SignedRequest::of(&full).path("/im").build()).await.unwrap();
 /// let (status, reply) = test_util::read_reply(response).await;
 /// assert_eq!((status.as_u16(), reply.error_code()), (200, 0));

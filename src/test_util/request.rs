@@ -293,8 +293,8 @@ mod tests {
 
     /// One request of each constructor for the same command, with `options` applied.
     fn each_constructor(options: impl Fn(SignedRequest) -> SignedRequest) -> Vec<SignedRequest> {
-        let command = Command::GroupAfterGroupFull;
-        let typed: group::AfterGroupFull = super::super::typed_sample();
+        let command = Command::GroupAfterFull;
+        let typed: group::AfterFull = super::super::typed_sample();
         vec![
             options(SignedRequest::new(command.as_str(), sample(command))),
             options(SignedRequest::sample(command)),
@@ -361,7 +361,7 @@ mod tests {
 
     #[test]
     fn a_typed_event_is_sent_as_it_is() {
-        let mut full: group::AfterGroupFull = super::super::typed_sample();
+        let mut full: group::AfterFull = super::super::typed_sample();
         full.group_id = "@TGS#changed".to_owned();
         let req = SignedRequest::of(&full);
         let body: serde_json::Value = serde_json::from_str(req.body_text()).unwrap();
@@ -370,7 +370,7 @@ mod tests {
         assert_eq!(req.build().body(), req.body_text());
 
         // One built from `Default` names no command in its body: the query does.
-        let bare = SignedRequest::of(&group::AfterGroupFull::default());
+        let bare = SignedRequest::of(&group::AfterFull::default());
         assert_eq!(bare.command(), "Group.CallbackAfterGroupFull");
         assert_eq!(bare.body_text(), r#"{"GroupId":""}"#);
     }
