@@ -4,9 +4,9 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use crate::auth::{TokenError, Verifier};
 use crate::dedup::{Dedup, ErasedDedup};
 use crate::handler::HandlerFailure;
+use crate::signature::{TokenError, Verifier};
 
 /// A source of the current time, injectable for tests.
 ///

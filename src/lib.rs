@@ -78,20 +78,26 @@
 //!   sign.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-pub mod auth;
 mod config;
 mod dedup;
 mod handler;
 #[cfg(feature = "tracing")]
 mod http_span;
 mod protocol;
+// The middleware's file sits with the service's; its public path is `crate::layer`, as
+// tower-http scopes a middleware's types.
+#[path = "service/layer.rs"]
+pub mod layer;
 #[cfg(feature = "redis")]
 pub mod redis;
 mod rejection;
 #[cfg(feature = "server")]
 #[cfg_attr(docsrs, doc(cfg(feature = "server")))]
 pub mod server;
-mod service;
+pub mod service;
+// The file keeps its name until the files are rearranged; the module is the signature's.
+#[path = "auth.rs"]
+pub mod signature;
 #[cfg(feature = "test-util")]
 pub mod test_util;
 mod verify;
@@ -104,10 +110,11 @@ pub use dedup::{Dedup, MemoryDedup, Seen};
 pub use handler::{
     Command, CommandKind, Event, EventSink, FailureKind, Handler, HandlerError, HandlerFailure,
     HandlerResult, ParseError, ParseErrorKind, Queued, RequestContext, RequestContextBuilder,
-    TypedEvent, UnknownEvent, UnparsedEvent,
+    TypedEvent, UnknownCommand, UnknownEvent, UnparsedEvent,
 };
 #[cfg(feature = "tracing")]
 pub use http_span::http_span;
+pub use layer::WebhookLayer;
 pub use protocol::common::{GroupType, Platform};
 pub use protocol::decision::{
     CodeOutOfRange, CustomCode, CustomErrorCode, FriendErrorCode, GateDecision, GroupErrorCode,
@@ -117,10 +124,8 @@ pub use protocol::query::OptPlatform;
 pub use protocol::raw::{Extra, RawJson};
 pub use protocol::reply::{ActionStatus, Reply};
 pub use rejection::{Rejection, RejectionKind};
-pub use service::{
-    Decision, Outcome, ReplyBody, ResponseFuture, Webhook, WebhookFuture, WebhookLayer,
-    WebhookResponseBody, WebhookService,
-};
+pub use service::WebhookService;
+pub use service::observe::{Answered, Outcome};
 pub use verify::construct_event;
 
 // The README's Rust code, compiled (and, where it is not `no_run`, run) as doctests. Its Redis

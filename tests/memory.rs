@@ -25,7 +25,9 @@ use http_body_util::BodyExt;
 use peak_alloc::PeakAlloc;
 use serde_json::Value;
 use tencent_chat_webhook::test_util::{self, SignedRequest};
-use tencent_chat_webhook::{Command, Handler, ReplyBody, WebhookConfig, WebhookService};
+use tencent_chat_webhook::{
+    Command, Handler, WebhookConfig, WebhookService, service::ResponseBody,
+};
 use tower::ServiceExt;
 
 #[global_allocator]
@@ -458,7 +460,7 @@ impl Handler for Defaults {}
 
 /// Sends `req` through `service`, reads and drops the reply, and gives its status and size.
 async fn call(service: WebhookService, req: Request<String>) -> (StatusCode, usize) {
-    let res: Response<ReplyBody> = match service.oneshot(req).await {
+    let res: Response<ResponseBody> = match service.oneshot(req).await {
         Ok(res) => res,
         Err(e) => match e {},
     };

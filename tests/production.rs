@@ -11,9 +11,10 @@ use common::{Reports, config};
 use http::{Request, Response, StatusCode};
 use tencent_chat_webhook::test_util::{self, DEMO_APP_ID, DEMO_TOKEN, SignedRequest};
 use tencent_chat_webhook::{
-    AfterDeadline, Command, CommandKind, Decision, Event, FailureDecision, FailureKind, Handler,
+    AfterDeadline, Answered, Command, CommandKind, Event, FailureDecision, FailureKind, Handler,
     HandlerFailure, HandlerResult, MemoryDedup, Outcome, Rejection, RejectionKind, Reply,
-    ReplyBody, RequestContext, UnknownEvent, WebhookConfig, WebhookService, auth, c2c, group,
+    RequestContext, UnknownEvent, WebhookConfig, WebhookService, c2c, group, service::ResponseBody,
+    signature,
 };
 use tokio::time::Instant;
 use tower::ServiceExt;
@@ -86,7 +87,7 @@ impl Handler for Slow {
     }
 }
 
-async fn call(service: &WebhookService, req: Request<String>) -> (Response<ReplyBody>, Reply) {
+async fn call(service: &WebhookService, req: Request<String>) -> (Response<ResponseBody>, Reply) {
     let res = service.clone().oneshot(req).await.unwrap();
     let reply = test_util::reply_of(&res).1;
     (res, reply)
@@ -471,7 +472,7 @@ async fn a_repeated_after_event_reaches_the_handler_once_and_before_events_alway
             for _ in 0..3 {
                 let (res, reply) = call(&service, SignedRequest::sample(command).build()).await;
                 assert_eq!(reply.error_code(), 0, "{policy:?}");
-                decisions.push(res.extensions().get::<Outcome>().unwrap().decision());
+                decisions.push(res.extensions().get::<Outcome>().unwrap().answered());
             }
         }
         assert_eq!(
@@ -479,7 +480,7 @@ async fn a_repeated_after_event_reaches_the_handler_once_and_before_events_alway
             2,
             "{policy:?}: once per event"
         );
-        use Decision::{Acknowledged as A, Duplicate as D};
+        use Answered::{Acknowledged as A, Duplicate as D};
         assert_eq!(decisions, [A, D, D, A, D, D], "{policy:?}");
         for _ in 0..3 {
             call(
@@ -517,8 +518,8 @@ async fn an_event_whose_handler_failed_is_handled_again_when_retried() {
     .await;
     assert_eq!(second.status(), 200);
     assert_eq!(
-        second.extensions().get::<Outcome>().unwrap().decision(),
-        Decision::Acknowledged
+        second.extensions().get::<Outcome>().unwrap().answered(),
+        Answered::Acknowledged
     );
     assert_eq!(handler.after.load(Ordering::SeqCst), 2);
 }
@@ -537,7 +538,10 @@ async fn a_signed_check_request_without_app_or_command_passes_without_the_handle
             .body(body.to_owned())
             .unwrap()
     };
-    let signed = format!("Sign={}&RequestTime={now}", auth::sign(DEMO_TOKEN, now));
+    let signed = format!(
+        "Sign={}&RequestTime={now}",
+        signature::sign(DEMO_TOKEN, now)
+    );
     let cases = [
         ("signed, nothing else", check(signed.clone(), ""), 200),
         ("signed, empty object", check(signed.clone(), "{}"), 200),
@@ -554,7 +558,7 @@ async fn a_signed_check_request_without_app_or_command_passes_without_the_handle
         (
             "wrong token",
             check(
-                format!("Sign={}&RequestTime={now}", auth::sign("guess", now)),
+                format!("Sign={}&RequestTime={now}", signature::sign("guess", now)),
                 "",
             ),
             401,
@@ -574,7 +578,7 @@ async fn a_signed_check_request_without_app_or_command_passes_without_the_handle
         assert_eq!(res.status().as_u16(), status, "{name}");
         if status == 200 {
             let outcome = res.extensions().get::<Outcome>().unwrap();
-            assert_eq!(outcome.decision(), Decision::ConsoleCheck, "{name}");
+            assert_eq!(outcome.answered(), Answered::ConsoleCheck, "{name}");
             assert_eq!(test_util::reply_of(&res).1, Reply::ok(), "{name}");
         }
     }
@@ -608,22 +612,22 @@ async fn successful_responses_say_what_was_decided() {
         (
             Command::GroupBeforeSendMsg,
             CommandKind::Before,
-            Decision::Drop,
+            Answered::Drop,
         ),
         (
             Command::GroupBeforeInviteJoin,
             CommandKind::Before,
-            Decision::RefuseSome,
+            Answered::RefuseSome,
         ),
         (
             Command::GroupBeforeCreate,
             CommandKind::Before,
-            Decision::Allow,
+            Answered::Allow,
         ),
         (
             Command::GroupAfterFull,
             CommandKind::After,
-            Decision::Acknowledged,
+            Answered::Acknowledged,
         ),
     ];
     for (command, kind, decision) in cases {
@@ -633,7 +637,7 @@ async fn successful_responses_say_what_was_decided() {
             (
                 outcome.command(),
                 outcome.kind(),
-                outcome.decision(),
+                outcome.answered(),
                 outcome.app_id()
             ),
             (command.as_str(), kind, decision, DEMO_APP_ID),
@@ -757,8 +761,8 @@ async fn a_dropped_request_forgets_its_key_and_a_retry_during_handling_is_not_ac
     let (again, _) = call(&service, req()).await;
     assert_eq!(again.status(), 200);
     assert_eq!(
-        again.extensions().get::<Outcome>().unwrap().decision(),
-        Decision::Acknowledged
+        again.extensions().get::<Outcome>().unwrap().answered(),
+        Answered::Acknowledged
     );
     assert_eq!(
         handler.finished.load(Ordering::SeqCst),
@@ -1010,7 +1014,10 @@ async fn a_known_command_without_an_app_is_refused_and_an_opted_out_app_passes_t
     let handler = Arc::new(Counts::default());
     let service = WebhookService::from_arc(config, handler.clone());
     let now = unix_now();
-    let signed = format!("Sign={}&RequestTime={now}", auth::sign(DEMO_TOKEN, now));
+    let signed = format!(
+        "Sign={}&RequestTime={now}",
+        signature::sign(DEMO_TOKEN, now)
+    );
     let req = Request::post(format!(
         "/tencent/chat/webhook?CallbackCommand=C2C.CallbackAfterSendMsg&{signed}"
     ))
@@ -1035,8 +1042,8 @@ async fn a_known_command_without_an_app_is_refused_and_an_opted_out_app_passes_t
     let res = service.oneshot(check).await.unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(
-        res.extensions().get::<Outcome>().unwrap().decision(),
-        Decision::ConsoleCheck
+        res.extensions().get::<Outcome>().unwrap().answered(),
+        Answered::ConsoleCheck
     );
 }
 

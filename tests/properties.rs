@@ -21,10 +21,10 @@ use proptest::test_runner::{
 };
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
-use tencent_chat_webhook::auth::{SignatureError, Verifier, sign};
 use tencent_chat_webhook::group::InviteDecision;
 use tencent_chat_webhook::message::MsgElement;
 use tencent_chat_webhook::official_account::AddSubscriberDecision;
+use tencent_chat_webhook::signature::{SignatureError, Verifier, sign};
 use tencent_chat_webhook::sns::FriendDecision;
 use tencent_chat_webhook::{
     ActionStatus, CodeOutOfRange, Command, CustomCode, CustomErrorCode, Event, FriendErrorCode,

@@ -22,7 +22,7 @@ use tencent_chat_webhook::test_util::{self, PUBLISHED_INFO_CHANGED_SAMPLE, Signe
 use tencent_chat_webhook::{
     Command, Event, FailureDecision, FailureKind, Handler, HandlerError, HandlerFailure,
     HandlerResult, OptPlatform, Rejection, RejectionKind, Reply, RequestContext, UnknownEvent,
-    UnparsedEvent, WebhookConfig, WebhookConfigBuilder, WebhookLayer, WebhookService, auth,
+    UnparsedEvent, WebhookConfig, WebhookConfigBuilder, WebhookLayer, WebhookService, signature,
 };
 use tower::{Layer, ServiceExt, service_fn};
 
@@ -47,7 +47,7 @@ async fn send<S>(service: S, req: Request<String>) -> (StatusCode, Value, Respon
 where
     S: tower::Service<
             Request<String>,
-            Response = Response<tencent_chat_webhook::ReplyBody>,
+            Response = Response<tencent_chat_webhook::service::ResponseBody>,
             Error = Infallible,
         >,
 {
@@ -317,7 +317,7 @@ async fn every_bad_input_gets_a_precise_status_and_json_reason() {
     // the failure decision (`a_body_that_does_not_fit_...` below).
     let bad_type = r#"{"CallbackCommand":"OfficialAccount.CallbackAfterSendMsg","Official_Account":"a","MsgKey":"k","MsgBody":[{"MsgType":"TIMTextElem","MsgContent":{"Text":42}}]}"#;
     let after = || signed(Command::OfficialAccountAfterSendMsg);
-    let expected_sign = auth::sign(TOKEN, NOW);
+    let expected_sign = signature::sign(TOKEN, NOW);
     let with_method = |method: http::Method| {
         let mut req = sample().build();
         *req.method_mut() = method;
@@ -486,7 +486,7 @@ async fn every_bad_input_gets_a_precise_status_and_json_reason() {
 
 async fn assert_rejected(
     name: &str,
-    res: Response<tencent_chat_webhook::ReplyBody>,
+    res: Response<tencent_chat_webhook::service::ResponseBody>,
     status: StatusCode,
     kind: RejectionKind,
     reason: &str,
@@ -538,7 +538,7 @@ async fn malformed_request_time_is_a_bad_query() {
         StatusCode::BAD_REQUEST,
         RejectionKind::MalformedQuery,
         "`RequestTime` is not a decimal unix time",
-        &auth::sign(TOKEN, NOW),
+        &signature::sign(TOKEN, NOW),
     )
     .await;
 }
@@ -870,7 +870,7 @@ async fn the_command_may_come_from_the_body_alone() {
         StatusCode::BAD_REQUEST,
         RejectionKind::CommandMismatch,
         "neither the query nor the body",
-        &auth::sign(TOKEN, NOW),
+        &signature::sign(TOKEN, NOW),
     )
     .await;
 }
@@ -1191,7 +1191,7 @@ async fn push_batches_of_one_and_a_hundred_events_are_read_as_the_query_says() {
 /// A request for `command` whose query is `query` with the signed pair appended.
 fn with_query(command: Command, query: &str) -> Request<String> {
     let mut req = signed(command).build();
-    let signed_pair = format!("Sign={}&RequestTime={NOW}", auth::sign(TOKEN, NOW));
+    let signed_pair = format!("Sign={}&RequestTime={NOW}", signature::sign(TOKEN, NOW));
     *req.uri_mut() = format!("/tencent/chat/webhook?{query}&{signed_pair}")
         .parse()
         .unwrap();
@@ -1307,7 +1307,15 @@ async fn bad_input_widened_gets_precise_answers_that_echo_little() {
         let res = service.oneshot(req).await.unwrap();
         let len = res.body().as_bytes().len();
         assert!(len < 512, "{name}: a {len}-byte answer");
-        assert_rejected(name, res, status, kind, reason, &auth::sign(TOKEN, NOW)).await;
+        assert_rejected(
+            name,
+            res,
+            status,
+            kind,
+            reason,
+            &signature::sign(TOKEN, NOW),
+        )
+        .await;
     }
 }
 

@@ -1,7 +1,7 @@
 //! The test kit as an app's tests use it: typed events changed in Rust and signed, answered
 //! through `WebhookService`, through an axum `Router` that mounts it with `route_service`, and
 //! through that router served on a loopback socket to a real HTTP client; replies read back as
-//! typed values from each of their body types (`ReplyBody`, `axum::body::Body`,
+//! typed values from each of their body types (`service::ResponseBody`, `axum::body::Body`,
 //! `hyper::body::Incoming`) without `http-body-util`.
 
 use std::net::SocketAddr;

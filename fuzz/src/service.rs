@@ -340,7 +340,7 @@ impl Plan {
                     self.method,
                     self.uri.path(),
                     String::from_utf8_lossy(&answer.body),
-                    outcome.map(|o| o.decision()),
+                    outcome.map(|o| o.answered()),
                     failure.map(|f| f.kind()),
                     calls.load(Ordering::SeqCst),
                 );

@@ -16,8 +16,8 @@ use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
 use super::{Command, Event, UnparsedEvent};
-use crate::auth::hex;
 use crate::protocol::raw::member;
+use crate::signature::hex;
 
 /// What tells two events of one command apart.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -897,6 +897,51 @@ impl fmt::Display for Command {
     }
 }
 
+/// Parses a `CallbackCommand` string, exactly as [`Command::from_wire`] does (case-sensitive).
+///
+/// ```
+/// use tencent_chat_webhook::{Command, UnknownCommand};
+///
+/// let cmd: Command = "Group.CallbackAfterGroupFull".parse().unwrap();
+/// assert_eq!(cmd, Command::GroupAfterFull);
+///
+/// let err: UnknownCommand = "Group.CallbackFuture".parse::<Command>().unwrap_err();
+/// assert_eq!(err.name(), "Group.CallbackFuture");
+/// assert_eq!(err.to_string(), "unknown CallbackCommand `Group.CallbackFuture`");
+/// ```
+impl std::str::FromStr for Command {
+    type Err = UnknownCommand;
+
+    fn from_str(name: &str) -> Result<Command, UnknownCommand> {
+        Command::from_wire(name).ok_or_else(|| UnknownCommand {
+            name: name.to_owned(),
+        })
+    }
+}
+
+/// The error of [`Command`]'s `FromStr`: the string is no `CallbackCommand` this crate knows
+/// (an unknown command still reaches a service's [`Handler::on_unknown`]; this error is only
+/// for code that parses names itself).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownCommand {
+    name: String,
+}
+
+impl UnknownCommand {
+    /// The string that was parsed.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl fmt::Display for UnknownCommand {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "unknown CallbackCommand `{}`", self.name)
+    }
+}
+
+impl std::error::Error for UnknownCommand {}
+
 /// The names of one table row, as written in the source.
 #[cfg_attr(not(test), allow(dead_code))]
 #[derive(Clone, Copy, Debug)]

@@ -123,6 +123,25 @@ fn the_table_follows_the_naming_rule_and_the_kind_of_each_name() {
 }
 
 #[test]
+fn every_command_parses_from_its_wire_name_and_nothing_else_does() {
+    for &cmd in Command::ALL {
+        assert_eq!(cmd.as_str().parse::<Command>(), Ok(cmd));
+        assert_eq!(cmd.to_string().parse::<Command>(), Ok(cmd));
+    }
+    for name in [
+        "",
+        "c2c.callbackbeforesendmsg",
+        "Group.CallbackFuture",
+        "Group.",
+        " State.StateChange",
+    ] {
+        let err = name.parse::<Command>().unwrap_err();
+        assert_eq!(err.name(), name);
+        assert_eq!(err.to_string(), format!("unknown CallbackCommand `{name}`"));
+    }
+}
+
+#[test]
 fn every_fixture_is_fully_typed_and_round_trips_as_an_event() {
     for &cmd in Command::ALL {
         let event = Event::parse(cmd.as_str(), cmd.sample().as_bytes())

@@ -41,7 +41,7 @@ use super::answer::{Step, answer, label, query_command, reject};
 use super::body::ReplyBody;
 use super::deadline::{Deadline, Timer};
 use super::future::ResponseFuture;
-use super::observe::{self, CommandLabel, Decision, Timing};
+use super::observe::{self, Answered, CommandLabel, Timing};
 use super::read::{self, check_declared_length, read};
 use super::run::{Held, Input, Ran};
 use crate::config::WebhookConfig;
@@ -50,9 +50,9 @@ use crate::handler::{
     BoxFuture, Command, CommandKind, ErasedHandler, Event, FailureKind, Handler, HandlerResult,
     ParseError, RequestContext,
 };
+use crate::layer::WebhookLayer;
 use crate::protocol::reply::Reply;
 use crate::rejection::{Rejection, RejectionKind};
-use crate::service::WebhookLayer;
 use crate::verify::{Authenticated, CommandName, authenticate_query, resolve_command};
 
 /// The webhook endpoint: a `tower::Service` that authenticates, parses, dispatches to your
@@ -63,7 +63,7 @@ use crate::verify::{Authenticated, CommandName, authenticate_query, resolve_comm
 /// `route_service`, hyper-util's `TowerToHyperService`, or anything else built on tower.
 ///
 /// ```
-/// use tencent_chat_webhook::{auth, Handler, WebhookConfig, WebhookService};
+/// use tencent_chat_webhook::{signature, Handler, WebhookConfig, WebhookService};
 /// use tower::ServiceExt;
 ///
 /// struct MyHandler;
@@ -81,7 +81,7 @@ use crate::verify::{Authenticated, CommandName, authenticate_query, resolve_comm
 /// let uri = format!(
 ///     "/hook?SdkAppid=1400000000&CallbackCommand=OfficialAccount.CallbackAfterOfficialAccountFull\
 ///      &contenttype=json&Sign={}&RequestTime={now}",
-///     auth::sign("s3cret", now),
+///     signature::sign("s3cret", now),
 /// );
 /// let body = r#"{"CallbackCommand":"OfficialAccount.CallbackAfterOfficialAccountFull",
 ///                "Official_Account":"@TOA#_x","EventTime":1670574414123}"#;
@@ -349,7 +349,7 @@ impl Shared {
             return Some(answer(
                 ctx,
                 &reply,
-                Some(Decision::ConsoleCheck),
+                Some(Answered::ConsoleCheck),
                 start.timing,
             ));
         }
@@ -417,7 +417,7 @@ impl Shared {
                 Err(answer(
                     ctx,
                     &Reply::ok(),
-                    Some(Decision::Duplicate),
+                    Some(Answered::Duplicate),
                     start.timing,
                 ))
             }

@@ -9,7 +9,7 @@ use http::{Response, StatusCode};
 use http_body::Body;
 
 use crate::protocol::reply::Reply;
-use crate::service::ReplyBody;
+use crate::service::ResponseBody;
 
 /// The most [`read_reply`] reads: a reply is a few hundred bytes, a rewritten message a few
 /// kilobytes; a body past this is not a webhook reply.
@@ -46,7 +46,7 @@ const REPLY_LIMIT: usize = 1 << 20;
 ///
 /// If the body is not a reply's JSON (which the service never answers with), or was already
 /// read.
-pub fn reply_of(response: &Response<ReplyBody>) -> (StatusCode, Reply) {
+pub fn reply_of(response: &Response<ResponseBody>) -> (StatusCode, Reply) {
     parse(response.status(), response.body().as_bytes())
 }
 
