@@ -105,6 +105,17 @@ macro_rules! default_hook {
     };
 }
 
+/// The end of a table method's generated docs: an after-event's default.
+macro_rules! after_default {
+    (Before) => {
+        "."
+    };
+    (After) => {
+        "; by default, it goes to [`on_after_event`](Handler::on_after_event), which \
+         acknowledges it."
+    };
+}
+
 macro_rules! commands {
     ($(
         $(#[doc = $doc:literal])*
@@ -129,7 +140,11 @@ macro_rules! commands {
         #[non_exhaustive]
         pub enum Command {
             $(
-                #[doc = concat!("`", $wire, "`")]
+                #[doc = concat!(
+                    "`", $wire, "`: the event [`", stringify!($event), "`](crate::",
+                    stringify!($event), "), the method [`", stringify!($method),
+                    "`](Handler::", stringify!($method), ")."
+                )]
                 $variant,
             )*
         }
@@ -179,6 +194,7 @@ macro_rules! commands {
                         event: stringify!($event),
                         method: stringify!($method),
                         answer: stringify!($ret),
+                        doc: concat!($($doc, "\n",)*),
                     },)*
                 }
             }
@@ -207,15 +223,15 @@ macro_rules! commands {
         ///
         /// # Blocking work
         ///
-        /// A method runs on the async runtime, which can only take the thread back when the
-        /// method awaits. Work that holds the thread (synchronous I/O, `std::thread::sleep`, a
-        /// lock held for long, heavy CPU work) belongs in
+        /// A method runs on the async runtime, which can only take the thread back when the method
+        /// awaits. Work that holds the thread (synchronous I/O, `std::thread::sleep`, a lock held
+        /// for long, heavy CPU work) belongs in
         /// [`tokio::task::spawn_blocking`](https://docs.rs/tokio/1/tokio/task/fn.spawn_blocking.html)
         /// (awaited: the method yields meanwhile), or, on a multi-thread runtime,
         /// [`tokio::task::block_in_place`](https://docs.rs/tokio/1/tokio/task/fn.block_in_place.html).
         /// A poll that holds its thread longer than
-        /// [`WebhookConfig::SLOW_POLL_WARNING`](crate::WebhookConfig::SLOW_POLL_WARNING) is
-        /// logged at warn, naming the command.
+        /// [`WebhookConfig::SLOW_POLL_WARNING`](crate::WebhookConfig::SLOW_POLL_WARNING) is logged
+        /// at warn, naming the command.
         ///
         /// The [deadline](crate::WebhookConfigBuilder::deadline) holds even for a method that
         /// blocks, on a multi-thread runtime: there the method runs on a task of its own, and
@@ -237,18 +253,11 @@ macro_rules! commands {
         ///     text.contains("spam")
         /// }
         ///
-        /// impl Handler for Blocklist {
-        ///     async fn on_group_before_send_msg(
-        ///         &self,
-        ///         _ctx: &RequestContext,
-        ///         msg: BeforeSendMsg,
-        ///     ) -> HandlerResult<SendMsgDecision> {
-        ///         let texts: Vec<String> = msg.texts().map(str::to_owned).collect();
-        ///         let blocked =
-        ///             tokio::task::spawn_blocking(move || texts.iter().any(|t| blocked(t))).await?;
-        ///         Ok(if blocked { SendMsgDecision::Drop } else { SendMsgDecision::Allow })
-        ///     }
-        /// }
+        /// impl Handler for Blocklist { async fn on_group_before_send_msg( &self, _ctx:
+        /// &RequestContext, msg: BeforeSendMsg, ) -> HandlerResult<SendMsgDecision> { let texts:
+        /// Vec<String> = msg.texts().map(str::to_owned).collect(); let blocked =
+        /// tokio::task::spawn_blocking(move || texts.iter().any(|t| blocked(t))).await?; Ok(if
+        /// blocked { SendMsgDecision::Drop } else { SendMsgDecision::Allow }) } }
         /// # #[tokio::main(flavor = "current_thread")]
         /// # async fn main() {
         /// #     use tencent_chat_webhook::{test_util, Command};
@@ -284,6 +293,11 @@ macro_rules! commands {
         pub trait Handler: Send + Sync + 'static {
             $(
                 $(#[doc = $doc])*
+                #[doc = ""]
+                #[doc = concat!(
+                    "The event: [`", stringify!($event), "`](crate::", stringify!($event), ")",
+                    after_default!($kind),
+                )]
                 fn $method(
                     &self,
                     ctx: &RequestContext,
@@ -345,11 +359,11 @@ macro_rules! commands {
         /// ```
         /// use tencent_chat_webhook::{Command, CommandKind, Event};
         ///
-        /// let body = br#"{"CallbackCommand":"Group.CallbackAfterGroupFull","GroupId":"@TGS#1","EventTime":"1670574414123"}"#;
+        /// let body =
+        /// br#"{"CallbackCommand":"Group.CallbackAfterGroupFull","GroupId":"@TGS#1","EventTime":"1670574414123"}"#;
         /// let event = Event::parse("Group.CallbackAfterGroupFull", body).unwrap();
-        /// assert_eq!(event.command(), Some(Command::GroupAfterFull));
-        /// assert_eq!(event.kind(), CommandKind::After);
-        /// let Event::GroupAfterFull(full) = &event else { panic!() };
+        /// assert_eq!(event.command(), Some(Command::GroupAfterFull)); assert_eq!(event.kind(),
+        /// CommandKind::After); let Event::GroupAfterFull(full) = &event else { panic!() };
         /// assert_eq!(full.event_time, Some(1670574414123));
         ///
         /// let json = event.to_json();
@@ -543,15 +557,15 @@ commands! {
     OfficialAccountBeforeCreate = "OfficialAccount.CallbackBeforeCreateOfficialAccount", Before,
     fn on_official_account_before_create(official_account::BeforeCreate) -> official_account::CreateDecision;
 
-    /// `OfficialAccount.CallbackAfterCreateOfficialAccount`.
+    /// `OfficialAccount.CallbackAfterCreateOfficialAccount`: an official account was created.
     OfficialAccountAfterCreate = "OfficialAccount.CallbackAfterCreateOfficialAccount", After,
     fn on_official_account_after_create(official_account::AfterCreate) -> ();
 
-    /// `OfficialAccount.CallbackAfterOfficialAccountInfoChanged`.
+    /// `OfficialAccount.CallbackAfterOfficialAccountInfoChanged`: the account's profile changed.
     OfficialAccountAfterInfoChanged = "OfficialAccount.CallbackAfterOfficialAccountInfoChanged", After,
     fn on_official_account_after_info_changed(official_account::AfterInfoChanged) -> ();
 
-    /// `OfficialAccount.CallbackAfterOfficialAccountDestroyed`.
+    /// `OfficialAccount.CallbackAfterOfficialAccountDestroyed`: an official account was destroyed.
     OfficialAccountAfterDestroyed = "OfficialAccount.CallbackAfterOfficialAccountDestroyed", After,
     fn on_official_account_after_destroyed(official_account::AfterDestroyed) -> ();
 
@@ -560,15 +574,16 @@ commands! {
     OfficialAccountBeforeAddSubscriber = "OfficialAccount.CallbackBeforeAddSubscriber", Before,
     fn on_official_account_before_add_subscriber(official_account::BeforeAddSubscriber) -> official_account::AddSubscriberDecision;
 
-    /// `OfficialAccount.CallbackAfterAddSubscriber`.
+    /// `OfficialAccount.CallbackAfterAddSubscriber`: users subscribed.
     OfficialAccountAfterAddSubscriber = "OfficialAccount.CallbackAfterAddSubscriber", After,
     fn on_official_account_after_add_subscriber(official_account::AfterAddSubscriber) -> ();
 
-    /// `OfficialAccount.CallbackAfterOfficialAccountFull`.
+    /// `OfficialAccount.CallbackAfterOfficialAccountFull`: the account reached its subscriber
+    /// limit.
     OfficialAccountAfterFull = "OfficialAccount.CallbackAfterOfficialAccountFull", After,
     fn on_official_account_after_full(official_account::AfterFull) -> ();
 
-    /// `OfficialAccount.CallbackAfterDeleteSubscriber`.
+    /// `OfficialAccount.CallbackAfterDeleteSubscriber`: users unsubscribed or were removed.
     OfficialAccountAfterDeleteSubscriber = "OfficialAccount.CallbackAfterDeleteSubscriber", After,
     fn on_official_account_after_delete_subscriber(official_account::AfterDeleteSubscriber) -> ();
 
@@ -577,7 +592,7 @@ commands! {
     OfficialAccountBeforeSendMsg = "OfficialAccount.CallbackBeforeSendMsg", Before,
     fn on_official_account_before_send_msg(official_account::BeforeSendMsg) -> official_account::SendMsgDecision;
 
-    /// `OfficialAccount.CallbackAfterSendMsg`.
+    /// `OfficialAccount.CallbackAfterSendMsg`: a message was delivered to the subscribers.
     OfficialAccountAfterSendMsg = "OfficialAccount.CallbackAfterSendMsg", After,
     fn on_official_account_after_send_msg(official_account::AfterSendMsg) -> ();
 
@@ -684,7 +699,7 @@ commands! {
     GroupBeforeCreate = "Group.CallbackBeforeCreateGroup", Before,
     fn on_group_before_create(group::BeforeCreate) -> group::CreateDecision;
 
-    /// `Group.CallbackAfterCreateGroup`.
+    /// `Group.CallbackAfterCreateGroup`: a group was created.
     GroupAfterCreate = "Group.CallbackAfterCreateGroup", After,
     fn on_group_after_create(group::AfterCreate) -> ();
 
@@ -697,11 +712,12 @@ commands! {
     GroupBeforeInviteJoin = "Group.CallbackBeforeInviteJoinGroup", Before,
     fn on_group_before_invite_join(group::BeforeInviteJoin) -> group::InviteDecision;
 
-    /// `Group.CallbackAfterNewMemberJoin`.
+    /// `Group.CallbackAfterNewMemberJoin`: members joined, by approved application, invitation or
+    /// the REST API.
     GroupAfterNewMemberJoin = "Group.CallbackAfterNewMemberJoin", After,
     fn on_group_after_new_member_join(group::AfterNewMemberJoin) -> ();
 
-    /// `Group.CallbackAfterMemberExit`.
+    /// `Group.CallbackAfterMemberExit`: members quit or were removed.
     GroupAfterMemberExit = "Group.CallbackAfterMemberExit", After,
     fn on_group_after_member_exit(group::AfterMemberExit) -> ();
 
@@ -710,19 +726,20 @@ commands! {
     GroupBeforeSendMsg = "Group.CallbackBeforeSendMsg", Before,
     fn on_group_before_send_msg(group::BeforeSendMsg) -> group::SendMsgDecision;
 
-    /// `Group.CallbackAfterSendMsg`.
+    /// `Group.CallbackAfterSendMsg`: a group message was delivered.
     GroupAfterSendMsg = "Group.CallbackAfterSendMsg", After,
     fn on_group_after_send_msg(group::AfterSendMsg) -> ();
 
-    /// `Group.CallbackAfterGroupFull`.
+    /// `Group.CallbackAfterGroupFull`: the group became full, or a join failed because it is.
     GroupAfterFull = "Group.CallbackAfterGroupFull", After,
     fn on_group_after_full(group::AfterFull) -> ();
 
-    /// `Group.CallbackAfterGroupDestroyed`.
+    /// `Group.CallbackAfterGroupDestroyed`: a group was disbanded.
     GroupAfterDestroyed = "Group.CallbackAfterGroupDestroyed", After,
     fn on_group_after_destroyed(group::AfterDestroyed) -> ();
 
-    /// `Group.CallbackAfterGroupInfoChanged`.
+    /// `Group.CallbackAfterGroupInfoChanged`: the group's name, introduction, notice or avatar
+    /// changed; only the changed fields are sent.
     GroupAfterInfoChanged = "Group.CallbackAfterGroupInfoChanged", After,
     fn on_group_after_info_changed(group::AfterInfoChanged) -> ();
 
@@ -734,7 +751,7 @@ commands! {
     GroupSendMsgException = "Group.CallbackSendMsgException", After,
     fn on_group_send_msg_exception(group::SendMsgException) -> ();
 
-    /// `Group.CallbackAfterRecallMsg`.
+    /// `Group.CallbackAfterRecallMsg`: group messages were recalled, from a client or the REST API.
     GroupAfterRecallMsg = "Group.CallbackAfterRecallMsg", After,
     fn on_group_after_recall_msg(group::AfterRecallMsg) -> ();
 
@@ -742,15 +759,16 @@ commands! {
     GroupBeforeCreateTopic = "Group.CallbackBeforeCreateTopic", Before,
     fn on_group_before_create_topic(group::BeforeCreateTopic) -> group::CreateTopicDecision;
 
-    /// `Group.CallbackAfterCreateTopic`.
+    /// `Group.CallbackAfterCreateTopic`: a topic was created in a community.
     GroupAfterCreateTopic = "Group.CallbackAfterCreateTopic", After,
     fn on_group_after_create_topic(group::AfterCreateTopic) -> ();
 
-    /// `Group.CallbackAfterTopicDestroyed`.
+    /// `Group.CallbackAfterTopicDestroyed`: topics of a community were deleted.
     GroupAfterTopicDestroyed = "Group.CallbackAfterTopicDestroyed", After,
     fn on_group_after_topic_destroyed(group::AfterTopicDestroyed) -> ();
 
-    /// `Group.CallbackAfterTopicInfoChanged`.
+    /// `Group.CallbackAfterTopicInfoChanged`: a topic's name, introduction, notice or avatar
+    /// changed.
     GroupAfterTopicInfoChanged = "Group.CallbackAfterTopicInfoChanged", After,
     fn on_group_after_topic_info_changed(group::AfterTopicInfoChanged) -> ();
 
@@ -766,7 +784,7 @@ commands! {
     GroupAfterReadReceipt = "Group.CallbackAfterReadReceipt", After,
     fn on_group_after_read_receipt(group::AfterReadReceipt) -> ();
 
-    /// `Group.CallbackAfterChangeGroupOwner`.
+    /// `Group.CallbackAfterChangeGroupOwner`: the group's ownership was transferred.
     GroupAfterChangeOwner = "Group.CallbackAfterChangeGroupOwner", After,
     fn on_group_after_change_owner(group::AfterChangeOwner) -> ();
 
@@ -950,6 +968,8 @@ pub(crate) struct Row {
     pub(crate) event: &'static str,
     pub(crate) method: &'static str,
     pub(crate) answer: &'static str,
+    /// The row's doc comment, which its handler method shows.
+    pub(crate) doc: &'static str,
 }
 
 /// The object-safe twin of [`Handler`], which the service stores as `Arc<dyn ErasedHandler>`.

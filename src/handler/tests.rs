@@ -122,6 +122,41 @@ fn the_table_follows_the_naming_rule_and_the_kind_of_each_name() {
     assert_eq!(Command::from_wire("c2c.callbackbeforesendmsg"), None);
 }
 
+/// Tencent's name is findable in the docs of each command's method (its row's doc comment, which
+/// starts with it) and event type (read from the source; the variant's docs are generated from
+/// the wire name).
+#[test]
+fn the_docs_of_every_method_and_event_type_name_the_wire_command() {
+    for &cmd in Command::ALL {
+        let row = cmd.row();
+        let wire = format!("`{cmd}`");
+        assert!(
+            row.doc.trim_start().starts_with(&wire),
+            "{cmd}: {}",
+            row.doc
+        );
+        let event = row.event.replace(' ', "");
+        let (module, name) = event.split_once("::").unwrap();
+        let path = format!("{}/src/protocol/{module}.rs", env!("CARGO_MANIFEST_DIR"));
+        let source = std::fs::read_to_string(&path).unwrap();
+        let at = source
+            .find(&format!("pub struct {name} {{"))
+            .unwrap_or_else(|| panic!("{cmd}: no struct {name} in {path}"));
+        // The doc comment right above the struct.
+        let docs: Vec<&str> = source[..at]
+            .lines()
+            .rev()
+            .map(str::trim)
+            .skip_while(|line| line.is_empty())
+            .take_while(|line| line.starts_with("///") || line.starts_with("#["))
+            .collect();
+        assert!(
+            docs.iter().any(|line| line.contains(&wire)),
+            "{cmd}: the docs of {event} do not name it"
+        );
+    }
+}
+
 #[test]
 fn every_command_parses_from_its_wire_name_and_nothing_else_does() {
     for &cmd in Command::ALL {

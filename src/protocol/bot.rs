@@ -1,5 +1,7 @@
-//! Chatbot webhooks: `Bot.OnC2CMessage` and `Bot.OnGroupMessage` (1047/68952, 68953), after a
-//! message reached a chatbot account.
+//! Chatbot webhooks: `Bot.OnC2CMessage` and `Bot.OnGroupMessage`
+//! ([1047/68952](https://www.tencentcloud.com/document/product/1047/68952),
+//! [68953](https://www.tencentcloud.com/document/product/1047/68953)), after a message reached a
+//! chatbot account.
 //!
 //! As for the messages of the other families, the accounts, the group and the body are required,
 //! and the sequence numbers, randoms, keys and times of the message are optional.

@@ -1,22 +1,29 @@
-//! TUICallKit (audio and video calls) webhooks: `Call.*` (command list 269/129102 and
-//! 647/68934; pages 647/116423, 647/116424, 647/117872 in Chinese, 647/68941, 647/68940,
-//! 647/69215 in English).
+//! TUICallKit (audio and video calls) webhooks: `Call.*` (command list
+//! [269/129102](https://cloud.tencent.com/document/product/269/129102) and
+//! [647/68934](https://www.tencentcloud.com/document/product/647/68934); pages
+//! [647/116423](https://cloud.tencent.com/document/product/647/116423),
+//! [647/116424](https://cloud.tencent.com/document/product/647/116424),
+//! [647/117872](https://cloud.tencent.com/document/product/647/117872) in Chinese,
+//! [647/68941](https://www.tencentcloud.com/document/product/647/68941),
+//! [647/68940](https://www.tencentcloud.com/document/product/647/68940),
+//! [647/69215](https://www.tencentcloud.com/document/product/647/69215) in English).
 //!
-//! These callbacks come from the Call backend, not from Chat, but on Chat's envelope
-//! (`SdkAppid`, `CallbackCommand`, `contenttype`, `ClientIP`, `OptPlatform` in the query) and
-//! often to the same URL. They are not configured in the Chat console but through a REST API
-//! (`v4/call_config/set_callback`, 647/68938) that takes a URL and a command list and no token:
-//! whether Tencent appends `Sign` and `RequestTime` to them is not documented. They carry the
-//! same `SdkAppid` as Chat's, so if yours arrive unsigned, give them a URL of their own, served
-//! by a [`WebhookService`](crate::WebhookService) whose app is configured
+//! These callbacks come from the Call backend, not from Chat, but on Chat's envelope (`SdkAppid`,
+//! `CallbackCommand`, `contenttype`, `ClientIP`, `OptPlatform` in the query) and often to the same
+//! URL. They are not configured in the Chat console but through a REST API
+//! (`v4/call_config/set_callback`,
+//! [647/68938](https://www.tencentcloud.com/document/product/647/68938)) that takes a URL and a
+//! command list and no token: whether Tencent appends `Sign` and `RequestTime` to them is not
+//! documented. They carry the same `SdkAppid` as Chat's, so if yours arrive unsigned, give them a
+//! URL of their own, served by a [`WebhookService`](crate::WebhookService) whose app is configured
 //! [`without_signature_check`](crate::WebhookConfigBuilder::without_signature_check) (behind
 //! another control), and keep Chat's callbacks on the signed URL. All three commands are
 //! notifications: the documented reply is the usual OK, whose result is ignored.
 //!
 //! Accounts and room ids are [`Id`]s: the pages type them as strings, but the English sample of
-//! [`AfterStart`] prints `User_Account` as numbers (`144115212830834855`), while the Chinese
-//! one prints `"user1"`; both are read, exactly, and written back as they came. Every time is
-//! read from a number or a numeric string, as everywhere in this crate.
+//! [`AfterStart`] prints `User_Account` as numbers (`144115212830834855`), while the Chinese one
+//! prints `"user1"`; both are read, exactly, and written back as they came. Every time is read from
+//! a number or a numeric string, as everywhere in this crate.
 //!
 //! Required fields, as the crate's rule (in the wire module's docs) says for every family: the ids
 //! that say which call and who (`CallId`, the call's members, the caller); the rest, media types,
@@ -25,25 +32,27 @@
 //!
 //! How the gaps and contradictions of the pages are resolved:
 //! - [`AfterStart`]'s field table lists `CallId`, `MediaType`, `ChatGroupId`, `RoomId` and
-//!   `RoomIdType` at the top level; both samples (English and Chinese) nest them in `CallInfo`,
-//!   and spell the media type `CallMediaType`. The code follows the samples ([`CallInfo`]) and
-//!   reads either spelling of the media type (writing back the one that came).
-//! - [`AfterEnd`]'s Chinese table types `CallResult` as Integer; its sample, its English
-//!   table and the value list are strings. It is read as the string enum [`CallResult`]. Its
-//!   sample misses the comma after `CallRecord` (both languages); the fixture adds it.
-//! - [`AfterMemberChanged`] spells its actions four ways: the Chinese sample `Accept` and
-//!   `Hangup`, the Chinese table `HangUp`, the English sample `Answer`, `Invite` and
-//!   `Cancel_Invite`, the English table `Accept`, `Hang Up`, `Invited` and `Canncel_Invite`.
-//!   [`MemberAction`] reads every one of them as one variant, and an event writes back the
-//!   spelling it came with (the Chinese sample's when built by hand). Its sample carries
-//!   a `//` comment and misses the comma after `ChangedUserList`; the fixture (the Chinese page's
-//!   sample) drops the comment and adds the comma.
+//!   `RoomIdType` at the top level; both samples (English and Chinese) nest them in `CallInfo`, and
+//!   spell the media type `CallMediaType`. The code follows the samples ([`CallInfo`]) and reads
+//!   either spelling of the media type (writing back the one that came).
+//! - [`AfterEnd`]'s Chinese table types `CallResult` as Integer; its sample, its English table and
+//!   the value list are strings. It is read as the string enum [`CallResult`]. Its sample misses
+//!   the comma after `CallRecord` (both languages); the fixture adds it.
+//! - [`AfterMemberChanged`] spells its actions four ways: the Chinese sample `Accept` and `Hangup`,
+//!   the Chinese table `HangUp`, the English sample `Answer`, `Invite` and `Cancel_Invite`, the
+//!   English table `Accept`, `Hang Up`, `Invited` and `Canncel_Invite`. [`MemberAction`] reads
+//!   every one of them as one variant, and an event writes back the spelling it came with (the
+//!   Chinese sample's when built by hand). Its sample carries a `//` comment and misses the comma
+//!   after `ChangedUserList`; the fixture (the Chinese page's sample) drops the comment and adds
+//!   the comma.
 //! - `RoomIdType` says whether the TRTC room id is a number (1) or a string (2); the samples send
 //!   `RoomId` as a string either way (`""` when there is none), which is read as sent.
 //! - `AcceptTime` is `0` for a call that never connected (the sample's `NotAnswer`).
 //!
-//! A different, older TUICallKit callback (647/96214, 1640/105734: `command=call_end` in a
-//! lower-case query, no `CallbackCommand`) is not this envelope and is not typed here.
+//! A different, older TUICallKit callback
+//! ([647/96214](https://www.tencentcloud.com/document/product/647/96214), 1640/105734:
+//! `command=call_end` in a lower-case query, no `CallbackCommand`) is not this envelope and is not
+//! typed here.
 
 use std::time::Duration;
 

@@ -1,13 +1,14 @@
-//! Follow / fans webhooks: `Follow.*` (1047/70355, 70356).
+//! Follow / fans webhooks: `Follow.*`
+//! ([1047/70355](https://www.tencentcloud.com/document/product/1047/70355),
+//! [70356](https://www.tencentcloud.com/document/product/1047/70356)).
 //!
-//! Both fire after the change succeeded, from a client or from the REST API, and are answered
-//! OK. Account ids are plain `String`s: any UserID form is accepted as sent.
+//! Both fire after the change succeeded, from a client or from the REST API, and are answered OK.
+//! Account ids are plain `String`s: any UserID form is accepted as sent.
 //!
 //! Spec ambiguity: the two commands carry the followed users differently, as the docs show —
-//! `FollowList[].To_Account` (objects) for a follow, a plain `To_Account` array of UserIDs for
-//! an unfollow. Each is typed as documented; [`AfterAdd::followed`] and
-//! [`AfterDelete::unfollowed`] give the same view of both. `EventTime` is in milliseconds
-//! (number or numeric string).
+//! `FollowList[].To_Account` (objects) for a follow, a plain `To_Account` array of UserIDs for an
+//! unfollow. Each is typed as documented; [`AfterAdd::followed`] and [`AfterDelete::unfollowed`]
+//! give the same view of both. `EventTime` is in milliseconds (number or numeric string).
 
 use super::common::event_time;
 use super::wire::wire_struct;

@@ -1,6 +1,8 @@
-//! Group webhooks, communities and topics included: `Group.*` (1047/34368–34378, 46979,
-//! 48734, 49462–49466, 57455, 60393–60396, 76007; the edit webhook only on the mainland Chinese
-//! page 269/129193).
+//! Group webhooks, communities and topics included: `Group.*`
+//! ([1047/34368](https://www.tencentcloud.com/document/product/1047/34368)–[34378](https://www.tencentcloud.com/document/product/1047/34378),
+//! [46979](https://www.tencentcloud.com/document/product/1047/46979), 48734, 49462–49466, 57455,
+//! 60393–60396, 76007; the edit webhook only on the mainland Chinese page
+//! [269/129193](https://cloud.tencent.com/document/product/269/129193)).
 //!
 //! Source: Tencent's English pages `1047/<id>`, cross-checked with the Chinese pages of the same
 //! id. Group ids (`@TGS#...`, plain numbers, community ids `@TGS#_...`) and account ids (any
@@ -9,13 +11,12 @@
 //! samples print it as a string); `MsgTime` is in seconds.
 //!
 //! Required fields follow the crate's rule (in the wire module's docs): the ids that identify the
-//! event (the group, the acting user, the users or the messages concerned) and the message body
-//! are required; a payload without them goes to
-//! [`Handler::on_unparsed`](crate::Handler::on_unparsed) with its JSON and the missing key.
-//! Descriptive fields (`Type`, names, counts, flags, `EventTime`) and the numbers, times and
-//! randoms of the messages an event carries are `Option`. `Type` is the open [`GroupType`]:
-//! legacy names (`Private` for `Work`, `ChatRoom` for `Meeting`) match the modern variant and are
-//! written back as sent; unknown types are kept.
+//! event (the group, the acting user, the users or the messages concerned) and the message body are
+//! required; a payload without them goes to [`Handler::on_unparsed`](crate::Handler::on_unparsed)
+//! with its JSON and the missing key. Descriptive fields (`Type`, names, counts, flags,
+//! `EventTime`) and the numbers, times and randoms of the messages an event carries are `Option`.
+//! `Type` is the open [`GroupType`]: legacy names (`Private` for `Work`, `ChatRoom` for `Meeting`)
+//! match the modern variant and are written back as sent; unknown types are kept.
 //!
 //! Older traffic of live-streaming groups (`AVChatRoom`) sends its group messages without the
 //! `MsgSeq`, `MsgTime` and `Random` the pages list. Such an [`AfterSendMsg`] is typed all the same:
@@ -23,51 +24,56 @@
 //! [`conversation`](crate::message::MessageEvent::conversation) is the group's, its
 //! [`sent_time`](AfterSendMsg::sent_time) falls back to `EventTime`, and its
 //! [`idempotency_key`](crate::Event::idempotency_key) is read from its content. The sequence
-//! numbers that name the message an event is about without carrying it (a recalled message, a
-//! read receipt, an extension change) stay required: without them the event says nothing.
+//! numbers that name the message an event is about without carrying it (a recalled message, a read
+//! receipt, an extension change) stay required: without them the event says nothing.
 //!
 //! How the gaps and contradictions of the docs are resolved:
 //! - `GroupId` is also read as `GroupID` (the push callbacks' spelling) in every command, and as
 //!   `groupID` in [`AfterCreate`], whose English field table spells it so (its sample says
 //!   `GroupId`).
-//! - The message random is documented as `Random` in the group message commands (`MsgRandom`
-//!   in other families and in relayed messages); both are read, and written back as they came.
-//!   It is 64-bit although the table says "32-bit".
+//! - The message random is documented as `Random` in the group message commands (`MsgRandom` in
+//!   other families and in relayed messages); both are read, and written back as they came. It is
+//!   64-bit although the table says "32-bit".
 //! - `Operator_Account` is required wherever it names the actor of the event; in the three message
 //!   commands the actor is `From_Account` and `Operator_Account` (the request initiator, which
 //!   differs only for admin sends) is optional.
 //! - `Owner_Account` is optional everywhere: groups created through the REST API may have no owner.
-//! - The initial `MemberList` of the create-group commands is optional (a group can be created
-//!   with no members besides its owner); the member lists that *are* the event (joins, exits,
-//!   invitations, state changes) are required. `MemberList` of [`AfterDestroyed`] is
-//!   omitted for communities, so it is optional.
+//! - The initial `MemberList` of the create-group commands is optional (a group can be created with
+//!   no members besides its owner); the member lists that *are* the event (joins, exits,
+//!   invitations, state changes) are required. `MemberList` of [`AfterDestroyed`] is omitted for
+//!   communities, so it is optional.
 //! - `MsgId` of [`AfterSendMsg`] appears only on the Chinese page; it is optional. The live-room
-//!   copy of the before-send page (647/74347) also shows it, so [`BeforeSendMsg`] reads it too.
-//! - [`SendMsgException`] carries the failure as `ErrorCode` / `ErrorInfo` in the request body
-//!   (not the reply); its table lists no `TopicId`, which is read anyway (optional) so community
-//!   messages give the right [`Conversation`]. Its sample misses a comma; the fixture adds it.
-//! - The topic commands (1047/49463–49466) were documented without `EventTime`; every sibling
-//!   command has it, so it is read when present. [`BeforeCreateTopic`] documents no `GroupId`:
-//!   it is optional. [`AfterTopicInfoChanged`] documents no `TopicId` (only the community's
-//!   `GroupId`): `TopicId` is read when present.
-//! - `OptionType` of [`AfterAttrChanged`] is only in the sample (`set`); the page's prose
-//!   gives the four values. `GroupAttr` (lower-case `key`/`value`) is optional, as a `clear` may
-//!   carry none, and an item's `value` is optional, as a `delete` may carry only keys.
+//!   copy of the before-send page
+//!   ([647/74347](https://www.tencentcloud.com/document/product/647/74347)) also shows it, so
+//!   [`BeforeSendMsg`] reads it too.
+//! - [`SendMsgException`] carries the failure as `ErrorCode` / `ErrorInfo` in the request body (not
+//!   the reply); its table lists no `TopicId`, which is read anyway (optional) so community
+//!   messages give the right [`Conversation`](crate::message::Conversation). Its sample misses
+//!   a comma; the fixture adds it.
+//! - The topic commands
+//!   ([1047/49463](https://www.tencentcloud.com/document/product/1047/49463)–[49466](https://www.tencentcloud.com/document/product/1047/49466))
+//!   were documented without `EventTime`; every sibling command has it, so it is read when present.
+//!   [`BeforeCreateTopic`] documents no `GroupId`: it is optional. [`AfterTopicInfoChanged`]
+//!   documents no `TopicId` (only the community's `GroupId`): `TopicId` is read when present.
+//! - `OptionType` of [`AfterAttrChanged`] is only in the sample (`set`); the page's prose gives the
+//!   four values. `GroupAttr` (lower-case `key`/`value`) is optional, as a `clear` may carry none,
+//!   and an item's `value` is optional, as a `delete` may carry only keys.
 //! - `Role` of [`AfterMemberFieldChanged`] is documented as `Admin` / `Member` only; any other
 //!   value (e.g. an owner) is kept in `Other`.
 //! - `EventCause` of [`MemberStateChange`] is in the 2025 field table but not in the sample.
 //! - `ExtensionList` of [`AfterMsgExtension`] is optional, as a "clear all" may carry none.
 //! - The sample of [`AfterReadReceipt`] misses a comma; the fixture adds it.
-//! - [`AfterModifyMsg`] (269/129193, 2026) documents `GroupId`, `TopicId`, `Operator_Account`
-//!   (who edited), `MsgSeq`, the new `MsgBody` and `EventTime`, and no `From_Account`. Its
-//!   required fields are the group and the editor: the sequence number is optional like every
-//!   sequence number of the families added since, and so is the body (the edit can be acted on
-//!   from `GroupId` and `MsgSeq` alone). Its sample sends `"TopicId": ""` for a group without
-//!   topics, which [`AfterModifyMsg::conversation`] reads as no topic. `From_Account`,
-//!   `CloudCustomData`, `MsgTime` and `Random` (or `MsgRandom`), which the one-to-one edit
-//!   webhook carries, are typed as optional but unconfirmed for this one. The reply is the usual
-//!   OK (`ErrorCode` 0 processed, 1 error; it changes nothing). The fixture is the page's sample
-//!   as printed.
+//! - [`AfterModifyMsg`] ([269/129193](https://cloud.tencent.com/document/product/269/129193),
+//!   [2026](https://cloud.tencent.com/document/product/269/2026)) documents `GroupId`, `TopicId`,
+//!   `Operator_Account` (who edited), `MsgSeq`, the new `MsgBody` and `EventTime`, and no
+//!   `From_Account`. Its required fields are the group and the editor: the sequence number is
+//!   optional like every sequence number of the families added since, and so is the body (the edit
+//!   can be acted on from `GroupId` and `MsgSeq` alone). Its sample sends `"TopicId": ""` for a
+//!   group without topics, which [`AfterModifyMsg::conversation`] reads as no topic.
+//!   `From_Account`, `CloudCustomData`, `MsgTime` and `Random` (or `MsgRandom`), which the
+//!   one-to-one edit webhook carries, are typed as optional but unconfirmed for this one. The reply
+//!   is the usual OK (`ErrorCode` 0 processed, 1 error; it changes nothing). The fixture is the
+//!   page's sample as printed.
 
 use super::common::{
     ExtensionItem, ExtensionOperation, GroupType, KeyValue, Member, event_time, members,

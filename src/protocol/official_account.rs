@@ -1,17 +1,20 @@
 //! Official Account (Official Channel, 公众号) webhooks: the 11 `OfficialAccount.*` events and the
 //! decisions their before-events answer with.
 //!
-//! Source: Tencent's pages 1047/60795–60805 (269/102315–102325). Wire keys kept the "Official
-//! Account" spelling when the English docs renamed the feature "Official Channel".
+//! Source: Tencent's pages
+//! [1047/60795](https://www.tencentcloud.com/document/product/1047/60795)–[60805](https://www.tencentcloud.com/document/product/1047/60805)
+//! ([269/102315](https://cloud.tencent.com/document/product/269/102315)–[102325](https://cloud.tencent.com/document/product/269/102325)).
+//! Wire keys kept the "Official Account" spelling when the English docs renamed the feature
+//! "Official Channel".
 //!
 //! Fields that identify the event (account ids, subscriber lists, the message body, the key of a
 //! recalled message) are required, as the crate's rule for required fields says (in the wire
 //! module's docs); a payload without them goes to
 //! [`Handler::on_unparsed`](crate::Handler::on_unparsed) with its JSON and the missing key.
-//! Descriptive fields are `Option`, because Tencent leaves them out in some flows: the name of
-//! an account about to be created (the operator and the owner say who asks), and the `MsgKey` of
-//! a delivered message, which the event carries whole. `EventTime` is in milliseconds and read
-//! from a number or a numeric string; `MsgTime` is in seconds.
+//! Descriptive fields are `Option`, because Tencent leaves them out in some flows: the name of an
+//! account about to be created (the operator and the owner say who asks), and the `MsgKey` of a
+//! delivered message, which the event carries whole. `EventTime` is in milliseconds and read from a
+//! number or a numeric string; `MsgTime` is in seconds.
 
 use super::common::event_time;
 use super::decision::{CustomErrorCode, GateDecision, SendDecision};

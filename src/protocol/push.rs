@@ -1,31 +1,34 @@
-//! Push-service delivery reports: `Push.OfflinePush` and `Push.AllMemberPush` (1047/67552, 67551;
-//! 269/102567, 102568).
+//! Push-service delivery reports: `Push.OfflinePush` and `Push.AllMemberPush`
+//! ([1047/67552](https://www.tencentcloud.com/document/product/1047/67552),
+//! [67551](https://www.tencentcloud.com/document/product/1047/67551);
+//! [269/102567](https://cloud.tencent.com/document/product/269/102567),
+//! [102568](https://cloud.tencent.com/document/product/269/102568)).
 //!
 //! Both are answered OK. Their shape differs from every other Chat webhook:
 //! - the body is a batch, `{"Events": [...]}`, of 1 to 100 events, with no top-level
-//!   `CallbackCommand` (each event repeats it; the command is in the query string). The batch
-//!   size is documented, not enforced: any length is read;
+//!   `CallbackCommand` (each event repeats it; the command is in the query string). The batch size
+//!   is documented, not enforced: any length is read;
 //! - `EventTime`, `MsgTime` and `TaskTime` are Unix **seconds**, read from numbers or numeric
 //!   strings;
 //! - the group id is `GroupID` (capital D); `GroupId` is read too;
 //! - pushes over the QPS quota are retried later, so the same event can arrive twice.
 //!
-//! Account and group ids are plain `String`s: any form is accepted as sent. `TaskId` and
-//! `PushID` are opaque strings (their segments vary in width).
+//! Account and group ids are plain `String`s: any form is accepted as sent. `TaskId` and `PushID`
+//! are opaque strings (their segments vary in width).
 //!
 //! Spec ambiguities and how they are resolved:
-//! - `EventType` means different things in the two commands (message kind for
-//!   `Push.OfflinePush`, offline/online push for `Push.AllMemberPush`): two enums,
-//!   [`OfflinePushEventType`] and [`AllMemberPushEventType`].
+//! - `EventType` means different things in the two commands (message kind for `Push.OfflinePush`,
+//!   offline/online push for `Push.AllMemberPush`): two enums, [`OfflinePushEventType`] and
+//!   [`AllMemberPushEventType`].
 //! - `DeviceType` uses the vendor table of `PushPlatform` (the English page mislabels its values
 //!   "PushPlatform = ..."): both are [`PushPlatform`].
-//! - `ErrInfo` is not in `Push.OfflinePush`'s field table but is in its sample; it is optional
-//!   in both (it may be empty or `null`). `ErrCode` is an `i64`: vendor codes may be passed on.
+//! - `ErrInfo` is not in `Push.OfflinePush`'s field table but is in its sample; it is optional in
+//!   both (it may be empty or `null`). `ErrCode` is an `i64`: vendor codes may be passed on.
 //! - `MsgKey` is "empty for group" messages and `GroupID` is for group messages only: both
-//!   optional. `MsgRandom` is documented "empty for group chats" although the group sample
-//!   carries one: optional.
-//! - Only the ids that tie an event to its push are required: `From_Account` / `To_Account` of
-//!   an offline push, `TaskId` / `To_Account` of a push task.
+//!   optional. `MsgRandom` is documented "empty for group chats" although the group sample carries
+//!   one: optional.
+//! - Only the ids that tie an event to its push are required: `From_Account` / `To_Account` of an
+//!   offline push, `TaskId` / `To_Account` of a push task.
 
 use super::common::{event_time, from_secs};
 use super::wire::{open_int_enum, wire_struct};

@@ -1,17 +1,19 @@
-//! Online status: `State.StateChange` (1047/34357; mainland 269/2570).
+//! Online status: `State.StateChange`
+//! ([1047/34357](https://www.tencentcloud.com/document/product/1047/34357); mainland
+//! [269/2570](https://cloud.tencent.com/document/product/269/2570)).
 //!
 //! Account ids are plain `String`s: any UserID form is accepted as sent.
 //!
 //! Spec ambiguities and how they are resolved:
 //! - `CustomStatus` (the new custom status, listed only in the Chinese table, right after
-//!   `Info.Reason`): no sample shows whether it sits inside `Info` or at the top level. Both
-//!   places are typed as optional fields, and [`Change::custom_status`] returns whichever is
-//!   present (the one inside `Info` first).
+//!   `Info.Reason`): no sample shows whether it sits inside `Info` or at the top level. Both places
+//!   are typed as optional fields, and [`Change::custom_status`] returns whichever is present (the
+//!   one inside `Info` first).
 //! - `CustomStatusChange` / `SetCustomStatus` are listed only on the Chinese page; they are
 //!   variants of [`Action`] / [`Reason`] like the others.
-//! - `KickedDevice` is "only present on `Login`/`Register` when other devices were kicked
-//!   offline", so it is optional. The overview page warns this command spells Apple platforms
-//!   `IOS`: [`Platform`] reads both `iOS` and `IOS`.
+//! - `KickedDevice` is "only present on `Login`/`Register` when other devices were kicked offline",
+//!   so it is optional. The overview page warns this command spells Apple platforms `IOS`:
+//!   [`Platform`] reads both `iOS` and `IOS`.
 //! - `EventTime` is in milliseconds and, as everywhere, read from a number or a numeric string.
 //! - `Info.Action` is required although it is no id: it is what the event says (a login or a
 //!   logout), as the crate's rule for required fields allows. `Reason` is optional.
