@@ -172,7 +172,7 @@ async fn an_avchatroom_message_without_seq_time_or_random_reaches_its_typed_hook
     assert_eq!(event.group_id, "@TGS#aJRGLDHM6");
     assert_eq!(event.group_type, Some(GroupType::AvChatRoom));
     assert_eq!(
-        (event.msg_seq, event.msg_time, event.random),
+        (event.msg_seq, event.msg_time, event.msg_random),
         (None, None, None)
     );
     assert_eq!(event.texts().collect::<Vec<_>>(), ["666"]);

@@ -32,8 +32,8 @@
 //!   `groupID` in [`AfterCreate`], whose English field table spells it so (its sample says
 //!   `GroupId`).
 //! - The message random is documented as `Random` in the group message commands (`MsgRandom` in
-//!   other families and in relayed messages); both are read, and written back as they came. It is
-//!   64-bit although the table says "32-bit".
+//!   other families and in relayed messages); both are read, and written back as they came. Its
+//!   field is `msg_random`, as in every family. It is 64-bit although the table says "32-bit".
 //! - `Operator_Account` is required wherever it names the actor of the event; in the three message
 //!   commands the actor is `From_Account` and `Operator_Account` (the request initiator, which
 //!   differs only for admin sends) is optional.
@@ -620,7 +620,7 @@ group_event! {
         /// Send time of the message, Unix **seconds** (unconfirmed for this command).
         pub msg_time: Option<u64> => "MsgTime",
         /// The message random (`MsgRandom` is read too; unconfirmed for this command).
-        pub random: Option<u64> => "Random" | "MsgRandom",
+        pub msg_random: Option<u64> => "Random" | "MsgRandom",
     }
 }
 
@@ -753,7 +753,7 @@ mod tests {
             ("MsgRandom spelling above 2^32", || {
                 let e: BeforeSendMsg = de(json!({"GroupId": "g", "From_Account": "a",
                     "MsgRandom": 5_000_000_000u64, "MsgBody": []}));
-                assert_eq!(e.random, Some(5_000_000_000));
+                assert_eq!(e.msg_random, Some(5_000_000_000));
                 // Written back under the key it came with.
                 assert_eq!(
                     serde_json::to_value(&e).unwrap()["MsgRandom"],
@@ -841,7 +841,10 @@ mod tests {
                     "Operator_Account": "a", "MsgSeq": "4294967297", "MsgRandom": 7,
                     "From_Account": "b", "CloudCustomData": "c", "MsgTime": 1}));
                 assert_eq!(e.msg_seq, Some(4_294_967_297));
-                assert_eq!((e.random, e.from_account.as_deref()), (Some(7), Some("b")));
+                assert_eq!(
+                    (e.msg_random, e.from_account.as_deref()),
+                    (Some(7), Some("b"))
+                );
                 assert_eq!(e.texts().count(), 0, "no body");
                 assert_eq!(
                     e.conversation(),
@@ -919,7 +922,7 @@ mod tests {
             }),
             (file!("Group.CallbackBeforeSendMsg"), |n, s| {
                 let e: BeforeSendMsg = fixture(n, s);
-                assert_eq!(e.random, Some(123456));
+                assert_eq!(e.msg_random, Some(123456));
                 assert_eq!(e.texts().collect::<Vec<_>>(), ["red packet"]);
                 assert_eq!(
                     e.conversation(),
