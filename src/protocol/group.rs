@@ -1,8 +1,12 @@
 //! Group webhooks, communities and topics included: `Group.*`
 //! ([1047/34368](https://www.tencentcloud.com/document/product/1047/34368)–[34378](https://www.tencentcloud.com/document/product/1047/34378),
-//! [46979](https://www.tencentcloud.com/document/product/1047/46979), 48734, 49462–49466, 57455,
-//! 60393–60396, 76007; the edit webhook only on the mainland Chinese page
-//! [269/129193](https://cloud.tencent.com/document/product/269/129193)).
+//! [46979](https://www.tencentcloud.com/document/product/1047/46979),
+//! [48734](https://www.tencentcloud.com/document/product/1047/48734),
+//! [49462](https://www.tencentcloud.com/document/product/1047/49462)–[49466](https://www.tencentcloud.com/document/product/1047/49466),
+//! [57455](https://www.tencentcloud.com/document/product/1047/57455),
+//! [60393](https://www.tencentcloud.com/document/product/1047/60393)–[60396](https://www.tencentcloud.com/document/product/1047/60396),
+//! [76007](https://www.tencentcloud.com/document/product/1047/76007); the edit webhook only on the
+//! mainland Chinese page [269/129193](https://cloud.tencent.com/document/product/269/129193)).
 //!
 //! Source: Tencent's English pages `1047/<id>`, cross-checked with the Chinese pages of the same
 //! id. Group ids (`@TGS#...`, plain numbers, community ids `@TGS#_...`) and account ids (any
@@ -48,8 +52,8 @@
 //!   [`BeforeSendMsg`] reads it too.
 //! - [`SendMsgException`] carries the failure as `ErrorCode` / `ErrorInfo` in the request body (not
 //!   the reply); its table lists no `TopicId`, which is read anyway (optional) so community
-//!   messages give the right [`Conversation`](crate::message::Conversation). Its sample misses
-//!   a comma; the fixture adds it.
+//!   messages give the right [`Conversation`](crate::message::Conversation). Its sample misses a
+//!   comma; the fixture adds it.
 //! - The topic commands
 //!   ([1047/49463](https://www.tencentcloud.com/document/product/1047/49463)–[49466](https://www.tencentcloud.com/document/product/1047/49466))
 //!   were documented without `EventTime`; every sibling command has it, so it is read when present.

@@ -1,6 +1,7 @@
 //! Relationship-chain webhooks: friends and blocklists, `Sns.*`
 //! ([1047/43468](https://www.tencentcloud.com/document/product/1047/43468),
-//! [43467](https://www.tencentcloud.com/document/product/1047/43467), 34359–34362).
+//! [43467](https://www.tencentcloud.com/document/product/1047/43467),
+//! [34359](https://www.tencentcloud.com/document/product/1047/34359)–[34362](https://www.tencentcloud.com/document/product/1047/34362)).
 //!
 //! The two before-events ([`PrevFriendAdd`], [`PrevFriendResponse`]) fire only for requests made by
 //! clients, never for REST calls, and are answered with a [`FriendDecision`]: one `ResultItem` per
