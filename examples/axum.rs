@@ -36,7 +36,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tencent_chat_webhook::server::{self, Limits};
-use tencent_chat_webhook::{WebhookLayer, WebhookResponseBody, WebhookService};
+use tencent_chat_webhook::{WebhookLayer, WebhookService, layer};
 use tower::{Layer, Service, ServiceBuilder, ServiceExt};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
@@ -120,7 +120,7 @@ pub fn app_with_layer(
     // axum's server wants its own body type back.
     ServiceExt::<Request>::map_response(
         layered,
-        |res: http::Response<WebhookResponseBody<Body>>| res.into_response(),
+        |res: http::Response<layer::ResponseBody<Body>>| res.into_response(),
     )
 }
 

@@ -268,11 +268,11 @@ fn with_text(command: Command, text: &str) -> String {
 /// The good requests: several commands, each with the demo handler's known decision.
 fn good_templates() -> Vec<(&'static str, Command, String, Expect)> {
     use Command as C;
-    let mut invite: group::BeforeInviteJoinGroup = test_util::typed_sample();
+    let mut invite: group::BeforeInviteJoin = test_util::typed_sample();
     invite.destination_members = ["jared", "banned_eve", "leckie"].map(Member::new).into();
     let mut friend: sns::PrevFriendAdd = test_util::typed_sample();
     friend.friend_item[1].to_account = "banned_bob".to_owned();
-    let mut forbidden: group::BeforeCreateGroup = test_util::typed_sample();
+    let mut forbidden: group::BeforeCreate = test_util::typed_sample();
     forbidden.name = Some("a Forbidden group".to_owned());
     let plain = |c: Command| test_util::sample(c).to_owned();
     vec![
@@ -320,14 +320,14 @@ fn good_templates() -> Vec<(&'static str, Command, String, Expect)> {
         ),
         (
             "group invite banned_",
-            C::GroupBeforeInviteJoinGroup,
+            C::GroupBeforeInviteJoin,
             Event::from(invite).to_json(),
             Expect::RefuseMembers(vec!["banned_eve".to_owned()]),
         ),
         (
             "group invite allow",
-            C::GroupBeforeInviteJoinGroup,
-            plain(C::GroupBeforeInviteJoinGroup),
+            C::GroupBeforeInviteJoin,
+            plain(C::GroupBeforeInviteJoin),
             Expect::Ok,
         ),
         (
@@ -341,7 +341,7 @@ fn good_templates() -> Vec<(&'static str, Command, String, Expect)> {
         ),
         (
             "group create forbidden",
-            C::GroupBeforeCreateGroup,
+            C::GroupBeforeCreate,
             Event::from(forbidden).to_json(),
             Expect::Deny(10_100),
         ),
@@ -365,8 +365,8 @@ fn good_templates() -> Vec<(&'static str, Command, String, Expect)> {
         ),
         (
             "push batch",
-            C::PushOfflinePush,
-            plain(C::PushOfflinePush),
+            C::PushOffline,
+            plain(C::PushOffline),
             Expect::Ok,
         ),
     ]

@@ -20,7 +20,7 @@ use subtle::ConstantTimeEq;
 ///
 /// ```
 /// // Tencent's documented example.
-/// let sign = tencent_chat_webhook::auth::sign("xxxxyyyy", 1669872112);
+/// let sign = tencent_chat_webhook::signature::sign("xxxxyyyy", 1669872112);
 /// assert_eq!(sign, "17773bc39a671d7b9aa835458704d2a6db81360a5940292b587d6d760d484061");
 /// ```
 pub fn sign(token: &str, request_time: u64) -> String {
@@ -102,7 +102,7 @@ fn unhex(s: &str) -> Option<[u8; 32]> {
 ///
 /// ```
 /// use std::time::{Duration, UNIX_EPOCH};
-/// use tencent_chat_webhook::auth::{sign, SignatureError, Verifier};
+/// use tencent_chat_webhook::signature::{sign, SignatureError, Verifier};
 ///
 /// let verifier = Verifier::new(["old-token", "new-token"]).unwrap();
 /// let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);

@@ -4,10 +4,10 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::auth::{TokenError, Verifier};
 use crate::clock::{Clock, SystemClock};
 use crate::dedup::{Dedup, ErasedDedup};
 use crate::handler::HandlerFailure;
+use crate::signature::{TokenError, Verifier};
 
 /// What a before-event gets when the handler fails (returns an error or panics).
 ///

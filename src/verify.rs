@@ -3,12 +3,12 @@
 use std::borrow::Cow;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::auth::SignatureError;
 use crate::config::WebhookConfig;
 use crate::handler::context::{CommandName, ShortText};
 use crate::handler::{Event, ParseErrorKind, command_from_body};
 use crate::protocol::query::{CallbackQuery, OptPlatform};
 use crate::rejection::{Rejection, RejectionKind};
+use crate::signature::SignatureError;
 
 /// What the URL told us, once it passed the checks: only what later steps need, owned.
 pub(crate) struct Authenticated {
@@ -257,7 +257,7 @@ pub(crate) fn parse_rejection(e: &crate::handler::ParseError) -> Rejection {
 ///
 /// ```
 /// use std::time::{Duration, UNIX_EPOCH};
-/// use tencent_chat_webhook::{auth, construct_event, Event, RejectionKind, WebhookConfig};
+/// use tencent_chat_webhook::{signature, construct_event, Event, RejectionKind, WebhookConfig};
 ///
 /// let config = WebhookConfig::builder(1400000000)
 ///     .token("s3cret")
@@ -267,11 +267,11 @@ pub(crate) fn parse_rejection(e: &crate::handler::ParseError) -> Rejection {
 /// let query = format!(
 ///     "SdkAppid=1400000000&CallbackCommand=Group.CallbackAfterGroupFull&contenttype=json\
 ///      &Sign={}&RequestTime=1669872112",
-///     auth::sign("s3cret", 1669872112),
+///     signature::sign("s3cret", 1669872112),
 /// );
 /// let body = br#"{"CallbackCommand":"Group.CallbackAfterGroupFull","GroupId":"@TGS#1"}"#;
 ///
-/// let Event::GroupAfterGroupFull(full) = construct_event(&config, &query, body).unwrap() else {
+/// let Event::GroupAfterFull(full) = construct_event(&config, &query, body).unwrap() else {
 ///     panic!("another event")
 /// };
 /// assert_eq!(full.group_id, "@TGS#1");
@@ -302,7 +302,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::auth::sign;
+    use crate::signature::sign;
 
     const NOW: u64 = 1_700_000_000;
 

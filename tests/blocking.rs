@@ -26,7 +26,7 @@ use hyper_util::rt::TokioExecutor;
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
 use tencent_chat_webhook::test_util::{self, DEMO_APP_ID, DEMO_TOKEN, SignedRequest};
 use tencent_chat_webhook::{
-    AfterDeadline, Command, Decision, Event, FailureDecision, FailureKind, Handler, HandlerFailure,
+    AfterDeadline, Answered, Command, Event, FailureDecision, FailureKind, Handler, HandlerFailure,
     HandlerResult, MemoryDedup, Outcome, RequestContext, WebhookConfig, WebhookConfigBuilder,
     WebhookService, c2c, group, sns,
 };
@@ -423,8 +423,8 @@ struct Defaults;
 
 impl Handler for Defaults {}
 
-/// What a request was answered: status, body, decision and failure.
-type Answered = (u16, Bytes, Option<Decision>, Option<FailureKind>);
+/// What a request was answered: status, body, what the service answered, and the failure.
+type Reaction = (u16, Bytes, Option<Answered>, Option<FailureKind>);
 
 /// Fails in every way a handler can, by command: an error, a panic, a blocked thread (shorter
 /// than the deadline); and notes the threads its after-events ran on.
@@ -464,8 +464,8 @@ impl Handler for Troubled {
             .unwrap()
             .push(std::thread::current().id());
         match event.command() {
-            Some(Command::GroupAfterGroupFull) => Err("the queue is down".into()),
-            Some(Command::GroupAfterGroupDestroyed) => {
+            Some(Command::GroupAfterFull) => Err("the queue is down".into()),
+            Some(Command::GroupAfterDestroyed) => {
                 std::thread::sleep(Duration::from_millis(50));
                 Ok(())
             }
@@ -477,7 +477,7 @@ impl Handler for Troubled {
 /// Every request of the table, through a fresh service with `handler` and a de-duplication
 /// store, each command's sample sent twice (the second an after-event's duplicate), then the
 /// bodies that do not parse.
-async fn answers(handler: Arc<impl Handler>) -> Vec<Answered> {
+async fn answers(handler: Arc<impl Handler>) -> Vec<Reaction> {
     let config = WebhookConfig::builder(DEMO_APP_ID)
         .token(DEMO_TOKEN)
         .failure_decision(FailureDecision::Deny)
@@ -494,7 +494,7 @@ async fn answers(handler: Arc<impl Handler>) -> Vec<Answered> {
         SignedRequest::sample(Command::GroupBeforeSendMsg)
             .body(r#"{"CallbackCommand":"Group.CallbackBeforeSendMsg","MsgBody":7}"#),
         // Not JSON.
-        SignedRequest::sample(Command::GroupAfterGroupFull).body("{"),
+        SignedRequest::sample(Command::GroupAfterFull).body("{"),
         // A command this crate does not know.
         SignedRequest::new(
             "X.CallbackBeforeY",
@@ -507,7 +507,7 @@ async fn answers(handler: Arc<impl Handler>) -> Vec<Answered> {
         out.push((
             res.status().as_u16(),
             Bytes::copy_from_slice(res.body().as_bytes()),
-            res.extensions().get::<Outcome>().map(Outcome::decision),
+            res.extensions().get::<Outcome>().map(Outcome::answered),
             res.extensions()
                 .get::<HandlerFailure>()
                 .map(HandlerFailure::kind),

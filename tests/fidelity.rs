@@ -112,7 +112,7 @@ fn legacy_names_match_the_modern_variant_and_stay_legacy_on_the_wire() {
     ];
     for (sent, variant) in cases {
         let body = format!(r#"{{"GroupId":"g","Type":"{sent}","Requestor_Account":"a"}}"#);
-        let Event::GroupBeforeApplyJoinGroup(event) =
+        let Event::GroupBeforeApplyJoin(event) =
             Event::parse("Group.CallbackBeforeApplyJoinGroup", body.as_bytes()).unwrap()
         else {
             panic!("{sent}: not typed");
@@ -172,7 +172,7 @@ async fn an_avchatroom_message_without_seq_time_or_random_reaches_its_typed_hook
     assert_eq!(event.group_id, "@TGS#aJRGLDHM6");
     assert_eq!(event.group_type, Some(GroupType::AvChatRoom));
     assert_eq!(
-        (event.msg_seq, event.msg_time, event.random),
+        (event.msg_seq, event.msg_time, event.msg_random),
         (None, None, None)
     );
     assert_eq!(event.texts().collect::<Vec<_>>(), ["666"]);

@@ -25,15 +25,17 @@ const LAYERS: &[&[&str]] = &[
     // Rejections: the JSON a refused request is answered with.
     &["rejection"],
     // Signatures.
-    &["auth"],
+    &["signature"],
     // The handler trait, the command table, contexts, keys, the queue's records.
     &["handler"],
     // The service's configuration and its de-duplication stores.
     &["config", "dedup"],
     // The authentication of a request from its query, against the configuration.
     &["verify"],
-    // The tower service and layer: the request pipeline.
+    // The tower service: the request pipeline.
     &["service"],
+    // The middleware that puts the service in front of another.
+    &["layer"],
     // What carries requests to the service, or events from it: servers, queues, tests, spans.
     &["http_span", "server", "redis", "test_util"],
 ];
@@ -79,7 +81,7 @@ fn module_files() -> BTreeMap<Module, PathBuf> {
     let src = src_dir();
     let mut files = Vec::new();
     walk(&src, &mut files);
-    files
+    let mut modules: BTreeMap<Module, PathBuf> = files
         .into_iter()
         .filter(|p| !p.starts_with(src.join("bin")))
         .map(|path| {
@@ -93,7 +95,51 @@ fn module_files() -> BTreeMap<Module, PathBuf> {
             }
             (module, path)
         })
-        .collect()
+        .collect();
+    // A module declared with `#[path = "file"]` is named by its declaration, not its file.
+    let declared: Vec<(Module, PathBuf)> = modules
+        .iter()
+        .flat_map(|(parent, path)| {
+            let dir = path.parent().unwrap().to_path_buf();
+            path_attributes(&fs::read_to_string(path).unwrap())
+                .into_iter()
+                .map(move |(file, name)| {
+                    let mut module = parent.clone();
+                    module.push(name);
+                    (module, dir.join(file))
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    for (module, file) in declared {
+        modules.retain(|_, path| *path != file);
+        modules.insert(module, file);
+    }
+    modules
+}
+
+/// The `#[path = "file"] mod name;` declarations of a file: (file, name).
+fn path_attributes(text: &str) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    let mut lines = text.lines().map(str::trim);
+    while let Some(line) = lines.next() {
+        let Some(file) = line
+            .strip_prefix("#[path = \"")
+            .and_then(|rest| rest.strip_suffix("\"]"))
+        else {
+            continue;
+        };
+        let next = lines.next().unwrap_or_default();
+        let name = next
+            .trim_start_matches("pub ")
+            .trim_start_matches("pub(crate) ")
+            .strip_prefix("mod ")
+            .and_then(|rest| rest.strip_suffix(';'));
+        if let Some(name) = name {
+            found.push((file.to_owned(), name.trim().to_owned()));
+        }
+    }
+    found
 }
 
 /// `text` without comments and without the items marked `#[cfg(test)]` (a test module's
@@ -354,4 +400,9 @@ fn the_reader_resolves_paths_and_skips_tests() {
     assert_eq!(names, ["(root)", "protocol::wire", "service"]);
     let (_, test_files) = code_of("#[cfg(test)]\nmod tests;\nmod real;\n");
     assert_eq!(test_files, ["tests"]);
+    let declared = path_attributes("#[path = \"service/layer.rs\"]\npub mod layer;\nmod other;\n");
+    assert_eq!(
+        declared,
+        [("service/layer.rs".to_owned(), "layer".to_owned())]
+    );
 }

@@ -178,13 +178,13 @@ impl Handler for Troubled {
 
     /// Blocks its thread (on the test's current-thread runtime, the whole runtime) past the
     /// slow-poll warning and the deadline, so the answer leaves late.
-    async fn on_group_before_create_group(
+    async fn on_group_before_create(
         &self,
         _: &RequestContext,
-        _: group::BeforeCreateGroup,
-    ) -> HandlerResult<group::CreateGroupDecision> {
+        _: group::BeforeCreate,
+    ) -> HandlerResult<group::CreateDecision> {
         std::thread::sleep(BLOCKED);
-        Ok(group::CreateGroupDecision::Allow)
+        Ok(group::CreateDecision::Allow)
     }
 }
 
@@ -330,7 +330,7 @@ async fn traffic() {
         (sample(Command::GroupBeforeSendMsg), 200),
         (sample(Command::C2cBeforeSendMsg), 200),
         (
-            sample(Command::GroupAfterGroupFull).body(format!(
+            sample(Command::GroupAfterFull).body(format!(
                 r#"{{"CallbackCommand":"Group.CallbackAfterGroupFull","GroupId":["{BODY_TEXT}"]}}"#
             )),
             400,
@@ -366,7 +366,7 @@ async fn traffic() {
                 .unwrap(),
             Troubled,
         );
-        let create = sample(Command::GroupBeforeCreateGroup).build();
+        let create = sample(Command::GroupBeforeCreate).build();
         assert_eq!(status(&blocking, create).await, 200);
     }
 
@@ -379,7 +379,7 @@ async fn traffic() {
         Troubled,
     );
     for _ in 0..2 {
-        let full = sample(Command::GroupAfterGroupFull).build();
+        let full = sample(Command::GroupAfterFull).build();
         assert_eq!(status(&deduplicating, full).await, 200);
     }
 
@@ -413,7 +413,7 @@ fn no_timer() {
         .unwrap();
     runtime.block_on(async {
         let service = WebhookService::new(config().build().unwrap(), Troubled);
-        let req = SignedRequest::sample(Command::GroupAfterGroupFull).build();
+        let req = SignedRequest::sample(Command::GroupAfterFull).build();
         assert_eq!(status(&service, req).await, 200);
     });
 }

@@ -25,7 +25,9 @@ use http_body_util::BodyExt;
 use peak_alloc::PeakAlloc;
 use serde_json::Value;
 use tencent_chat_webhook::test_util::{self, SignedRequest};
-use tencent_chat_webhook::{Command, Handler, ReplyBody, WebhookConfig, WebhookService};
+use tencent_chat_webhook::{
+    Command, Handler, WebhookConfig, WebhookService, service::ResponseBody,
+};
 use tower::ServiceExt;
 
 #[global_allocator]
@@ -281,7 +283,7 @@ const ROWS: &[Row] = &[
     Row {
         name: "state: unknown key holding [0,0,...]",
         command: "State.StateChange",
-        body: || fill_value(Command::StateStateChange, "", "Future", "[", zero, "]"),
+        body: || fill_value(Command::StateChange, "", "Future", "[", zero, "]"),
         status: 200,
         within: 3,
     },
@@ -290,7 +292,7 @@ const ROWS: &[Row] = &[
         command: "State.StateChange",
         body: || {
             fill_value(
-                Command::StateStateChange,
+                Command::StateChange,
                 "/Info",
                 "Future",
                 "[",
@@ -322,7 +324,7 @@ const ROWS: &[Row] = &[
         command: "Follow.CallbackAfterFollowAdd",
         body: || {
             fill_value(
-                Command::FollowAfterFollowAdd,
+                Command::FollowAfterAdd,
                 "",
                 "FollowList",
                 "[",
@@ -336,11 +338,7 @@ const ROWS: &[Row] = &[
     Row {
         name: "bot: tiny unknown keys at the top",
         command: "Bot.OnC2CMessage",
-        body: || {
-            fill_members(Command::BotOnC2cMessage, "", |i| {
-                format!(r#""{}":0"#, key(i))
-            })
-        },
+        body: || fill_members(Command::BotC2cMessage, "", |i| format!(r#""{}":0"#, key(i))),
         status: 200,
         within: 5,
     },
@@ -349,7 +347,7 @@ const ROWS: &[Row] = &[
         command: "Chatbot.OnC2CSignalMessage",
         body: || {
             fill_value(
-                Command::ChatbotOnC2cSignalMessage,
+                Command::ChatbotC2cSignalMessage,
                 "",
                 "Data",
                 "\"",
@@ -365,7 +363,7 @@ const ROWS: &[Row] = &[
         command: "ContentCallback.ResultNotify",
         body: || {
             fill_value(
-                Command::ContentCallbackResultNotify,
+                Command::ModerationResultNotify,
                 "",
                 "CtxcbKeywords",
                 "[",
@@ -392,7 +390,7 @@ const ROWS: &[Row] = &[
         command: "Push.OfflinePush",
         body: || {
             fill_value(
-                Command::PushOfflinePush,
+                Command::PushOffline,
                 "",
                 "Events",
                 "[",
@@ -437,7 +435,7 @@ const ROWS: &[Row] = &[
         command: "Group.CallbackAfterGroupFull",
         body: || {
             fill_value(
-                Command::GroupAfterGroupFull,
+                Command::GroupAfterFull,
                 "",
                 "EventTime",
                 "\"",
@@ -462,7 +460,7 @@ impl Handler for Defaults {}
 
 /// Sends `req` through `service`, reads and drops the reply, and gives its status and size.
 async fn call(service: WebhookService, req: Request<String>) -> (StatusCode, usize) {
-    let res: Response<ReplyBody> = match service.oneshot(req).await {
+    let res: Response<ResponseBody> = match service.oneshot(req).await {
         Ok(res) => res,
         Err(e) => match e {},
     };
@@ -483,7 +481,7 @@ fn every_family_stays_within_its_memory_bound() {
         .unwrap();
     let service = WebhookService::new(config, Defaults);
     // Warm up whatever the first request sets up once (the timer, thread-locals).
-    let warm = SignedRequest::sample(Command::StateStateChange).build();
+    let warm = SignedRequest::sample(Command::StateChange).build();
     rt.block_on(call(service.clone(), warm));
 
     println!(

@@ -11,9 +11,10 @@ use common::{Reports, config};
 use http::{Request, Response, StatusCode};
 use tencent_chat_webhook::test_util::{self, DEMO_APP_ID, DEMO_TOKEN, SignedRequest};
 use tencent_chat_webhook::{
-    AfterDeadline, Command, CommandKind, Decision, Event, FailureDecision, FailureKind, Handler,
+    AfterDeadline, Answered, Command, CommandKind, Event, FailureDecision, FailureKind, Handler,
     HandlerFailure, HandlerResult, MemoryDedup, Outcome, Rejection, RejectionKind, Reply,
-    ReplyBody, RequestContext, UnknownEvent, WebhookConfig, WebhookService, auth, c2c, group,
+    RequestContext, UnknownEvent, WebhookConfig, WebhookService, c2c, group, service::ResponseBody,
+    signature,
 };
 use tokio::time::Instant;
 use tower::ServiceExt;
@@ -86,7 +87,7 @@ impl Handler for Slow {
     }
 }
 
-async fn call(service: &WebhookService, req: Request<String>) -> (Response<ReplyBody>, Reply) {
+async fn call(service: &WebhookService, req: Request<String>) -> (Response<ResponseBody>, Reply) {
     let res = service.clone().oneshot(req).await.unwrap();
     let reply = test_util::reply_of(&res).1;
     (res, reply)
@@ -215,11 +216,11 @@ async fn the_background_is_bounded_and_cancel_answers_500() {
         let service = WebhookService::from_arc(config, handler.clone());
         let a = call(
             &service,
-            SignedRequest::sample(Command::GroupAfterGroupFull).build(),
+            SignedRequest::sample(Command::GroupAfterFull).build(),
         );
         let b = call(
             &service,
-            SignedRequest::sample(Command::GroupAfterGroupFull).build(),
+            SignedRequest::sample(Command::GroupAfterFull).build(),
         );
         let ((ra, _), (rb, _)) = tokio::join!(a, b);
         let mut got = [ra.status().as_u16(), rb.status().as_u16()];
@@ -344,7 +345,7 @@ async fn without_the_tokio_feature_a_configured_deadline_is_not_enforced() {
     let service = WebhookService::new(config, Slow::new(Duration::from_secs(30)));
     let cases = [
         ("a before-event", Command::GroupBeforeSendMsg, 2),
-        ("an after-event", Command::GroupAfterGroupFull, 0),
+        ("an after-event", Command::GroupAfterFull, 0),
     ];
     for (name, command, code) in cases {
         let start = Instant::now();
@@ -371,7 +372,7 @@ async fn each_app_has_its_own_tokens_and_the_handler_sees_which_app() {
     let handler = Arc::new(Slow::new(Duration::ZERO));
     let service = WebhookService::from_arc(config, handler.clone());
     let req = |app: u64, token: Option<&str>| {
-        let r = SignedRequest::sample(Command::GroupAfterGroupFull).app_id(app);
+        let r = SignedRequest::sample(Command::GroupAfterFull).app_id(app);
         match token {
             Some(t) => r.token(t).build(),
             None => r.unsigned().build(),
@@ -467,11 +468,11 @@ async fn a_repeated_after_event_reaches_the_handler_once_and_before_events_alway
         let handler = Arc::new(Counts::default());
         let service = WebhookService::from_arc(config, handler.clone());
         let mut decisions = Vec::new();
-        for command in [Command::C2cAfterSendMsg, Command::PushOfflinePush] {
+        for command in [Command::C2cAfterSendMsg, Command::PushOffline] {
             for _ in 0..3 {
                 let (res, reply) = call(&service, SignedRequest::sample(command).build()).await;
                 assert_eq!(reply.error_code(), 0, "{policy:?}");
-                decisions.push(res.extensions().get::<Outcome>().unwrap().decision());
+                decisions.push(res.extensions().get::<Outcome>().unwrap().answered());
             }
         }
         assert_eq!(
@@ -479,7 +480,7 @@ async fn a_repeated_after_event_reaches_the_handler_once_and_before_events_alway
             2,
             "{policy:?}: once per event"
         );
-        use Decision::{Acknowledged as A, Duplicate as D};
+        use Answered::{Acknowledged as A, Duplicate as D};
         assert_eq!(decisions, [A, D, D, A, D, D], "{policy:?}");
         for _ in 0..3 {
             call(
@@ -517,8 +518,8 @@ async fn an_event_whose_handler_failed_is_handled_again_when_retried() {
     .await;
     assert_eq!(second.status(), 200);
     assert_eq!(
-        second.extensions().get::<Outcome>().unwrap().decision(),
-        Decision::Acknowledged
+        second.extensions().get::<Outcome>().unwrap().answered(),
+        Answered::Acknowledged
     );
     assert_eq!(handler.after.load(Ordering::SeqCst), 2);
 }
@@ -537,7 +538,10 @@ async fn a_signed_check_request_without_app_or_command_passes_without_the_handle
             .body(body.to_owned())
             .unwrap()
     };
-    let signed = format!("Sign={}&RequestTime={now}", auth::sign(DEMO_TOKEN, now));
+    let signed = format!(
+        "Sign={}&RequestTime={now}",
+        signature::sign(DEMO_TOKEN, now)
+    );
     let cases = [
         ("signed, nothing else", check(signed.clone(), ""), 200),
         ("signed, empty object", check(signed.clone(), "{}"), 200),
@@ -554,7 +558,7 @@ async fn a_signed_check_request_without_app_or_command_passes_without_the_handle
         (
             "wrong token",
             check(
-                format!("Sign={}&RequestTime={now}", auth::sign("guess", now)),
+                format!("Sign={}&RequestTime={now}", signature::sign("guess", now)),
                 "",
             ),
             401,
@@ -574,7 +578,7 @@ async fn a_signed_check_request_without_app_or_command_passes_without_the_handle
         assert_eq!(res.status().as_u16(), status, "{name}");
         if status == 200 {
             let outcome = res.extensions().get::<Outcome>().unwrap();
-            assert_eq!(outcome.decision(), Decision::ConsoleCheck, "{name}");
+            assert_eq!(outcome.answered(), Answered::ConsoleCheck, "{name}");
             assert_eq!(test_util::reply_of(&res).1, Reply::ok(), "{name}");
         }
     }
@@ -592,10 +596,10 @@ async fn successful_responses_say_what_was_decided() {
         ) -> HandlerResult<group::SendMsgDecision> {
             Ok(group::SendMsgDecision::Drop)
         }
-        async fn on_group_before_invite_join_group(
+        async fn on_group_before_invite_join(
             &self,
             _: &RequestContext,
-            e: group::BeforeInviteJoinGroup,
+            e: group::BeforeInviteJoin,
         ) -> HandlerResult<group::InviteDecision> {
             Ok(group::InviteDecision::Refuse(
                 e.invited().take(1).map(str::to_owned).collect(),
@@ -608,22 +612,22 @@ async fn successful_responses_say_what_was_decided() {
         (
             Command::GroupBeforeSendMsg,
             CommandKind::Before,
-            Decision::Drop,
+            Answered::Drop,
         ),
         (
-            Command::GroupBeforeInviteJoinGroup,
+            Command::GroupBeforeInviteJoin,
             CommandKind::Before,
-            Decision::RefuseSome,
+            Answered::RefuseSome,
         ),
         (
-            Command::GroupBeforeCreateGroup,
+            Command::GroupBeforeCreate,
             CommandKind::Before,
-            Decision::Allow,
+            Answered::Allow,
         ),
         (
-            Command::GroupAfterGroupFull,
+            Command::GroupAfterFull,
             CommandKind::After,
-            Decision::Acknowledged,
+            Answered::Acknowledged,
         ),
     ];
     for (command, kind, decision) in cases {
@@ -633,7 +637,7 @@ async fn successful_responses_say_what_was_decided() {
             (
                 outcome.command(),
                 outcome.kind(),
-                outcome.decision(),
+                outcome.answered(),
                 outcome.app_id()
             ),
             (command.as_str(), kind, decision, DEMO_APP_ID),
@@ -680,7 +684,7 @@ async fn question_mark_works_on_anyhow_in_a_handler() {
     let service = WebhookService::new(config, Anyhow);
     let (res, _) = call(
         &service,
-        SignedRequest::sample(Command::GroupAfterGroupFull).build(),
+        SignedRequest::sample(Command::GroupAfterFull).build(),
     )
     .await;
     assert_eq!(res.status(), 500);
@@ -757,8 +761,8 @@ async fn a_dropped_request_forgets_its_key_and_a_retry_during_handling_is_not_ac
     let (again, _) = call(&service, req()).await;
     assert_eq!(again.status(), 200);
     assert_eq!(
-        again.extensions().get::<Outcome>().unwrap().decision(),
-        Decision::Acknowledged
+        again.extensions().get::<Outcome>().unwrap().answered(),
+        Answered::Acknowledged
     );
     assert_eq!(
         handler.finished.load(Ordering::SeqCst),
@@ -866,7 +870,7 @@ async fn a_panic_before_on_unparsed_returns_its_future_is_caught() {
     }
     let (config, reports) = config(|b| b);
     let service = WebhookService::new(config, Eager);
-    let req = SignedRequest::new(Command::GroupAfterGroupFull.as_str(), r#"{"GroupId":1}"#).build();
+    let req = SignedRequest::new(Command::GroupAfterFull.as_str(), r#"{"GroupId":1}"#).build();
     let (res, _) = call(&service, req).await;
     assert_eq!(res.status(), 400);
     assert_eq!(kinds(&reports), [FailureKind::Unparsed, FailureKind::Panic]);
@@ -891,10 +895,10 @@ async fn a_panic_before_a_handler_method_returns_its_future_is_caught() {
             async { Ok(tencent_chat_webhook::official_account::SendMsgDecision::Allow) }
         }
 
-        fn on_group_after_group_full(
+        fn on_group_after_full(
             &self,
             _: &RequestContext,
-            _: tencent_chat_webhook::group::AfterGroupFull,
+            _: tencent_chat_webhook::group::AfterFull,
         ) -> impl std::future::Future<Output = HandlerResult<()>> + Send {
             panic!("eager");
             async { Ok(()) }
@@ -920,7 +924,7 @@ async fn a_panic_before_a_handler_method_returns_its_future_is_caught() {
         ),
         (
             "typed after-event",
-            SignedRequest::sample(Command::GroupAfterGroupFull).build(),
+            SignedRequest::sample(Command::GroupAfterFull).build(),
             500,
             500,
         ),
@@ -958,7 +962,7 @@ async fn a_background_slot_is_given_back_when_its_handler_ends() {
     for _ in 0..3 {
         let (res, _) = call(
             &service,
-            SignedRequest::sample(Command::GroupAfterGroupFull).build(),
+            SignedRequest::sample(Command::GroupAfterFull).build(),
         )
         .await;
         assert_eq!(
@@ -980,7 +984,7 @@ async fn a_handler_that_never_ends_in_the_background_is_cancelled_after_a_minute
     let service = WebhookService::from_arc(config, handler.clone());
     call(
         &service,
-        SignedRequest::sample(Command::GroupAfterGroupFull).build(),
+        SignedRequest::sample(Command::GroupAfterFull).build(),
     )
     .await;
     tokio::time::sleep(Duration::from_secs(120)).await;
@@ -991,7 +995,7 @@ async fn a_handler_that_never_ends_in_the_background_is_cancelled_after_a_minute
     assert_eq!(handler.cancelled.load(Ordering::SeqCst), 1);
     // The event acknowledged but never handled is named, by its key, in both reports: an
     // operator can find it and replay it.
-    let key = idempotency_key(Command::GroupAfterGroupFull);
+    let key = idempotency_key(Command::GroupAfterFull);
     for report in reports.lock().unwrap().iter() {
         assert!(report.message().contains(&key), "{report:?} lacks {key}");
     }
@@ -1010,7 +1014,10 @@ async fn a_known_command_without_an_app_is_refused_and_an_opted_out_app_passes_t
     let handler = Arc::new(Counts::default());
     let service = WebhookService::from_arc(config, handler.clone());
     let now = unix_now();
-    let signed = format!("Sign={}&RequestTime={now}", auth::sign(DEMO_TOKEN, now));
+    let signed = format!(
+        "Sign={}&RequestTime={now}",
+        signature::sign(DEMO_TOKEN, now)
+    );
     let req = Request::post(format!(
         "/tencent/chat/webhook?CallbackCommand=C2C.CallbackAfterSendMsg&{signed}"
     ))
@@ -1035,8 +1042,8 @@ async fn a_known_command_without_an_app_is_refused_and_an_opted_out_app_passes_t
     let res = service.oneshot(check).await.unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(
-        res.extensions().get::<Outcome>().unwrap().decision(),
-        Decision::ConsoleCheck
+        res.extensions().get::<Outcome>().unwrap().answered(),
+        Answered::ConsoleCheck
     );
 }
 

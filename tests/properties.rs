@@ -21,10 +21,10 @@ use proptest::test_runner::{
 };
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
-use tencent_chat_webhook::auth::{SignatureError, Verifier, sign};
 use tencent_chat_webhook::group::InviteDecision;
 use tencent_chat_webhook::message::MsgElement;
 use tencent_chat_webhook::official_account::AddSubscriberDecision;
+use tencent_chat_webhook::signature::{SignatureError, Verifier, sign};
 use tencent_chat_webhook::sns::FriendDecision;
 use tencent_chat_webhook::{
     ActionStatus, CodeOutOfRange, Command, CustomCode, CustomErrorCode, Event, FriendErrorCode,
@@ -1517,8 +1517,8 @@ proptest! {
         check_send(group)?;
     }
 
-    /// `CreateOfficialAccountDecision` ([120001, 130000]); `CreateGroupDecision`,
-    /// `ApplyJoinGroupDecision`, `CreateTopicDecision` ([10100, 10200]).
+    /// `CreateDecision` ([120001, 130000]); `CreateDecision`,
+    /// `ApplyJoinDecision`, `CreateTopicDecision` ([10100, 10200]).
     #[test]
     fn gate_decisions_read_back(
         custom in gate_decision(code_in(CustomErrorCode::new)),

@@ -61,7 +61,7 @@ fn app(
     handler: Recording,
 ) -> impl tower::Service<
     Request<Incoming>,
-    Response = Response<tencent_chat_webhook::WebhookResponseBody<Full<Bytes>>>,
+    Response = Response<tencent_chat_webhook::layer::ResponseBody<Full<Bytes>>>,
     Error = Infallible,
     Future: Send,
 > + Clone

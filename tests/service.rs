@@ -16,13 +16,13 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tencent_chat_webhook::message::MsgContent;
 use tencent_chat_webhook::official_account::{
-    self as oa, AddSubscriberDecision, CreateOfficialAccountDecision, SendMsgDecision,
+    self as oa, AddSubscriberDecision, CreateDecision, SendMsgDecision,
 };
 use tencent_chat_webhook::test_util::{self, PUBLISHED_INFO_CHANGED_SAMPLE, SignedRequest};
 use tencent_chat_webhook::{
     Command, Event, FailureDecision, FailureKind, Handler, HandlerError, HandlerFailure,
     HandlerResult, OptPlatform, Rejection, RejectionKind, Reply, RequestContext, UnknownEvent,
-    UnparsedEvent, WebhookConfig, WebhookConfigBuilder, WebhookLayer, WebhookService, auth,
+    UnparsedEvent, WebhookConfig, WebhookConfigBuilder, WebhookLayer, WebhookService, signature,
 };
 use tower::{Layer, ServiceExt, service_fn};
 
@@ -47,7 +47,7 @@ async fn send<S>(service: S, req: Request<String>) -> (StatusCode, Value, Respon
 where
     S: tower::Service<
             Request<String>,
-            Response = Response<tencent_chat_webhook::ReplyBody>,
+            Response = Response<tencent_chat_webhook::service::ResponseBody>,
             Error = Infallible,
         >,
 {
@@ -106,12 +106,12 @@ impl Handler for Recorder {
         self.record(ctx, Event::Unknown(e));
         Ok(Reply::ok())
     }
-    async fn on_official_account_before_create_official_account(
+    async fn on_official_account_before_create(
         &self,
         ctx: &RequestContext,
-        e: oa::BeforeCreateOfficialAccount,
-    ) -> HandlerResult<CreateOfficialAccountDecision> {
-        self.record(ctx, Event::OfficialAccountBeforeCreateOfficialAccount(e));
+        e: oa::BeforeCreate,
+    ) -> HandlerResult<CreateDecision> {
+        self.record(ctx, Event::OfficialAccountBeforeCreate(e));
         Ok(Default::default())
     }
     async fn on_official_account_before_add_subscriber(
@@ -136,10 +136,7 @@ const EVENT_TIME: Option<u64> = Some(1_670_574_414_123);
 
 fn check_sample(command: Command, seen: &Event) {
     match (command, seen) {
-        (
-            Command::OfficialAccountBeforeCreateOfficialAccount,
-            Event::OfficialAccountBeforeCreateOfficialAccount(e),
-        ) => {
+        (Command::OfficialAccountBeforeCreate, Event::OfficialAccountBeforeCreate(e)) => {
             assert_eq!(
                 (
                     e.operator_account.as_str(),
@@ -150,10 +147,7 @@ fn check_sample(command: Command, seen: &Event) {
             );
             assert_eq!(e.event_time, EVENT_TIME);
         }
-        (
-            Command::OfficialAccountAfterCreateOfficialAccount,
-            Event::OfficialAccountAfterCreateOfficialAccount(e),
-        ) => {
+        (Command::OfficialAccountAfterCreate, Event::OfficialAccountAfterCreate(e)) => {
             assert_eq!(e.official_account, "@TOA#_test_OA_for_penn");
             assert_eq!(
                 (e.operator_account.as_str(), e.owner_account.as_str()),
@@ -162,10 +156,7 @@ fn check_sample(command: Command, seen: &Event) {
             assert_eq!(e.name.as_deref(), Some("TestOfficialAccount"));
             assert_eq!(e.event_time, EVENT_TIME);
         }
-        (
-            Command::OfficialAccountAfterOfficialAccountInfoChanged,
-            Event::OfficialAccountAfterOfficialAccountInfoChanged(e),
-        ) => {
+        (Command::OfficialAccountAfterInfoChanged, Event::OfficialAccountAfterInfoChanged(e)) => {
             assert_eq!(e.official_account, "@TOA#_test_OA_for_penn");
             assert_eq!(e.operator_account, "leckie");
             assert_eq!(e.introduction.as_deref(), Some("NewNotification"));
@@ -174,10 +165,7 @@ fn check_sample(command: Command, seen: &Event) {
             assert_eq!(e.organization.as_deref(), Some("NewOrganization"));
             assert_eq!(e.event_time, EVENT_TIME);
         }
-        (
-            Command::OfficialAccountAfterOfficialAccountDestroyed,
-            Event::OfficialAccountAfterOfficialAccountDestroyed(e),
-        ) => {
+        (Command::OfficialAccountAfterDestroyed, Event::OfficialAccountAfterDestroyed(e)) => {
             assert_eq!(e.official_account, "@TOA#_test_OA_for_penn");
             assert_eq!(e.owner_account, "107867");
             assert_eq!(e.name.as_deref(), Some("TestOfficialAccount"));
@@ -201,10 +189,7 @@ fn check_sample(command: Command, seen: &Event) {
             assert_eq!(e.subscribers().collect::<Vec<_>>(), ["jared", "leckie"]);
             assert_eq!(e.event_time, EVENT_TIME);
         }
-        (
-            Command::OfficialAccountAfterOfficialAccountFull,
-            Event::OfficialAccountAfterOfficialAccountFull(e),
-        ) => {
+        (Command::OfficialAccountAfterFull, Event::OfficialAccountAfterFull(e)) => {
             assert_eq!(e.official_account, "@TOA#_test_OA_for_penn");
             assert_eq!(e.event_time, EVENT_TIME);
         }
@@ -332,7 +317,7 @@ async fn every_bad_input_gets_a_precise_status_and_json_reason() {
     // the failure decision (`a_body_that_does_not_fit_...` below).
     let bad_type = r#"{"CallbackCommand":"OfficialAccount.CallbackAfterSendMsg","Official_Account":"a","MsgKey":"k","MsgBody":[{"MsgType":"TIMTextElem","MsgContent":{"Text":42}}]}"#;
     let after = || signed(Command::OfficialAccountAfterSendMsg);
-    let expected_sign = auth::sign(TOKEN, NOW);
+    let expected_sign = signature::sign(TOKEN, NOW);
     let with_method = |method: http::Method| {
         let mut req = sample().build();
         *req.method_mut() = method;
@@ -454,7 +439,7 @@ async fn every_bad_input_gets_a_precise_status_and_json_reason() {
         ),
         (
             "published sample with missing commas",
-            signed(Command::OfficialAccountAfterOfficialAccountInfoChanged)
+            signed(Command::OfficialAccountAfterInfoChanged)
                 .body(PUBLISHED_INFO_CHANGED_SAMPLE)
                 .build(),
             StatusCode::BAD_REQUEST,
@@ -501,7 +486,7 @@ async fn every_bad_input_gets_a_precise_status_and_json_reason() {
 
 async fn assert_rejected(
     name: &str,
-    res: Response<tencent_chat_webhook::ReplyBody>,
+    res: Response<tencent_chat_webhook::service::ResponseBody>,
     status: StatusCode,
     kind: RejectionKind,
     reason: &str,
@@ -553,7 +538,7 @@ async fn malformed_request_time_is_a_bad_query() {
         StatusCode::BAD_REQUEST,
         RejectionKind::MalformedQuery,
         "`RequestTime` is not a decimal unix time",
-        &auth::sign(TOKEN, NOW),
+        &signature::sign(TOKEN, NOW),
     )
     .await;
 }
@@ -740,11 +725,7 @@ async fn handler_failures_answer_with_the_failure_decision_and_are_reported() {
             "{name}"
         );
         // The service keeps serving after the failure.
-        let (again, _, _) = send(
-            service,
-            signed(Command::OfficialAccountAfterOfficialAccountFull).build(),
-        )
-        .await;
+        let (again, _, _) = send(service, signed(Command::OfficialAccountAfterFull).build()).await;
         assert_eq!(again, 200, "{name}");
     }
 }
@@ -861,7 +842,7 @@ async fn real_traffic_quirks_are_tolerated_and_unknown_data_kept() {
 async fn the_command_may_come_from_the_body_alone() {
     let recorder = Arc::new(Recorder::default());
     let service = WebhookService::from_arc(builder().build().unwrap(), recorder.clone());
-    let mut req = signed(Command::OfficialAccountAfterOfficialAccountFull).build();
+    let mut req = signed(Command::OfficialAccountAfterFull).build();
     let uri = req.uri().to_string().replace(
         "&CallbackCommand=OfficialAccount.CallbackAfterOfficialAccountFull",
         "",
@@ -871,7 +852,7 @@ async fn the_command_may_come_from_the_body_alone() {
     assert_eq!(status, 200);
     assert!(matches!(
         recorder.take()[0].0,
-        Event::OfficialAccountAfterOfficialAccountFull(_)
+        Event::OfficialAccountAfterFull(_)
     ));
 
     // Neither has one: refused.
@@ -889,7 +870,7 @@ async fn the_command_may_come_from_the_body_alone() {
         StatusCode::BAD_REQUEST,
         RejectionKind::CommandMismatch,
         "neither the query nor the body",
-        &auth::sign(TOKEN, NOW),
+        &signature::sign(TOKEN, NOW),
     )
     .await;
 }
@@ -901,7 +882,7 @@ async fn signature_checks_can_be_turned_off_only_explicitly() {
         .build()
         .unwrap();
     let service = WebhookService::new(config, Recorder::default());
-    let unsigned = SignedRequest::sample(Command::OfficialAccountAfterOfficialAccountFull)
+    let unsigned = SignedRequest::sample(Command::OfficialAccountAfterFull)
         .app_id(APP)
         .unsigned()
         .build();
@@ -910,7 +891,7 @@ async fn signature_checks_can_be_turned_off_only_explicitly() {
         200
     );
     // The app id is still checked.
-    let other = SignedRequest::sample(Command::OfficialAccountAfterOfficialAccountFull)
+    let other = SignedRequest::sample(Command::OfficialAccountAfterFull)
         .app_id(1)
         .build();
     assert_eq!(service.oneshot(other).await.unwrap().status(), 403);
@@ -921,7 +902,7 @@ async fn token_rotation_accepts_old_and_new() {
     let config = builder().token("next-token").build().unwrap();
     let service = WebhookService::new(config, Recorder::default());
     for token in [TOKEN, "next-token"] {
-        let req = signed(Command::OfficialAccountAfterOfficialAccountFull)
+        let req = signed(Command::OfficialAccountAfterFull)
             .token(token)
             .build();
         assert_eq!(
@@ -1175,7 +1156,7 @@ async fn a_body_that_does_not_fit_reaches_on_unparsed_and_fails_as_configured() 
 async fn push_batches_of_one_and_a_hundred_events_are_read_as_the_query_says() {
     let recorder = Arc::new(Recorder::default());
     let service = WebhookService::from_arc(builder().build().unwrap(), recorder.clone());
-    for command in [Command::PushOfflinePush, Command::PushAllMemberPush] {
+    for command in [Command::PushOffline, Command::PushAllMember] {
         let sample: Value = serde_json::from_str(test_util::sample(command)).unwrap();
         let one = sample["Events"][0].clone();
         for n in [1, 100] {
@@ -1189,8 +1170,8 @@ async fn push_batches_of_one_and_a_hundred_events_are_read_as_the_query_says() {
             );
             let seen = recorder.take();
             let events = match &seen[0].0 {
-                Event::PushOfflinePush(p) => p.events.len(),
-                Event::PushAllMemberPush(p) => p.events.len(),
+                Event::PushOffline(p) => p.events.len(),
+                Event::PushAllMember(p) => p.events.len(),
                 other => panic!("{command} reached {other:?}"),
             };
             assert_eq!(events, n, "{command}");
@@ -1210,7 +1191,7 @@ async fn push_batches_of_one_and_a_hundred_events_are_read_as_the_query_says() {
 /// A request for `command` whose query is `query` with the signed pair appended.
 fn with_query(command: Command, query: &str) -> Request<String> {
     let mut req = signed(command).build();
-    let signed_pair = format!("Sign={}&RequestTime={NOW}", auth::sign(TOKEN, NOW));
+    let signed_pair = format!("Sign={}&RequestTime={NOW}", signature::sign(TOKEN, NOW));
     *req.uri_mut() = format!("/tencent/chat/webhook?{query}&{signed_pair}")
         .parse()
         .unwrap();
@@ -1219,7 +1200,7 @@ fn with_query(command: Command, query: &str) -> Request<String> {
 
 #[tokio::test]
 async fn bad_input_widened_gets_precise_answers_that_echo_little() {
-    let after = Command::GroupAfterGroupFull;
+    let after = Command::GroupAfterFull;
     let cmd = format!("CallbackCommand={after}");
     let app = format!("SdkAppid={APP}&{cmd}");
     let body = |text: String| signed(after).body(text).build();
@@ -1326,7 +1307,15 @@ async fn bad_input_widened_gets_precise_answers_that_echo_little() {
         let res = service.oneshot(req).await.unwrap();
         let len = res.body().as_bytes().len();
         assert!(len < 512, "{name}: a {len}-byte answer");
-        assert_rejected(name, res, status, kind, reason, &auth::sign(TOKEN, NOW)).await;
+        assert_rejected(
+            name,
+            res,
+            status,
+            kind,
+            reason,
+            &signature::sign(TOKEN, NOW),
+        )
+        .await;
     }
 }
 
@@ -1334,20 +1323,18 @@ async fn bad_input_widened_gets_precise_answers_that_echo_little() {
 async fn nul_bytes_are_kept_and_the_window_edges_are_exact() {
     let recorder = Arc::new(Recorder::default());
     let service = WebhookService::from_arc(builder().build().unwrap(), recorder.clone());
-    let req = signed(Command::GroupAfterGroupFull)
+    let req = signed(Command::GroupAfterFull)
         .body(r#"{"GroupId":"a\u0000b"}"#)
         .build();
     let (status, _, _) = send(service.clone(), req).await;
     assert_eq!(status, 200);
-    let Event::GroupAfterGroupFull(e) = &recorder.take()[0].0 else {
+    let Event::GroupAfterFull(e) = &recorder.take()[0].0 else {
         panic!()
     };
     assert_eq!(e.group_id, "a\0b");
     for (offset, status) in [(-61, 401), (-60, 200), (0, 200), (60, 200), (61, 401)] {
         let time = NOW.checked_add_signed(offset).unwrap();
-        let req = signed(Command::GroupAfterGroupFull)
-            .request_time(time)
-            .build();
+        let req = signed(Command::GroupAfterFull).request_time(time).build();
         let (got, reply, _) = send(service.clone(), req).await;
         assert_eq!(got.as_u16(), status, "RequestTime now{offset:+}: {reply}");
     }

@@ -7,7 +7,8 @@ use common::Captured;
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
 use tencent_chat_webhook::test_util::{DEMO_APP_ID, DEMO_TOKEN, SignedRequest};
 use tencent_chat_webhook::{
-    Command, Handler, HandlerResult, RequestContext, WebhookConfig, WebhookService, auth, group,
+    Command, Handler, HandlerResult, RequestContext, WebhookConfig, WebhookService, group,
+    signature,
 };
 use tower::ServiceExt;
 use tracing_subscriber::fmt::format::FmtSpan;
@@ -39,8 +40,8 @@ fn service() -> WebhookService {
 /// The requests both tests send: a drop, an after-event, forty forged ones, an unknown command.
 async fn traffic(service: &WebhookService) -> String {
     let good = SignedRequest::sample(Command::GroupBeforeSendMsg).build();
-    let forged_sign = auth::sign("guess", 1);
-    let after = SignedRequest::sample(Command::GroupAfterGroupFull).build();
+    let forged_sign = signature::sign("guess", 1);
+    let after = SignedRequest::sample(Command::GroupAfterFull).build();
     for req in [good, after] {
         assert_eq!(service.clone().oneshot(req).await.unwrap().status(), 200);
     }
@@ -116,7 +117,7 @@ async fn spans_warnings_and_metrics() {
         .count();
     assert!((10..=20).contains(&warns), "{warns} warnings:\n{log}");
 
-    let expected_sign = auth::sign(DEMO_TOKEN, 1);
+    let expected_sign = signature::sign(DEMO_TOKEN, 1);
     for secret in [
         DEMO_TOKEN,
         forged_sign.as_str(),

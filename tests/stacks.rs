@@ -1028,7 +1028,7 @@ async fn call_and_room_callbacks_reach_their_typed_events_over_http() {
             .unsigned()
             .build()
     };
-    let start_call = Command::CallAfterStartCall;
+    let start_call = Command::CallAfterStart;
     let (status, _) = send(&client, server.addr, unsigned(start_call)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "Chat's URL stays signed");
     assert!(recorder.take().is_empty());
@@ -1045,7 +1045,7 @@ async fn call_and_room_callbacks_reach_their_typed_events_over_http() {
     .await;
     let (status, body) = send(&client, calls.addr, unsigned(start_call)).await;
     assert_eq!(status, StatusCode::OK, "{body:?}");
-    let Some(Event::CallAfterStartCall(call)) = recorder.take().pop() else {
+    let Some(Event::CallAfterStart(call)) = recorder.take().pop() else {
         panic!("not typed as a started call")
     };
     let members: Vec<(&str, bool)> = call

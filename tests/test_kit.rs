@@ -1,7 +1,7 @@
 //! The test kit as an app's tests use it: typed events changed in Rust and signed, answered
 //! through `WebhookService`, through an axum `Router` that mounts it with `route_service`, and
 //! through that router served on a loopback socket to a real HTTP client; replies read back as
-//! typed values from each of their body types (`ReplyBody`, `axum::body::Body`,
+//! typed values from each of their body types (`service::ResponseBody`, `axum::body::Body`,
 //! `hyper::body::Incoming`) without `http-body-util`.
 
 use std::net::SocketAddr;
@@ -65,10 +65,10 @@ impl Handler for Moderator {
         })
     }
 
-    async fn on_group_before_invite_join_group(
+    async fn on_group_before_invite_join(
         &self,
         ctx: &RequestContext,
-        event: group::BeforeInviteJoinGroup,
+        event: group::BeforeInviteJoin,
     ) -> HandlerResult<group::InviteDecision> {
         let banned = event.destination_members.iter().map(|m| &m.member_account);
         let banned = banned
@@ -149,7 +149,7 @@ async fn the_webhook_in_an_axum_router_answers_typed_replies() {
     let app = app(&handler);
 
     // An invite gate: the typed sample with its members replaced.
-    let mut invite: group::BeforeInviteJoinGroup = test_util::typed_sample();
+    let mut invite: group::BeforeInviteJoin = test_util::typed_sample();
     invite.destination_members = ["jared", "banned_eve", "leckie"].map(Member::new).into();
     let res = app.clone().oneshot(signed(&invite).build()).await.unwrap();
     let (status, reply) = test_util::read_reply(res).await;
@@ -161,7 +161,7 @@ async fn the_webhook_in_an_axum_router_answers_typed_replies() {
     assert_eq!(handler.take_events(), [Event::from(invite)]);
 
     // Presence, as an `Event`, with a parameter of the app's own URL that the handler reads.
-    let mut change: state::StateChange = test_util::typed_sample();
+    let mut change: state::Change = test_util::typed_sample();
     change.info.to_account = "presence-user-7".to_owned();
     let event = Event::from(change);
     let req = SignedRequest::event(&event)

@@ -364,19 +364,19 @@ impl Handler for DemoHandler {
         Ok(moderated(ctx, &e))
     }
 
-    async fn on_official_account_before_create_official_account(
+    async fn on_official_account_before_create(
         &self,
         ctx: &RequestContext,
-        e: official_account::BeforeCreateOfficialAccount,
-    ) -> HandlerResult<official_account::CreateOfficialAccountDecision> {
+        e: official_account::BeforeCreate,
+    ) -> HandlerResult<official_account::CreateDecision> {
         Ok(gate(ctx, e.name.as_deref().unwrap_or_default(), OA_DENIED))
     }
 
-    async fn on_group_before_create_group(
+    async fn on_group_before_create(
         &self,
         ctx: &RequestContext,
-        e: group::BeforeCreateGroup,
-    ) -> HandlerResult<group::CreateGroupDecision> {
+        e: group::BeforeCreate,
+    ) -> HandlerResult<group::CreateDecision> {
         Ok(gate(
             ctx,
             e.name.as_deref().unwrap_or_default(),
@@ -396,13 +396,13 @@ impl Handler for DemoHandler {
         ))
     }
 
-    async fn on_group_before_apply_join_group(
+    async fn on_group_before_apply_join(
         &self,
         ctx: &RequestContext,
-        e: group::BeforeApplyJoinGroup,
-    ) -> HandlerResult<group::ApplyJoinGroupDecision> {
+        e: group::BeforeApplyJoin,
+    ) -> HandlerResult<group::ApplyJoinDecision> {
         tracing::info!(command = ctx.command(), group = %e.group_id, decision = "allow", "event");
-        Ok(group::ApplyJoinGroupDecision::Allow)
+        Ok(group::ApplyJoinDecision::Allow)
     }
 
     async fn on_official_account_before_add_subscriber(
@@ -416,10 +416,10 @@ impl Handler for DemoHandler {
         )))
     }
 
-    async fn on_group_before_invite_join_group(
+    async fn on_group_before_invite_join(
         &self,
         ctx: &RequestContext,
-        e: group::BeforeInviteJoinGroup,
+        e: group::BeforeInviteJoin,
     ) -> HandlerResult<group::InviteDecision> {
         Ok(group::InviteDecision::Refuse(banned(ctx, e.invited())))
     }
@@ -440,10 +440,10 @@ impl Handler for DemoHandler {
         Ok(friend_decision(ctx, e.targets()))
     }
 
-    async fn on_chatbot_on_c2c_signal_message(
+    async fn on_chatbot_c2c_signal_message(
         &self,
         ctx: &RequestContext,
-        e: chatbot::OnC2cSignalMessage,
+        e: chatbot::C2cSignalMessage,
     ) -> HandlerResult<Reply> {
         tracing::info!(command = ctx.command(), from = %e.from_account, to = %e.to_account, decision = "ok", "event");
         Ok(Reply::ok())

@@ -61,8 +61,8 @@ pub fn config_builder() -> WebhookConfigBuilder {
         .clock(|| UNIX_EPOCH + Duration::from_secs(NOW))
 }
 
-/// `hex(sha256(token + raw_time))`, computed here rather than with the crate's `auth::sign`, for
-/// any digits (leading zeros included, as the verifier hashes the time as sent).
+/// `hex(sha256(token + raw_time))`, computed here rather than with the crate's `signature::sign`,
+/// for any digits (leading zeros included, as the verifier hashes the time as sent).
 pub fn expected_sign(token: &str, raw_time: &str) -> String {
     let mut h = Sha256::new();
     h.update(token.as_bytes());

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use arbitrary::{Arbitrary, Unstructured};
 use tencent_chat_webhook::test_util::{PUBLISHED_INFO_CHANGED_SAMPLE, sample};
-use tencent_chat_webhook::{Command, auth};
+use tencent_chat_webhook::{Command, signature};
 
 use crate::service::{PATH, ServiceInput, special_command};
 use crate::verifier::VerifierInput;
@@ -53,7 +53,7 @@ pub fn body_seeds() -> Seeds {
             (file_name(cmd.as_str()), bytes)
         })
         .collect();
-    let info = Command::OfficialAccountAfterOfficialAccountInfoChanged;
+    let info = Command::OfficialAccountAfterInfoChanged;
     let mut published = vec![body::selector(info)];
     published.extend_from_slice(PUBLISHED_INFO_CHANGED_SAMPLE.as_bytes());
     out.push(("published".into(), published));
@@ -73,7 +73,7 @@ pub fn signed_query(app: u64, command: &str, token: &str, time: u64) -> String {
     format!(
         "SdkAppid={app}&CallbackCommand={command}&contenttype=json&ClientIP=127.0.0.1\
          &OptPlatform=RESTAPI&Sign={}&RequestTime={time}",
-        auth::sign(token, time)
+        signature::sign(token, time)
     )
 }
 
@@ -99,7 +99,7 @@ pub fn query_seeds() -> Seeds {
         ),
         (
             "console-check",
-            format!("Sign={}&RequestTime={NOW}", auth::sign(TOKEN_A, NOW)),
+            format!("Sign={}&RequestTime={NOW}", signature::sign(TOKEN_A, NOW)),
         ),
         (
             "duplicate",

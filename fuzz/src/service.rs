@@ -340,7 +340,7 @@ impl Plan {
                     self.method,
                     self.uri.path(),
                     String::from_utf8_lossy(&answer.body),
-                    outcome.map(|o| o.decision()),
+                    outcome.map(|o| o.answered()),
                     failure.map(|f| f.kind()),
                     calls.load(Ordering::SeqCst),
                 );
@@ -1136,10 +1136,10 @@ impl Handler for FuzzHandler {
         ))
     }
 
-    async fn on_group_before_invite_join_group(
+    async fn on_group_before_invite_join(
         &self,
         _ctx: &RequestContext,
-        invite: group::BeforeInviteJoinGroup,
+        invite: group::BeforeInviteJoin,
     ) -> HandlerResult<group::InviteDecision> {
         let variant = self.act(BEFORE, "group invite").await?;
         Ok(match variant {

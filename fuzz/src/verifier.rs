@@ -1,11 +1,11 @@
-//! The `verifier` target: `auth::Verifier::verify` with any `Sign`, `RequestTime`, tokens,
+//! The `verifier` target: `signature::Verifier::verify` with any `Sign`, `RequestTime`, tokens,
 //! window and clock, against a model written from the documentation; and a request signed with
-//! `auth::sign` for a time inside the window must verify.
+//! `signature::sign` for a time inside the window must verify.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use arbitrary::Arbitrary;
-use tencent_chat_webhook::auth::{SignatureError, TokenError, Verifier, sign};
+use tencent_chat_webhook::signature::{SignatureError, TokenError, Verifier, sign};
 
 use crate::{RawBytes, TOKEN_A, expected_sign};
 
@@ -165,7 +165,7 @@ pub fn run(input: VerifierInput) {
         i128::from(now_secs) - i128::from(skew) + (u128::from(input.offset) % width) as i128;
     let t = u64::try_from(inside.clamp(0, i128::from(u64::MAX))).unwrap_or(u64::MAX);
     let good = sign(token, t);
-    assert_eq!(good, expected_sign(token, &t.to_string()), "auth::sign");
+    assert_eq!(good, expected_sign(token, &t.to_string()), "signature::sign");
     let good = if input.flags & 8 != 0 {
         good.to_ascii_uppercase()
     } else {

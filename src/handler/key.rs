@@ -16,8 +16,8 @@ use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
 use super::{Command, Event, UnparsedEvent};
-use crate::auth::hex;
 use crate::protocol::raw::member;
+use crate::signature::hex;
 
 /// What tells two events of one command apart.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -121,29 +121,29 @@ impl Command {
             Command::C2cBeforeSendMsg
             | Command::C2cAfterSendMsg
             | Command::C2cAfterMsgWithDraw
-            | Command::BotOnC2cMessage
-            | Command::ChatbotOnC2cSignalMessage => Fields(C2C_MESSAGE),
+            | Command::BotC2cMessage
+            | Command::ChatbotC2cSignalMessage => Fields(C2C_MESSAGE),
             Command::C2cAfterModifyMsg => Fields(C2C_EDIT),
-            Command::C2cAfterC2cMsgExtension => Fields(C2C_EXTENSION),
+            Command::C2cAfterMsgExtension => Fields(C2C_EXTENSION),
             Command::GroupAfterSendMsg => Fields(GROUP_MESSAGE),
-            Command::BotOnGroupMessage => Fields(BOT_GROUP_MESSAGE),
-            Command::GroupAfterGroupMsgExtension => Fields(GROUP_EXTENSION),
+            Command::BotGroupMessage => Fields(BOT_GROUP_MESSAGE),
+            Command::GroupAfterMsgExtension => Fields(GROUP_EXTENSION),
             Command::GroupAfterModifyMsg => Fields(GROUP_EDIT),
             Command::OfficialAccountAfterSendMsg => Fields(OFFICIAL_ACCOUNT_MESSAGE),
-            Command::ContentCallbackResultNotify => Fields(MODERATION_RESULT),
-            Command::PushOfflinePush => Fields(OFFLINE_PUSH),
-            Command::PushAllMemberPush => Fields(ALL_MEMBER_PUSH),
-            Command::OfficialAccountBeforeCreateOfficialAccount
-            | Command::OfficialAccountAfterCreateOfficialAccount
-            | Command::OfficialAccountAfterOfficialAccountInfoChanged
-            | Command::OfficialAccountAfterOfficialAccountDestroyed
+            Command::ModerationResultNotify => Fields(MODERATION_RESULT),
+            Command::PushOffline => Fields(OFFLINE_PUSH),
+            Command::PushAllMember => Fields(ALL_MEMBER_PUSH),
+            Command::OfficialAccountBeforeCreate
+            | Command::OfficialAccountAfterCreate
+            | Command::OfficialAccountAfterInfoChanged
+            | Command::OfficialAccountAfterDestroyed
             | Command::OfficialAccountBeforeAddSubscriber
             | Command::OfficialAccountAfterAddSubscriber
-            | Command::OfficialAccountAfterOfficialAccountFull
+            | Command::OfficialAccountAfterFull
             | Command::OfficialAccountAfterDeleteSubscriber
             | Command::OfficialAccountBeforeSendMsg
             | Command::OfficialAccountAfterMsgWithDraw
-            | Command::StateStateChange
+            | Command::StateChange
             | Command::ProfilePortraitSet
             | Command::SnsPrevFriendAdd
             | Command::SnsPrevFriendResponse
@@ -151,20 +151,20 @@ impl Command {
             | Command::SnsFriendDelete
             | Command::SnsBlackListAdd
             | Command::SnsBlackListDelete
-            | Command::FollowAfterFollowAdd
-            | Command::FollowAfterFollowDelete
+            | Command::FollowAfterAdd
+            | Command::FollowAfterDelete
             | Command::C2cAfterMsgReport
-            | Command::GroupBeforeCreateGroup
-            | Command::GroupAfterCreateGroup
-            | Command::GroupBeforeApplyJoinGroup
-            | Command::GroupBeforeInviteJoinGroup
+            | Command::GroupBeforeCreate
+            | Command::GroupAfterCreate
+            | Command::GroupBeforeApplyJoin
+            | Command::GroupBeforeInviteJoin
             | Command::GroupAfterNewMemberJoin
             | Command::GroupAfterMemberExit
             | Command::GroupBeforeSendMsg
-            | Command::GroupAfterGroupFull
-            | Command::GroupAfterGroupDestroyed
-            | Command::GroupAfterGroupInfoChanged
-            | Command::GroupOnMemberStateChange
+            | Command::GroupAfterFull
+            | Command::GroupAfterDestroyed
+            | Command::GroupAfterInfoChanged
+            | Command::GroupMemberStateChange
             | Command::GroupSendMsgException
             | Command::GroupAfterRecallMsg
             | Command::GroupBeforeCreateTopic
@@ -172,17 +172,17 @@ impl Command {
             | Command::GroupAfterTopicDestroyed
             | Command::GroupAfterTopicInfoChanged
             | Command::GroupAfterMemberFieldChanged
-            | Command::GroupAfterGroupAttrChanged
+            | Command::GroupAfterAttrChanged
             | Command::GroupAfterReadReceipt
-            | Command::GroupAfterChangeGroupOwner
-            | Command::GroupOnDailyGroupQuotaAlarm
+            | Command::GroupAfterChangeOwner
+            | Command::GroupDailyQuotaAlarm
             | Command::AlertRequestOverLimit
-            | Command::CallAfterStartCall
-            | Command::CallAfterEndCall
+            | Command::CallAfterStart
+            | Command::CallAfterEnd
             | Command::CallAfterMemberChanged
-            | Command::RoomAfterCreateRoom
-            | Command::RoomAfterDestroyRoom
-            | Command::RoomAfterUpdateRoomInfo
+            | Command::RoomAfterCreate
+            | Command::RoomAfterDestroy
+            | Command::RoomAfterUpdateInfo
             | Command::RoomAfterMemberEnter
             | Command::RoomAfterMemberLeave
             | Command::MicAfterSeatInfoChanged => Content,

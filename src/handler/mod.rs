@@ -8,12 +8,17 @@
 //!
 //! # The naming rule
 //!
-//! From a wire name `Family.CallbackName` (or `Family.Name`), with the acronym `C2C` written `C2c`:
-//! the command variant is `FamilyName`, the event type is `family::Name` and the handler method
-//! is `on_family_name` in snake case. `C2C.CallbackBeforeSendMsg` gives `C2cBeforeSendMsg`,
-//! `c2c::BeforeSendMsg` and `on_c2c_before_send_msg`. The one exception is the module of
-//! `ContentCallback.ResultNotify`, which is [`moderation`](crate::moderation) (the method stays
-//! `on_content_callback_result_notify`). A unit test checks every row against the rule.
+//! From a wire name `Family.Name`: drop a leading `Callback` from `Name`, then a leading `On`,
+//! then every occurrence of the family's own name; what remains is `Rest`. The family's module
+//! is the family in snake case (`C2C` is `c2c`; `ContentCallback` is
+//! [`moderation`](crate::moderation)), and the names are built from the module: the command
+//! variant is `ModuleRest`, the event type `module::Rest` and the handler method
+//! `on_module_rest`. `Group.CallbackBeforeCreateGroup` gives `GroupBeforeCreate`,
+//! `group::BeforeCreate` and `on_group_before_create`; `Bot.OnC2CMessage` gives `BotC2cMessage`,
+//! `bot::C2cMessage` and `on_bot_c2c_message`; `ContentCallback.ResultNotify` gives
+//! `ModerationResultNotify`, `moderation::ResultNotify` and `on_moderation_result_notify`. Every
+//! variant, method and event type documents its exact `CallbackCommand`, so searching the docs
+//! for Tencent's name finds it. A unit test checks every row against the rule.
 
 pub(crate) mod context;
 mod error;
@@ -100,6 +105,17 @@ macro_rules! default_hook {
     };
 }
 
+/// The end of a table method's generated docs: an after-event's default.
+macro_rules! after_default {
+    (Before) => {
+        "."
+    };
+    (After) => {
+        "; by default, it goes to [`on_after_event`](Handler::on_after_event), which \
+         acknowledges it."
+    };
+}
+
 macro_rules! commands {
     ($(
         $(#[doc = $doc:literal])*
@@ -124,7 +140,11 @@ macro_rules! commands {
         #[non_exhaustive]
         pub enum Command {
             $(
-                #[doc = concat!("`", $wire, "`")]
+                #[doc = concat!(
+                    "`", $wire, "`: the event [`", stringify!($event), "`](crate::",
+                    stringify!($event), "), the method [`", stringify!($method),
+                    "`](Handler::", stringify!($method), ")."
+                )]
                 $variant,
             )*
         }
@@ -174,6 +194,7 @@ macro_rules! commands {
                         event: stringify!($event),
                         method: stringify!($method),
                         answer: stringify!($ret),
+                        doc: concat!($($doc, "\n",)*),
                     },)*
                 }
             }
@@ -202,15 +223,15 @@ macro_rules! commands {
         ///
         /// # Blocking work
         ///
-        /// A method runs on the async runtime, which can only take the thread back when the
-        /// method awaits. Work that holds the thread (synchronous I/O, `std::thread::sleep`, a
-        /// lock held for long, heavy CPU work) belongs in
+        /// A method runs on the async runtime, which can only take the thread back when the method
+        /// awaits. Work that holds the thread (synchronous I/O, `std::thread::sleep`, a lock held
+        /// for long, heavy CPU work) belongs in
         /// [`tokio::task::spawn_blocking`](https://docs.rs/tokio/1/tokio/task/fn.spawn_blocking.html)
         /// (awaited: the method yields meanwhile), or, on a multi-thread runtime,
         /// [`tokio::task::block_in_place`](https://docs.rs/tokio/1/tokio/task/fn.block_in_place.html).
         /// A poll that holds its thread longer than
-        /// [`WebhookConfig::SLOW_POLL_WARNING`](crate::WebhookConfig::SLOW_POLL_WARNING) is
-        /// logged at warn, naming the command.
+        /// [`WebhookConfig::SLOW_POLL_WARNING`](crate::WebhookConfig::SLOW_POLL_WARNING) is logged
+        /// at warn, naming the command.
         ///
         /// The [deadline](crate::WebhookConfigBuilder::deadline) holds even for a method that
         /// blocks, on a multi-thread runtime: there the method runs on a task of its own, and
@@ -232,18 +253,11 @@ macro_rules! commands {
         ///     text.contains("spam")
         /// }
         ///
-        /// impl Handler for Blocklist {
-        ///     async fn on_group_before_send_msg(
-        ///         &self,
-        ///         _ctx: &RequestContext,
-        ///         msg: BeforeSendMsg,
-        ///     ) -> HandlerResult<SendMsgDecision> {
-        ///         let texts: Vec<String> = msg.texts().map(str::to_owned).collect();
-        ///         let blocked =
-        ///             tokio::task::spawn_blocking(move || texts.iter().any(|t| blocked(t))).await?;
-        ///         Ok(if blocked { SendMsgDecision::Drop } else { SendMsgDecision::Allow })
-        ///     }
-        /// }
+        /// impl Handler for Blocklist { async fn on_group_before_send_msg( &self, _ctx:
+        /// &RequestContext, msg: BeforeSendMsg, ) -> HandlerResult<SendMsgDecision> { let texts:
+        /// Vec<String> = msg.texts().map(str::to_owned).collect(); let blocked =
+        /// tokio::task::spawn_blocking(move || texts.iter().any(|t| blocked(t))).await?; Ok(if
+        /// blocked { SendMsgDecision::Drop } else { SendMsgDecision::Allow }) } }
         /// # #[tokio::main(flavor = "current_thread")]
         /// # async fn main() {
         /// #     use tencent_chat_webhook::{test_util, Command};
@@ -279,6 +293,11 @@ macro_rules! commands {
         pub trait Handler: Send + Sync + 'static {
             $(
                 $(#[doc = $doc])*
+                #[doc = ""]
+                #[doc = concat!(
+                    "The event: [`", stringify!($event), "`](crate::", stringify!($event), ")",
+                    after_default!($kind),
+                )]
                 fn $method(
                     &self,
                     ctx: &RequestContext,
@@ -340,11 +359,11 @@ macro_rules! commands {
         /// ```
         /// use tencent_chat_webhook::{Command, CommandKind, Event};
         ///
-        /// let body = br#"{"CallbackCommand":"Group.CallbackAfterGroupFull","GroupId":"@TGS#1","EventTime":"1670574414123"}"#;
+        /// let body =
+        /// br#"{"CallbackCommand":"Group.CallbackAfterGroupFull","GroupId":"@TGS#1","EventTime":"1670574414123"}"#;
         /// let event = Event::parse("Group.CallbackAfterGroupFull", body).unwrap();
-        /// assert_eq!(event.command(), Some(Command::GroupAfterGroupFull));
-        /// assert_eq!(event.kind(), CommandKind::After);
-        /// let Event::GroupAfterGroupFull(full) = &event else { panic!() };
+        /// assert_eq!(event.command(), Some(Command::GroupAfterFull)); assert_eq!(event.kind(),
+        /// CommandKind::After); let Event::GroupAfterFull(full) = &event else { panic!() };
         /// assert_eq!(full.event_time, Some(1670574414123));
         ///
         /// let json = event.to_json();
@@ -535,35 +554,36 @@ commands! {
 
     /// `OfficialAccount.CallbackBeforeCreateOfficialAccount`: allow, deny, or deny with a code.
     /// Default: allow.
-    OfficialAccountBeforeCreateOfficialAccount = "OfficialAccount.CallbackBeforeCreateOfficialAccount", Before,
-    fn on_official_account_before_create_official_account(official_account::BeforeCreateOfficialAccount) -> official_account::CreateOfficialAccountDecision;
+    OfficialAccountBeforeCreate = "OfficialAccount.CallbackBeforeCreateOfficialAccount", Before,
+    fn on_official_account_before_create(official_account::BeforeCreate) -> official_account::CreateDecision;
 
-    /// `OfficialAccount.CallbackAfterCreateOfficialAccount`.
-    OfficialAccountAfterCreateOfficialAccount = "OfficialAccount.CallbackAfterCreateOfficialAccount", After,
-    fn on_official_account_after_create_official_account(official_account::AfterCreateOfficialAccount) -> ();
+    /// `OfficialAccount.CallbackAfterCreateOfficialAccount`: an official account was created.
+    OfficialAccountAfterCreate = "OfficialAccount.CallbackAfterCreateOfficialAccount", After,
+    fn on_official_account_after_create(official_account::AfterCreate) -> ();
 
-    /// `OfficialAccount.CallbackAfterOfficialAccountInfoChanged`.
-    OfficialAccountAfterOfficialAccountInfoChanged = "OfficialAccount.CallbackAfterOfficialAccountInfoChanged", After,
-    fn on_official_account_after_official_account_info_changed(official_account::AfterOfficialAccountInfoChanged) -> ();
+    /// `OfficialAccount.CallbackAfterOfficialAccountInfoChanged`: the account's profile changed.
+    OfficialAccountAfterInfoChanged = "OfficialAccount.CallbackAfterOfficialAccountInfoChanged", After,
+    fn on_official_account_after_info_changed(official_account::AfterInfoChanged) -> ();
 
-    /// `OfficialAccount.CallbackAfterOfficialAccountDestroyed`.
-    OfficialAccountAfterOfficialAccountDestroyed = "OfficialAccount.CallbackAfterOfficialAccountDestroyed", After,
-    fn on_official_account_after_official_account_destroyed(official_account::AfterOfficialAccountDestroyed) -> ();
+    /// `OfficialAccount.CallbackAfterOfficialAccountDestroyed`: an official account was destroyed.
+    OfficialAccountAfterDestroyed = "OfficialAccount.CallbackAfterOfficialAccountDestroyed", After,
+    fn on_official_account_after_destroyed(official_account::AfterDestroyed) -> ();
 
     /// `OfficialAccount.CallbackBeforeAddSubscriber`: allow all, refuse some users, or reject.
     /// Default: allow all.
     OfficialAccountBeforeAddSubscriber = "OfficialAccount.CallbackBeforeAddSubscriber", Before,
     fn on_official_account_before_add_subscriber(official_account::BeforeAddSubscriber) -> official_account::AddSubscriberDecision;
 
-    /// `OfficialAccount.CallbackAfterAddSubscriber`.
+    /// `OfficialAccount.CallbackAfterAddSubscriber`: users subscribed.
     OfficialAccountAfterAddSubscriber = "OfficialAccount.CallbackAfterAddSubscriber", After,
     fn on_official_account_after_add_subscriber(official_account::AfterAddSubscriber) -> ();
 
-    /// `OfficialAccount.CallbackAfterOfficialAccountFull`.
-    OfficialAccountAfterOfficialAccountFull = "OfficialAccount.CallbackAfterOfficialAccountFull", After,
-    fn on_official_account_after_official_account_full(official_account::AfterOfficialAccountFull) -> ();
+    /// `OfficialAccount.CallbackAfterOfficialAccountFull`: the account reached its subscriber
+    /// limit.
+    OfficialAccountAfterFull = "OfficialAccount.CallbackAfterOfficialAccountFull", After,
+    fn on_official_account_after_full(official_account::AfterFull) -> ();
 
-    /// `OfficialAccount.CallbackAfterDeleteSubscriber`.
+    /// `OfficialAccount.CallbackAfterDeleteSubscriber`: users unsubscribed or were removed.
     OfficialAccountAfterDeleteSubscriber = "OfficialAccount.CallbackAfterDeleteSubscriber", After,
     fn on_official_account_after_delete_subscriber(official_account::AfterDeleteSubscriber) -> ();
 
@@ -572,7 +592,7 @@ commands! {
     OfficialAccountBeforeSendMsg = "OfficialAccount.CallbackBeforeSendMsg", Before,
     fn on_official_account_before_send_msg(official_account::BeforeSendMsg) -> official_account::SendMsgDecision;
 
-    /// `OfficialAccount.CallbackAfterSendMsg`.
+    /// `OfficialAccount.CallbackAfterSendMsg`: a message was delivered to the subscribers.
     OfficialAccountAfterSendMsg = "OfficialAccount.CallbackAfterSendMsg", After,
     fn on_official_account_after_send_msg(official_account::AfterSendMsg) -> ();
 
@@ -583,8 +603,8 @@ commands! {
     // Online status, 1047/34357.
 
     /// `State.StateChange`: a user logged in, out, or dropped.
-    StateStateChange = "State.StateChange", After,
-    fn on_state_state_change(state::StateChange) -> ();
+    StateChange = "State.StateChange", After,
+    fn on_state_change(state::Change) -> ();
 
     // Profile, 1047/48733.
 
@@ -623,12 +643,12 @@ commands! {
     // Follow, 1047/70355, 70356.
 
     /// `Follow.CallbackAfterFollowAdd`: a user followed others.
-    FollowAfterFollowAdd = "Follow.CallbackAfterFollowAdd", After,
-    fn on_follow_after_follow_add(follow::AfterFollowAdd) -> ();
+    FollowAfterAdd = "Follow.CallbackAfterFollowAdd", After,
+    fn on_follow_after_add(follow::AfterAdd) -> ();
 
     /// `Follow.CallbackAfterFollowDelete`: a user unfollowed others.
-    FollowAfterFollowDelete = "Follow.CallbackAfterFollowDelete", After,
-    fn on_follow_after_follow_delete(follow::AfterFollowDelete) -> ();
+    FollowAfterDelete = "Follow.CallbackAfterFollowDelete", After,
+    fn on_follow_after_delete(follow::AfterDelete) -> ();
 
     // One-to-one messages, 1047/34364, 34365, 43465, 43466, 76006; 269/128224.
 
@@ -650,8 +670,8 @@ commands! {
     fn on_c2c_after_msg_with_draw(c2c::AfterMsgWithDraw) -> ();
 
     /// `C2C.CallbackAfterC2CMsgExtension`: a one-to-one message's extension changed.
-    C2cAfterC2cMsgExtension = "C2C.CallbackAfterC2CMsgExtension", After,
-    fn on_c2c_after_c2c_msg_extension(c2c::AfterC2cMsgExtension) -> ();
+    C2cAfterMsgExtension = "C2C.CallbackAfterC2CMsgExtension", After,
+    fn on_c2c_after_msg_extension(c2c::AfterMsgExtension) -> ();
 
     /// `C2C.CallbackAfterModifyMsg`: a one-to-one message was edited.
     C2cAfterModifyMsg = "C2C.CallbackAfterModifyMsg", After,
@@ -660,43 +680,44 @@ commands! {
     // Chatbots, 1047/68952, 59057, 68953.
 
     /// `Bot.OnC2CMessage`: a one-to-one message reached a chatbot.
-    BotOnC2cMessage = "Bot.OnC2CMessage", After,
-    fn on_bot_on_c2c_message(bot::OnC2cMessage) -> ();
+    BotC2cMessage = "Bot.OnC2CMessage", After,
+    fn on_bot_c2c_message(bot::C2cMessage) -> ();
 
     /// `Chatbot.OnC2CSignalMessage`: custom pass-through content for a chatbot. Its reply shape
     /// is not documented: answer with any [`Reply`]. Default: OK.
-    ChatbotOnC2cSignalMessage = "Chatbot.OnC2CSignalMessage", Before,
-    fn on_chatbot_on_c2c_signal_message(chatbot::OnC2cSignalMessage) -> Reply;
+    ChatbotC2cSignalMessage = "Chatbot.OnC2CSignalMessage", Before,
+    fn on_chatbot_c2c_signal_message(chatbot::C2cSignalMessage) -> Reply;
 
     /// `Bot.OnGroupMessage`: a chatbot was @-mentioned in a group.
-    BotOnGroupMessage = "Bot.OnGroupMessage", After,
-    fn on_bot_on_group_message(bot::OnGroupMessage) -> ();
+    BotGroupMessage = "Bot.OnGroupMessage", After,
+    fn on_bot_group_message(bot::GroupMessage) -> ();
 
     // Groups, communities and topics, 1047/34368–34378, 46979, 48734, 49462–49466, 57455,
     // 60393–60396, 76007; 269/129193.
 
     /// `Group.CallbackBeforeCreateGroup`: allow, deny, or deny with a code. Default: allow.
-    GroupBeforeCreateGroup = "Group.CallbackBeforeCreateGroup", Before,
-    fn on_group_before_create_group(group::BeforeCreateGroup) -> group::CreateGroupDecision;
+    GroupBeforeCreate = "Group.CallbackBeforeCreateGroup", Before,
+    fn on_group_before_create(group::BeforeCreate) -> group::CreateDecision;
 
-    /// `Group.CallbackAfterCreateGroup`.
-    GroupAfterCreateGroup = "Group.CallbackAfterCreateGroup", After,
-    fn on_group_after_create_group(group::AfterCreateGroup) -> ();
+    /// `Group.CallbackAfterCreateGroup`: a group was created.
+    GroupAfterCreate = "Group.CallbackAfterCreateGroup", After,
+    fn on_group_after_create(group::AfterCreate) -> ();
 
     /// `Group.CallbackBeforeApplyJoinGroup`: allow, deny, or deny with a code. Default: allow.
-    GroupBeforeApplyJoinGroup = "Group.CallbackBeforeApplyJoinGroup", Before,
-    fn on_group_before_apply_join_group(group::BeforeApplyJoinGroup) -> group::ApplyJoinGroupDecision;
+    GroupBeforeApplyJoin = "Group.CallbackBeforeApplyJoinGroup", Before,
+    fn on_group_before_apply_join(group::BeforeApplyJoin) -> group::ApplyJoinDecision;
 
     /// `Group.CallbackBeforeInviteJoinGroup`: allow all, refuse some users, reject, or reject
     /// with a code. Default: allow all.
-    GroupBeforeInviteJoinGroup = "Group.CallbackBeforeInviteJoinGroup", Before,
-    fn on_group_before_invite_join_group(group::BeforeInviteJoinGroup) -> group::InviteDecision;
+    GroupBeforeInviteJoin = "Group.CallbackBeforeInviteJoinGroup", Before,
+    fn on_group_before_invite_join(group::BeforeInviteJoin) -> group::InviteDecision;
 
-    /// `Group.CallbackAfterNewMemberJoin`.
+    /// `Group.CallbackAfterNewMemberJoin`: members joined, by approved application, invitation or
+    /// the REST API.
     GroupAfterNewMemberJoin = "Group.CallbackAfterNewMemberJoin", After,
     fn on_group_after_new_member_join(group::AfterNewMemberJoin) -> ();
 
-    /// `Group.CallbackAfterMemberExit`.
+    /// `Group.CallbackAfterMemberExit`: members quit or were removed.
     GroupAfterMemberExit = "Group.CallbackAfterMemberExit", After,
     fn on_group_after_member_exit(group::AfterMemberExit) -> ();
 
@@ -705,31 +726,32 @@ commands! {
     GroupBeforeSendMsg = "Group.CallbackBeforeSendMsg", Before,
     fn on_group_before_send_msg(group::BeforeSendMsg) -> group::SendMsgDecision;
 
-    /// `Group.CallbackAfterSendMsg`.
+    /// `Group.CallbackAfterSendMsg`: a group message was delivered.
     GroupAfterSendMsg = "Group.CallbackAfterSendMsg", After,
     fn on_group_after_send_msg(group::AfterSendMsg) -> ();
 
-    /// `Group.CallbackAfterGroupFull`.
-    GroupAfterGroupFull = "Group.CallbackAfterGroupFull", After,
-    fn on_group_after_group_full(group::AfterGroupFull) -> ();
+    /// `Group.CallbackAfterGroupFull`: the group became full, or a join failed because it is.
+    GroupAfterFull = "Group.CallbackAfterGroupFull", After,
+    fn on_group_after_full(group::AfterFull) -> ();
 
-    /// `Group.CallbackAfterGroupDestroyed`.
-    GroupAfterGroupDestroyed = "Group.CallbackAfterGroupDestroyed", After,
-    fn on_group_after_group_destroyed(group::AfterGroupDestroyed) -> ();
+    /// `Group.CallbackAfterGroupDestroyed`: a group was disbanded.
+    GroupAfterDestroyed = "Group.CallbackAfterGroupDestroyed", After,
+    fn on_group_after_destroyed(group::AfterDestroyed) -> ();
 
-    /// `Group.CallbackAfterGroupInfoChanged`.
-    GroupAfterGroupInfoChanged = "Group.CallbackAfterGroupInfoChanged", After,
-    fn on_group_after_group_info_changed(group::AfterGroupInfoChanged) -> ();
+    /// `Group.CallbackAfterGroupInfoChanged`: the group's name, introduction, notice or avatar
+    /// changed; only the changed fields are sent.
+    GroupAfterInfoChanged = "Group.CallbackAfterGroupInfoChanged", After,
+    fn on_group_after_info_changed(group::AfterInfoChanged) -> ();
 
     /// `Group.CallbackOnMemberStateChange`: audio-video group members went on- or offline.
-    GroupOnMemberStateChange = "Group.CallbackOnMemberStateChange", After,
-    fn on_group_on_member_state_change(group::OnMemberStateChange) -> ();
+    GroupMemberStateChange = "Group.CallbackOnMemberStateChange", After,
+    fn on_group_member_state_change(group::MemberStateChange) -> ();
 
     /// `Group.CallbackSendMsgException`: a group message could not be delivered.
     GroupSendMsgException = "Group.CallbackSendMsgException", After,
     fn on_group_send_msg_exception(group::SendMsgException) -> ();
 
-    /// `Group.CallbackAfterRecallMsg`.
+    /// `Group.CallbackAfterRecallMsg`: group messages were recalled, from a client or the REST API.
     GroupAfterRecallMsg = "Group.CallbackAfterRecallMsg", After,
     fn on_group_after_recall_msg(group::AfterRecallMsg) -> ();
 
@@ -737,15 +759,16 @@ commands! {
     GroupBeforeCreateTopic = "Group.CallbackBeforeCreateTopic", Before,
     fn on_group_before_create_topic(group::BeforeCreateTopic) -> group::CreateTopicDecision;
 
-    /// `Group.CallbackAfterCreateTopic`.
+    /// `Group.CallbackAfterCreateTopic`: a topic was created in a community.
     GroupAfterCreateTopic = "Group.CallbackAfterCreateTopic", After,
     fn on_group_after_create_topic(group::AfterCreateTopic) -> ();
 
-    /// `Group.CallbackAfterTopicDestroyed`.
+    /// `Group.CallbackAfterTopicDestroyed`: topics of a community were deleted.
     GroupAfterTopicDestroyed = "Group.CallbackAfterTopicDestroyed", After,
     fn on_group_after_topic_destroyed(group::AfterTopicDestroyed) -> ();
 
-    /// `Group.CallbackAfterTopicInfoChanged`.
+    /// `Group.CallbackAfterTopicInfoChanged`: a topic's name, introduction, notice or avatar
+    /// changed.
     GroupAfterTopicInfoChanged = "Group.CallbackAfterTopicInfoChanged", After,
     fn on_group_after_topic_info_changed(group::AfterTopicInfoChanged) -> ();
 
@@ -754,24 +777,24 @@ commands! {
     fn on_group_after_member_field_changed(group::AfterMemberFieldChanged) -> ();
 
     /// `Group.CallbackAfterGroupAttrChanged`: custom group attributes changed.
-    GroupAfterGroupAttrChanged = "Group.CallbackAfterGroupAttrChanged", After,
-    fn on_group_after_group_attr_changed(group::AfterGroupAttrChanged) -> ();
+    GroupAfterAttrChanged = "Group.CallbackAfterGroupAttrChanged", After,
+    fn on_group_after_attr_changed(group::AfterAttrChanged) -> ();
 
     /// `Group.CallbackAfterReadReceipt`: group messages were read.
     GroupAfterReadReceipt = "Group.CallbackAfterReadReceipt", After,
     fn on_group_after_read_receipt(group::AfterReadReceipt) -> ();
 
-    /// `Group.CallbackAfterChangeGroupOwner`.
-    GroupAfterChangeGroupOwner = "Group.CallbackAfterChangeGroupOwner", After,
-    fn on_group_after_change_group_owner(group::AfterChangeGroupOwner) -> ();
+    /// `Group.CallbackAfterChangeGroupOwner`: the group's ownership was transferred.
+    GroupAfterChangeOwner = "Group.CallbackAfterChangeGroupOwner", After,
+    fn on_group_after_change_owner(group::AfterChangeOwner) -> ();
 
     /// `Group.CallbackOnDailyGroupQuotaAlarm`: the day's new groups passed 70 % of the quota.
-    GroupOnDailyGroupQuotaAlarm = "Group.CallbackOnDailyGroupQuotaAlarm", After,
-    fn on_group_on_daily_group_quota_alarm(group::OnDailyGroupQuotaAlarm) -> ();
+    GroupDailyQuotaAlarm = "Group.CallbackOnDailyGroupQuotaAlarm", After,
+    fn on_group_daily_quota_alarm(group::DailyQuotaAlarm) -> ();
 
     /// `Group.CallbackAfterGroupMsgExtension`: a group message's extension changed.
-    GroupAfterGroupMsgExtension = "Group.CallbackAfterGroupMsgExtension", After,
-    fn on_group_after_group_msg_extension(group::AfterGroupMsgExtension) -> ();
+    GroupAfterMsgExtension = "Group.CallbackAfterGroupMsgExtension", After,
+    fn on_group_after_msg_extension(group::AfterMsgExtension) -> ();
 
     /// `Group.CallbackAfterModifyMsg`: a group or topic message was edited.
     GroupAfterModifyMsg = "Group.CallbackAfterModifyMsg", After,
@@ -781,8 +804,8 @@ commands! {
 
     /// `ContentCallback.ResultNotify`: a cloud moderation result. Its body has no
     /// `CallbackCommand`: it is read as the query says.
-    ContentCallbackResultNotify = "ContentCallback.ResultNotify", After,
-    fn on_content_callback_result_notify(moderation::ResultNotify) -> ();
+    ModerationResultNotify = "ContentCallback.ResultNotify", After,
+    fn on_moderation_result_notify(moderation::ResultNotify) -> ();
 
     /// `Alert.RequestOverLimit`: a REST API passed 80 % of its rate limit.
     AlertRequestOverLimit = "Alert.RequestOverLimit", After,
@@ -791,22 +814,22 @@ commands! {
     // Push service, 1047/67552, 67551.
 
     /// `Push.OfflinePush`: push results of messages, a batch of 1 to 100 events.
-    PushOfflinePush = "Push.OfflinePush", After,
-    fn on_push_offline_push(push::OfflinePush) -> ();
+    PushOffline = "Push.OfflinePush", After,
+    fn on_push_offline(push::Offline) -> ();
 
     /// `Push.AllMemberPush`: push-task results (all users, tags, UserIDs), a batch of 1 to 100.
-    PushAllMemberPush = "Push.AllMemberPush", After,
-    fn on_push_all_member_push(push::AllMemberPush) -> ();
+    PushAllMember = "Push.AllMemberPush", After,
+    fn on_push_all_member(push::AllMember) -> ();
 
     // TUICallKit calls, on Chat's envelope: 269/129102; 647/116423, 116424, 117872.
 
     /// `Call.CallbackAfterStartCall`: a call was started.
-    CallAfterStartCall = "Call.CallbackAfterStartCall", After,
-    fn on_call_after_start_call(call::AfterStartCall) -> ();
+    CallAfterStart = "Call.CallbackAfterStartCall", After,
+    fn on_call_after_start(call::AfterStart) -> ();
 
     /// `Call.CallbackAfterEndCall`: a call ended.
-    CallAfterEndCall = "Call.CallbackAfterEndCall", After,
-    fn on_call_after_end_call(call::AfterEndCall) -> ();
+    CallAfterEnd = "Call.CallbackAfterEndCall", After,
+    fn on_call_after_end(call::AfterEnd) -> ();
 
     /// `Call.CallbackAfterMemberChanged`: call members answered, declined, hung up, joined or
     /// dropped.
@@ -816,16 +839,16 @@ commands! {
     // TUIRoomKit rooms and seats, on Chat's envelope: 269/105401; 647/60731–60736.
 
     /// `Room.CallbackAfterCreateRoom`: a room was created.
-    RoomAfterCreateRoom = "Room.CallbackAfterCreateRoom", After,
-    fn on_room_after_create_room(room::AfterCreateRoom) -> ();
+    RoomAfterCreate = "Room.CallbackAfterCreateRoom", After,
+    fn on_room_after_create(room::AfterCreate) -> ();
 
     /// `Room.CallbackAfterDestroyRoom`: a room was dissolved.
-    RoomAfterDestroyRoom = "Room.CallbackAfterDestroyRoom", After,
-    fn on_room_after_destroy_room(room::AfterDestroyRoom) -> ();
+    RoomAfterDestroy = "Room.CallbackAfterDestroyRoom", After,
+    fn on_room_after_destroy(room::AfterDestroy) -> ();
 
     /// `Room.CallbackAfterUpdateRoomInfo`: a room's settings changed.
-    RoomAfterUpdateRoomInfo = "Room.CallbackAfterUpdateRoomInfo", After,
-    fn on_room_after_update_room_info(room::AfterUpdateRoomInfo) -> ();
+    RoomAfterUpdateInfo = "Room.CallbackAfterUpdateRoomInfo", After,
+    fn on_room_after_update_info(room::AfterUpdateInfo) -> ();
 
     /// `Room.CallbackAfterMemberEnter`: members entered a room.
     RoomAfterMemberEnter = "Room.CallbackAfterMemberEnter", After,
@@ -860,13 +883,13 @@ mod sealed {
 ///     E::COMMAND
 /// }
 ///
-/// let mut event = group::AfterGroupFull::default();
+/// let mut event = group::AfterFull::default();
 /// event.group_id = "@TGS#1".to_owned();
-/// assert_eq!(command_of(&event), Command::GroupAfterGroupFull);
+/// assert_eq!(command_of(&event), Command::GroupAfterFull);
 ///
 /// let event = Event::from(event);
-/// assert_eq!(event.command(), Some(group::AfterGroupFull::COMMAND));
-/// let Event::GroupAfterGroupFull(full) = &event else { panic!("{event:?}") };
+/// assert_eq!(event.command(), Some(group::AfterFull::COMMAND));
+/// let Event::GroupAfterFull(full) = &event else { panic!("{event:?}") };
 /// assert_eq!(full.group_id, "@TGS#1");
 /// ```
 pub trait TypedEvent:
@@ -892,6 +915,51 @@ impl fmt::Display for Command {
     }
 }
 
+/// Parses a `CallbackCommand` string, exactly as [`Command::from_wire`] does (case-sensitive).
+///
+/// ```
+/// use tencent_chat_webhook::{Command, UnknownCommand};
+///
+/// let cmd: Command = "Group.CallbackAfterGroupFull".parse().unwrap();
+/// assert_eq!(cmd, Command::GroupAfterFull);
+///
+/// let err: UnknownCommand = "Group.CallbackFuture".parse::<Command>().unwrap_err();
+/// assert_eq!(err.name(), "Group.CallbackFuture");
+/// assert_eq!(err.to_string(), "unknown CallbackCommand `Group.CallbackFuture`");
+/// ```
+impl std::str::FromStr for Command {
+    type Err = UnknownCommand;
+
+    fn from_str(name: &str) -> Result<Command, UnknownCommand> {
+        Command::from_wire(name).ok_or_else(|| UnknownCommand {
+            name: name.to_owned(),
+        })
+    }
+}
+
+/// The error of [`Command`]'s `FromStr`: the string is no `CallbackCommand` this crate knows
+/// (an unknown command still reaches a service's [`Handler::on_unknown`]; this error is only
+/// for code that parses names itself).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownCommand {
+    name: String,
+}
+
+impl UnknownCommand {
+    /// The string that was parsed.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl fmt::Display for UnknownCommand {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "unknown CallbackCommand `{}`", self.name)
+    }
+}
+
+impl std::error::Error for UnknownCommand {}
+
 /// The names of one table row, as written in the source.
 #[cfg_attr(not(test), allow(dead_code))]
 #[derive(Clone, Copy, Debug)]
@@ -900,6 +968,8 @@ pub(crate) struct Row {
     pub(crate) event: &'static str,
     pub(crate) method: &'static str,
     pub(crate) answer: &'static str,
+    /// The row's doc comment, which its handler method shows.
+    pub(crate) doc: &'static str,
 }
 
 /// The object-safe twin of [`Handler`], which the service stores as `Arc<dyn ErasedHandler>`.

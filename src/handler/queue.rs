@@ -108,10 +108,10 @@ impl<S: EventSink> EventSink for Arc<S> {
 /// let handler = Queued::new(Decisions, log.clone());
 /// # let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
 /// # rt.block_on(async {
-/// let ctx = RequestContext::builder(1, Command::GroupAfterGroupFull.as_str()).build();
+/// let ctx = RequestContext::builder(1, Command::GroupAfterFull.as_str()).build();
 /// let event = Event::parse("Group.CallbackAfterGroupFull", br#"{"GroupId":"@TGS#1"}"#).unwrap();
-/// let Event::GroupAfterGroupFull(full) = event else { unreachable!() };
-/// handler.on_group_after_group_full(&ctx, full).await.unwrap();
+/// let Event::GroupAfterFull(full) = event else { unreachable!() };
+/// handler.on_group_after_full(&ctx, full).await.unwrap();
 /// # });
 /// assert_eq!(*log.0.lock().unwrap(), ["Group.CallbackAfterGroupFull"]);
 /// # let config = WebhookConfig::builder(1).token("t").build().unwrap();
@@ -281,11 +281,11 @@ mod tests {
     #[test]
     fn after_events_the_sink_does_not_accept_go_inline() {
         let sink = Sink {
-            only: Some(Command::GroupAfterGroupFull),
+            only: Some(Command::GroupAfterFull),
             ..Sink::default()
         };
         let handler = Queued::new(Recorder::default(), sink);
-        for command in [Command::GroupAfterGroupFull, Command::C2cAfterSendMsg] {
+        for command in [Command::GroupAfterFull, Command::C2cAfterSendMsg] {
             let event = Event::parse(command.as_str(), command.sample().as_bytes()).unwrap();
             dispatch(&handler, event).unwrap();
         }
@@ -305,7 +305,7 @@ mod tests {
             ..Sink::default()
         };
         let handler = Queued::new(Recorder::default(), sink);
-        let command = Command::GroupAfterGroupFull;
+        let command = Command::GroupAfterFull;
         let event = Event::parse(command.as_str(), command.sample().as_bytes()).unwrap();
         let error = dispatch(&handler, event).unwrap_err();
         assert_eq!(error.to_string(), "the queue is down");

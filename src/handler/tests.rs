@@ -32,19 +32,51 @@ fn snake(camel: &str) -> String {
     out
 }
 
-/// The names the naming rule gives a wire command: variant, event type, method.
+/// `snake_case` to `UpperCamelCase`.
+fn camel(snake: &str) -> String {
+    snake
+        .split('_')
+        .map(|word| {
+            let mut chars = word.chars();
+            chars.next().map_or_else(String::new, |first| {
+                first.to_ascii_uppercase().to_string() + chars.as_str()
+            })
+        })
+        .collect()
+}
+
+/// The names the naming rule gives a wire command `Family.Name`: variant, event type, method.
+/// Drop a leading `Callback` from `Name`, then a leading `On`, then every occurrence of the
+/// family's own name (as whole words, `C2C` written `C2c`); the module is the family in snake
+/// case (`ContentCallback` is `moderation`), and the names are built from the module: variant
+/// `ModuleRest`, event `module::Rest`, method `on_module_rest`.
 fn by_rule(wire: &str) -> (String, String, String) {
-    let (family, rest) = wire.split_once('.').unwrap();
-    let rest = rest.strip_prefix("Callback").unwrap_or(rest);
-    let family_name = family.replace("C2C", "C2c");
-    let name = rest.replace("C2C", "C2c");
-    let variant = format!("{family_name}{name}");
+    let (family, name) = wire.split_once('.').unwrap();
+    let name = name.strip_prefix("Callback").unwrap_or(name);
+    let name = match name.strip_prefix("On") {
+        Some(rest) if rest.starts_with(|c: char| c.is_ascii_uppercase()) => rest,
+        _ => name,
+    };
     let module = match family {
         "ContentCallback" => "moderation".to_owned(),
-        _ => snake(&family_name),
+        _ => snake(&family.replace("C2C", "C2c")),
     };
-    let method = format!("on_{}", snake(&variant));
-    (variant, format!("{module}::{name}"), method)
+    let own = camel(&module);
+    let mut rest = name.replace("C2C", "C2c");
+    // Every occurrence of the family's name that is a whole word (followed by a capital or the
+    // end): `Call` in `AfterStartCall`, not in `AfterCallerLeft`.
+    while let Some(at) = (0..rest.len()).find(|&i| {
+        rest[i..].starts_with(&own)
+            && rest[i + own.len()..]
+                .chars()
+                .next()
+                .is_none_or(|c| c.is_ascii_uppercase())
+    }) {
+        rest.replace_range(at..at + own.len(), "");
+    }
+    let variant = format!("{own}{rest}");
+    let method = format!("on_{module}_{}", snake(&rest));
+    (variant, format!("{module}::{rest}"), method)
 }
 
 /// The commands with a fixture: the `*.json` files of `fixtures/events`, by name.
@@ -73,7 +105,7 @@ fn the_table_follows_the_naming_rule_and_the_kind_of_each_name() {
         assert_eq!(row.event.replace(' ', ""), event, "{cmd}");
         assert_eq!(row.method, method, "{cmd}");
         // The one command whose name does not say its kind: its reply carries content back.
-        if cmd != Command::ChatbotOnC2cSignalMessage {
+        if cmd != Command::ChatbotC2cSignalMessage {
             assert_eq!(cmd.kind(), CommandKind::from_name(cmd.as_str()), "{cmd}");
         }
         // Every before-event has an answer of its own; every after-event answers OK.
@@ -88,6 +120,60 @@ fn the_table_follows_the_naming_rule_and_the_kind_of_each_name() {
     names.dedup();
     assert_eq!(names.len(), Command::ALL.len(), "duplicate wire names");
     assert_eq!(Command::from_wire("c2c.callbackbeforesendmsg"), None);
+}
+
+/// Tencent's name is findable in the docs of each command's method (its row's doc comment, which
+/// starts with it) and event type (read from the source; the variant's docs are generated from
+/// the wire name).
+#[test]
+fn the_docs_of_every_method_and_event_type_name_the_wire_command() {
+    for &cmd in Command::ALL {
+        let row = cmd.row();
+        let wire = format!("`{cmd}`");
+        assert!(
+            row.doc.trim_start().starts_with(&wire),
+            "{cmd}: {}",
+            row.doc
+        );
+        let event = row.event.replace(' ', "");
+        let (module, name) = event.split_once("::").unwrap();
+        let path = format!("{}/src/protocol/{module}.rs", env!("CARGO_MANIFEST_DIR"));
+        let source = std::fs::read_to_string(&path).unwrap();
+        let at = source
+            .find(&format!("pub struct {name} {{"))
+            .unwrap_or_else(|| panic!("{cmd}: no struct {name} in {path}"));
+        // The doc comment right above the struct.
+        let docs: Vec<&str> = source[..at]
+            .lines()
+            .rev()
+            .map(str::trim)
+            .skip_while(|line| line.is_empty())
+            .take_while(|line| line.starts_with("///") || line.starts_with("#["))
+            .collect();
+        assert!(
+            docs.iter().any(|line| line.contains(&wire)),
+            "{cmd}: the docs of {event} do not name it"
+        );
+    }
+}
+
+#[test]
+fn every_command_parses_from_its_wire_name_and_nothing_else_does() {
+    for &cmd in Command::ALL {
+        assert_eq!(cmd.as_str().parse::<Command>(), Ok(cmd));
+        assert_eq!(cmd.to_string().parse::<Command>(), Ok(cmd));
+    }
+    for name in [
+        "",
+        "c2c.callbackbeforesendmsg",
+        "Group.CallbackFuture",
+        "Group.",
+        " State.StateChange",
+    ] {
+        let err = name.parse::<Command>().unwrap_err();
+        assert_eq!(err.name(), name);
+        assert_eq!(err.to_string(), format!("unknown CallbackCommand `{name}`"));
+    }
 }
 
 #[test]
@@ -343,7 +429,7 @@ fn the_crate_docs_and_the_readme_name_every_feature() {
 fn answer_text(answer: &str) -> &'static str {
     match answer {
         "Reply" => "any reply (its shape is undocumented); default OK",
-        "official_account::CreateOfficialAccountDecision" => {
+        "official_account::CreateDecision" => {
             "allow, deny (20006), deny with a code in [120001, 130000]"
         }
         "official_account::AddSubscriberDecision" => "allow all, refuse some users, reject",
@@ -353,9 +439,9 @@ fn answer_text(answer: &str) -> &'static str {
         "group::SendMsgDecision" => {
             "allow, deny (10016), drop silently, deny with a code in [10100, 10200], rewrite `MsgBody` / `CloudCustomData`"
         }
-        "group::CreateGroupDecision"
-        | "group::ApplyJoinGroupDecision"
-        | "group::CreateTopicDecision" => "allow, deny (10016), deny with a code in [10100, 10200]",
+        "group::CreateDecision" | "group::ApplyJoinDecision" | "group::CreateTopicDecision" => {
+            "allow, deny (10016), deny with a code in [10100, 10200]"
+        }
         "group::InviteDecision" => {
             "allow all, refuse some users, reject, reject with a code in [10100, 10200]"
         }

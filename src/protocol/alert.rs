@@ -1,10 +1,11 @@
-//! Operations alarms: `Alert.RequestOverLimit` (1047/60256).
+//! Operations alarms: `Alert.RequestOverLimit`
+//! ([1047/60256](https://www.tencentcloud.com/document/product/1047/60256)).
 //!
-//! Sent automatically, once a webhook URL is configured, when a REST API's request rate passes
-//! 80 % of its limit. Its query string has no `ClientIP`.
+//! Sent automatically, once a webhook URL is configured, when a REST API's request rate passes 80 %
+//! of its limit. Its query string has no `ClientIP`.
 //!
-//! `ServiceName` and `Command` identify the API and are required; the two rates are optional
-//! and read from numbers or numeric strings. The body has no `EventTime`.
+//! `ServiceName` and `Command` identify the API and are required; the two rates are optional and
+//! read from numbers or numeric strings. The body has no `EventTime`.
 
 use super::wire::wire_struct;
 

@@ -1,5 +1,7 @@
-//! Chatbot webhooks: `Bot.OnC2CMessage` and `Bot.OnGroupMessage` (1047/68952, 68953), after a
-//! message reached a chatbot account.
+//! Chatbot webhooks: `Bot.OnC2CMessage` and `Bot.OnGroupMessage`
+//! ([1047/68952](https://www.tencentcloud.com/document/product/1047/68952),
+//! [68953](https://www.tencentcloud.com/document/product/1047/68953)), after a message reached a
+//! chatbot account.
 //!
 //! As for the messages of the other families, the accounts, the group and the body are required,
 //! and the sequence numbers, randoms, keys and times of the message are optional.
@@ -10,7 +12,7 @@ use super::message::{c2c_message, group_message};
 c2c_message! {
     /// `Bot.OnC2CMessage`: a one-to-one message was delivered to a chatbot account (1047/68952).
     /// Answered OK.
-    pub struct OnC2cMessage {
+    pub struct C2cMessage {
         /// `0` when delivered; otherwise the error code.
         pub send_msg_result: Option<i64> => "SendMsgResult",
         /// The failure text; `send msg succeed` on success.
@@ -21,7 +23,7 @@ c2c_message! {
 group_message! {
     /// `Bot.OnGroupMessage`: a user @-mentioned a chatbot in a group (not for @all) (1047/68953).
     /// Answered OK.
-    pub struct OnGroupMessage {
+    pub struct GroupMessage {
         /// Group message sequence number (64 bits).
         pub msg_seq: Option<u64> => "MsgSeq",
         /// Send time, Unix seconds.
@@ -31,9 +33,9 @@ group_message! {
     }
 }
 
-event_time!(ms: OnC2cMessage, OnGroupMessage);
+event_time!(ms: C2cMessage, GroupMessage);
 
-impl OnGroupMessage {
+impl GroupMessage {
     /// The chatbots mentioned, in order.
     pub fn robots(&self) -> impl Iterator<Item = &str> {
         self.at_robots_account.iter().flatten().map(String::as_str)

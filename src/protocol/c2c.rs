@@ -1,11 +1,16 @@
-//! One-to-one (C2C) message webhooks: `C2C.*` (1047/34364, 34365, 43465, 43466, 76006; the edit
-//! webhook only on the mainland Chinese page 269/128224).
+//! One-to-one (C2C) message webhooks: `C2C.*`
+//! ([1047/34364](https://www.tencentcloud.com/document/product/1047/34364),
+//! [34365](https://www.tencentcloud.com/document/product/1047/34365),
+//! [43465](https://www.tencentcloud.com/document/product/1047/43465),
+//! [43466](https://www.tencentcloud.com/document/product/1047/43466),
+//! [76006](https://www.tencentcloud.com/document/product/1047/76006); the edit webhook only on the
+//! mainland Chinese page [269/128224](https://cloud.tencent.com/document/product/269/128224)).
 //!
 //! Required fields follow the crate's rule (in the wire module's docs): the two accounts, and the
 //! body of a message event; the `MsgSeq`, `MsgRandom` (or `Random`), `MsgTime` and `MsgKey` of a
 //! message the event carries are optional. The `MsgKey` of a recalled message and of a message
-//! whose extension changed is required: it names the message the event is about, which the
-//! event does not carry.
+//! whose extension changed is required: it names the message the event is about, which the event
+//! does not carry.
 
 use super::decision::{CustomErrorCode, SendDecision};
 
@@ -85,7 +90,7 @@ wire_struct! {
 wire_struct! {
     /// `C2C.CallbackAfterC2CMsgExtension`: keys of a one-to-one message's extension were set,
     /// deleted or cleared (1047/76006). Answered OK.
-    pub struct AfterC2cMsgExtension {
+    pub struct AfterMsgExtension {
         /// The command, repeated in the body.
         pub callback_command: Option<String> => "CallbackCommand",
         /// The message's sender.
@@ -120,7 +125,7 @@ event_time!(ms:
     AfterSendMsg,
     AfterMsgReport,
     AfterMsgWithDraw,
-    AfterC2cMsgExtension,
+    AfterMsgExtension,
     AfterModifyMsg,
 );
 

@@ -1,22 +1,29 @@
-//! TUICallKit (audio and video calls) webhooks: `Call.*` (command list 269/129102 and
-//! 647/68934; pages 647/116423, 647/116424, 647/117872 in Chinese, 647/68941, 647/68940,
-//! 647/69215 in English).
+//! TUICallKit (audio and video calls) webhooks: `Call.*` (command list
+//! [269/129102](https://cloud.tencent.com/document/product/269/129102) and
+//! [647/68934](https://www.tencentcloud.com/document/product/647/68934); pages
+//! [647/116423](https://cloud.tencent.com/document/product/647/116423),
+//! [647/116424](https://cloud.tencent.com/document/product/647/116424),
+//! [647/117872](https://cloud.tencent.com/document/product/647/117872) in Chinese,
+//! [647/68941](https://www.tencentcloud.com/document/product/647/68941),
+//! [647/68940](https://www.tencentcloud.com/document/product/647/68940),
+//! [647/69215](https://www.tencentcloud.com/document/product/647/69215) in English).
 //!
-//! These callbacks come from the Call backend, not from Chat, but on Chat's envelope
-//! (`SdkAppid`, `CallbackCommand`, `contenttype`, `ClientIP`, `OptPlatform` in the query) and
-//! often to the same URL. They are not configured in the Chat console but through a REST API
-//! (`v4/call_config/set_callback`, 647/68938) that takes a URL and a command list and no token:
-//! whether Tencent appends `Sign` and `RequestTime` to them is not documented. They carry the
-//! same `SdkAppid` as Chat's, so if yours arrive unsigned, give them a URL of their own, served
-//! by a [`WebhookService`](crate::WebhookService) whose app is configured
+//! These callbacks come from the Call backend, not from Chat, but on Chat's envelope (`SdkAppid`,
+//! `CallbackCommand`, `contenttype`, `ClientIP`, `OptPlatform` in the query) and often to the same
+//! URL. They are not configured in the Chat console but through a REST API
+//! (`v4/call_config/set_callback`,
+//! [647/68938](https://www.tencentcloud.com/document/product/647/68938)) that takes a URL and a
+//! command list and no token: whether Tencent appends `Sign` and `RequestTime` to them is not
+//! documented. They carry the same `SdkAppid` as Chat's, so if yours arrive unsigned, give them a
+//! URL of their own, served by a [`WebhookService`](crate::WebhookService) whose app is configured
 //! [`without_signature_check`](crate::WebhookConfigBuilder::without_signature_check) (behind
 //! another control), and keep Chat's callbacks on the signed URL. All three commands are
 //! notifications: the documented reply is the usual OK, whose result is ignored.
 //!
 //! Accounts and room ids are [`Id`]s: the pages type them as strings, but the English sample of
-//! [`AfterStartCall`] prints `User_Account` as numbers (`144115212830834855`), while the Chinese
-//! one prints `"user1"`; both are read, exactly, and written back as they came. Every time is
-//! read from a number or a numeric string, as everywhere in this crate.
+//! [`AfterStart`] prints `User_Account` as numbers (`144115212830834855`), while the Chinese one
+//! prints `"user1"`; both are read, exactly, and written back as they came. Every time is read from
+//! a number or a numeric string, as everywhere in this crate.
 //!
 //! Required fields, as the crate's rule (in the wire module's docs) says for every family: the ids
 //! that say which call and who (`CallId`, the call's members, the caller); the rest, media types,
@@ -24,26 +31,28 @@
 //! [`Handler::on_unparsed`](crate::Handler::on_unparsed).
 //!
 //! How the gaps and contradictions of the pages are resolved:
-//! - [`AfterStartCall`]'s field table lists `CallId`, `MediaType`, `ChatGroupId`, `RoomId` and
-//!   `RoomIdType` at the top level; both samples (English and Chinese) nest them in `CallInfo`,
-//!   and spell the media type `CallMediaType`. The code follows the samples ([`CallInfo`]) and
-//!   reads either spelling of the media type (writing back the one that came).
-//! - [`AfterEndCall`]'s Chinese table types `CallResult` as Integer; its sample, its English
-//!   table and the value list are strings. It is read as the string enum [`CallResult`]. Its
-//!   sample misses the comma after `CallRecord` (both languages); the fixture adds it.
-//! - [`AfterMemberChanged`] spells its actions four ways: the Chinese sample `Accept` and
-//!   `Hangup`, the Chinese table `HangUp`, the English sample `Answer`, `Invite` and
-//!   `Cancel_Invite`, the English table `Accept`, `Hang Up`, `Invited` and `Canncel_Invite`.
-//!   [`MemberAction`] reads every one of them as one variant, and an event writes back the
-//!   spelling it came with (the Chinese sample's when built by hand). Its sample carries
-//!   a `//` comment and misses the comma after `ChangedUserList`; the fixture (the Chinese page's
-//!   sample) drops the comment and adds the comma.
+//! - [`AfterStart`]'s field table lists `CallId`, `MediaType`, `ChatGroupId`, `RoomId` and
+//!   `RoomIdType` at the top level; both samples (English and Chinese) nest them in `CallInfo`, and
+//!   spell the media type `CallMediaType`. The code follows the samples ([`CallInfo`]) and reads
+//!   either spelling of the media type (writing back the one that came).
+//! - [`AfterEnd`]'s Chinese table types `CallResult` as Integer; its sample, its English table and
+//!   the value list are strings. It is read as the string enum [`CallResult`]. Its sample misses
+//!   the comma after `CallRecord` (both languages); the fixture adds it.
+//! - [`AfterMemberChanged`] spells its actions four ways: the Chinese sample `Accept` and `Hangup`,
+//!   the Chinese table `HangUp`, the English sample `Answer`, `Invite` and `Cancel_Invite`, the
+//!   English table `Accept`, `Hang Up`, `Invited` and `Canncel_Invite`. [`MemberAction`] reads
+//!   every one of them as one variant, and an event writes back the spelling it came with (the
+//!   Chinese sample's when built by hand). Its sample carries a `//` comment and misses the comma
+//!   after `ChangedUserList`; the fixture (the Chinese page's sample) drops the comment and adds
+//!   the comma.
 //! - `RoomIdType` says whether the TRTC room id is a number (1) or a string (2); the samples send
 //!   `RoomId` as a string either way (`""` when there is none), which is read as sent.
 //! - `AcceptTime` is `0` for a call that never connected (the sample's `NotAnswer`).
 //!
-//! A different, older TUICallKit callback (647/96214, 1640/105734: `command=call_end` in a
-//! lower-case query, no `CallbackCommand`) is not this envelope and is not typed here.
+//! A different, older TUICallKit callback
+//! ([647/96214](https://www.tencentcloud.com/document/product/647/96214), 1640/105734:
+//! `command=call_end` in a lower-case query, no `CallbackCommand`) is not this envelope and is not
+//! typed here.
 
 use std::time::Duration;
 
@@ -145,7 +154,7 @@ wire_struct! {
 }
 
 wire_struct! {
-    /// The call of an [`AfterStartCall`] (`CallInfo`).
+    /// The call of an [`AfterStart`] (`CallInfo`).
     pub struct CallInfo {
         /// The call's id.
         pub call_id: String => "CallId",
@@ -163,7 +172,7 @@ wire_struct! {
 wire_struct! {
     /// `Call.CallbackAfterStartCall`: a user started a call from a client (647/116423,
     /// 647/68941). Answered OK.
-    pub struct AfterStartCall {
+    pub struct AfterStart {
         /// The command, repeated in the body.
         pub callback_command: Option<String> => "CallbackCommand",
         /// The call.
@@ -206,7 +215,7 @@ wire_struct! {
 wire_struct! {
     /// `Call.CallbackAfterEndCall`: a call ended, once one member or none was left in it
     /// (647/116424, 647/68940). Answered OK. The call's details can be queried 5 seconds later.
-    pub struct AfterEndCall {
+    pub struct AfterEnd {
         /// The command, repeated in the body.
         pub callback_command: Option<String> => "CallbackCommand",
         /// The call.
@@ -243,9 +252,9 @@ wire_struct! {
     }
 }
 
-event_time!(ms: AfterStartCall, AfterEndCall, AfterMemberChanged);
+event_time!(ms: AfterStart, AfterEnd, AfterMemberChanged);
 
-impl AfterStartCall {
+impl AfterStart {
     /// The UserIDs of the call's members, in order.
     pub fn members(&self) -> impl Iterator<Item = &str> {
         self.user_list.iter().map(|m| m.user_account.as_str())
@@ -284,7 +293,7 @@ mod tests {
 
     #[test]
     fn every_fixture_parses_fully_typed() {
-        let start: AfterStartCall = fixture("Call.CallbackAfterStartCall");
+        let start: AfterStart = fixture("Call.CallbackAfterStartCall");
         assert_eq!(
             start.call_info.call_id,
             "055662e1-bc8a-469c-a334-1126c8c17d58"
@@ -299,7 +308,7 @@ mod tests {
         assert_eq!(start.user_list[1].status, Some(MemberStatus::Waiting));
         assert_eq!(start.event_time, Some(1740464128807));
 
-        let end: AfterEndCall = fixture("Call.CallbackAfterEndCall");
+        let end: AfterEnd = fixture("Call.CallbackAfterEndCall");
         let record = &end.call_record;
         assert_eq!(record.caller_account, "10001");
         assert_eq!(record.call_type, Some(CallType::SingleCall));
@@ -343,7 +352,7 @@ mod tests {
     fn tolerates_what_the_pages_disagree_on() {
         let cases: [(&str, fn()); 6] = [
             ("the field table's flat MediaType spelling", || {
-                let e: AfterStartCall = de(json!({"CallInfo": {"CallId": "c",
+                let e: AfterStart = de(json!({"CallInfo": {"CallId": "c",
                     "MediaType": "Video"}, "UserList": []}));
                 assert_eq!(e.call_info.media_type, Some(MediaType::Video));
                 // Written back under the key it came with.
@@ -353,13 +362,13 @@ mod tests {
                 );
             }),
             ("string accounts, as in the Chinese sample", || {
-                let e: AfterStartCall = de(json!({"CallInfo": {"CallId": "c"},
+                let e: AfterStart = de(json!({"CallInfo": {"CallId": "c"},
                     "UserList": [{"User_Account": "user1", "Status": "Calling"}]}));
                 assert_eq!(e.members().collect::<Vec<_>>(), ["user1"]);
                 assert!(!e.user_list[0].user_account.is_numeric());
             }),
             ("times as strings; a connected call's talk time", || {
-                let e: AfterEndCall = de(json!({"CallRecord": {"CallId": "c",
+                let e: AfterEnd = de(json!({"CallRecord": {"CallId": "c",
                     "Caller_Account": 7, "CalleeList_Account": [7, "b"],
                     "AcceptTime": "100", "EndTime": "160", "CallResult": "NormalEnd"},
                     "EventTime": "1703589922780"}));
@@ -370,7 +379,7 @@ mod tests {
             ("an unknown call result is kept", || {
                 let v = json!({"CallRecord": {"CallId": "c", "Caller_Account": "a",
                     "CalleeList_Account": [], "CallResult": "Transferred"}});
-                let e: AfterEndCall = de(v.clone());
+                let e: AfterEnd = de(v.clone());
                 assert_eq!(
                     e.call_record.call_result,
                     Some(CallResult::Other("Transferred".into()))
@@ -385,7 +394,7 @@ mod tests {
                 assert!(err.contains("missing field `CallId`"), "{err}");
             }),
             ("an ended call without its caller is an error", || {
-                let err = serde_json::from_value::<AfterEndCall>(
+                let err = serde_json::from_value::<AfterEnd>(
                     json!({"CallRecord": {"CallId": "c", "CalleeList_Account": []}}),
                 )
                 .unwrap_err()

@@ -1,9 +1,10 @@
-//! The chatbot pass-through webhook: `Chatbot.OnC2CSignalMessage` (1047/59057).
+//! The chatbot pass-through webhook: `Chatbot.OnC2CSignalMessage`
+//! ([1047/59057](https://www.tencentcloud.com/document/product/1047/59057)).
 //!
-//! Tencent's page confirms the command and that the app "can respond by sending customized
-//! message content back to the chatbot", but publishes neither a sample request nor a reply
-//! shape. The request fields below come from a third-party SDK's model (unconfirmed); every one is
-//! optional but the two accounts, and anything else is kept in `extra`. The reply is a free-form
+//! Tencent's page confirms the command and that the app "can respond by sending customized message
+//! content back to the chatbot", but publishes neither a sample request nor a reply shape. The
+//! request fields below come from a third-party SDK's model (unconfirmed); every one is optional
+//! but the two accounts, and anything else is kept in `extra`. The reply is a free-form
 //! [`Reply`](crate::Reply): OK by default, with any fields your chatbot protocol needs added with
 //! [`Reply::with_field`](crate::Reply::with_field).
 
@@ -13,7 +14,7 @@ use super::wire::wire_struct;
 wire_struct! {
     /// `Chatbot.OnC2CSignalMessage`: an app sent custom pass-through content to a chatbot
     /// (1047/59057). Answered with a [`Reply`](crate::Reply), OK by default.
-    pub struct OnC2cSignalMessage {
+    pub struct C2cSignalMessage {
         /// The command, repeated in the body.
         pub callback_command: Option<String> => "CallbackCommand",
         /// The sender's UserID.
@@ -33,4 +34,4 @@ wire_struct! {
     }
 }
 
-event_time!(ms: OnC2cSignalMessage);
+event_time!(ms: C2cSignalMessage);

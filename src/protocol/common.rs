@@ -42,7 +42,7 @@ open_str_enum! {
     /// use tencent_chat_webhook::{group, GroupType};
     ///
     /// let json = r#"{"GroupId":"@TGS#1","Type":"Private","Requestor_Account":"a"}"#;
-    /// let event: group::BeforeApplyJoinGroup = serde_json::from_str(json).unwrap();
+    /// let event: group::BeforeApplyJoin = serde_json::from_str(json).unwrap();
     /// assert!(matches!(event.group_type, Some(GroupType::Work)));
     /// assert_eq!(serde_json::to_string(&event).unwrap(), json);
     /// assert_eq!(GroupType::Work.as_str(), "Work"); // the enum alone says the modern name

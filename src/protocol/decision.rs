@@ -254,28 +254,28 @@ impl<C: CustomCode> From<SendDecision<C>> for Reply {
 }
 
 /// Allow, deny, or deny with a code: the answer to creating an official account
-/// ([`CreateOfficialAccountDecision`]), a group, a topic, or applying to join a group
-/// ([`CreateGroupDecision`], [`CreateTopicDecision`], [`ApplyJoinGroupDecision`]).
+/// ([`CreateDecision`]), a group, a topic, or applying to join a group
+/// ([`CreateDecision`], [`CreateTopicDecision`], [`ApplyJoinDecision`]).
 ///
 /// ```
-/// use tencent_chat_webhook::group::CreateGroupDecision;
+/// use tencent_chat_webhook::group::CreateDecision;
 /// use tencent_chat_webhook::{GroupErrorCode, Reply};
 ///
-/// let deny = Reply::from(CreateGroupDecision::Deny);
+/// let deny = Reply::from(CreateDecision::Deny);
 /// assert_eq!(deny.to_json(), r#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":1}"#);
 ///
 /// let code = GroupErrorCode::new(10_100).unwrap();
-/// let custom = Reply::from(CreateGroupDecision::deny_with(code, "name not allowed"));
+/// let custom = Reply::from(CreateDecision::deny_with(code, "name not allowed"));
 /// assert_eq!(
 ///     custom.to_json(),
 ///     r#"{"ActionStatus":"OK","ErrorInfo":"name not allowed","ErrorCode":10100}"#
 /// );
 /// ```
 ///
-/// [`CreateOfficialAccountDecision`]: crate::official_account::CreateOfficialAccountDecision
-/// [`CreateGroupDecision`]: crate::group::CreateGroupDecision
+/// [`CreateDecision`]: crate::official_account::CreateDecision
+/// [`CreateDecision`]: crate::group::CreateDecision
 /// [`CreateTopicDecision`]: crate::group::CreateTopicDecision
-/// [`ApplyJoinGroupDecision`]: crate::group::ApplyJoinGroupDecision
+/// [`ApplyJoinDecision`]: crate::group::ApplyJoinDecision
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum GateDecision<C> {

@@ -1,13 +1,14 @@
-//! Follow / fans webhooks: `Follow.*` (1047/70355, 70356).
+//! Follow / fans webhooks: `Follow.*`
+//! ([1047/70355](https://www.tencentcloud.com/document/product/1047/70355),
+//! [70356](https://www.tencentcloud.com/document/product/1047/70356)).
 //!
-//! Both fire after the change succeeded, from a client or from the REST API, and are answered
-//! OK. Account ids are plain `String`s: any UserID form is accepted as sent.
+//! Both fire after the change succeeded, from a client or from the REST API, and are answered OK.
+//! Account ids are plain `String`s: any UserID form is accepted as sent.
 //!
 //! Spec ambiguity: the two commands carry the followed users differently, as the docs show —
-//! `FollowList[].To_Account` (objects) for a follow, a plain `To_Account` array of UserIDs for
-//! an unfollow. Each is typed as documented; [`AfterFollowAdd::followed`] and
-//! [`AfterFollowDelete::unfollowed`] give the same view of both. `EventTime` is in milliseconds
-//! (number or numeric string).
+//! `FollowList[].To_Account` (objects) for a follow, a plain `To_Account` array of UserIDs for an
+//! unfollow. Each is typed as documented; [`AfterAdd::followed`] and [`AfterDelete::unfollowed`]
+//! give the same view of both. `EventTime` is in milliseconds (number or numeric string).
 
 use super::common::event_time;
 use super::wire::wire_struct;
@@ -22,7 +23,7 @@ wire_struct! {
 
 wire_struct! {
     /// `Follow.CallbackAfterFollowAdd`: a user followed other users (1047/70355). Answered OK.
-    pub struct AfterFollowAdd {
+    pub struct AfterAdd {
         /// The command, repeated in the body.
         pub callback_command: Option<String> => "CallbackCommand",
         /// The follower.
@@ -37,7 +38,7 @@ wire_struct! {
 wire_struct! {
     /// `Follow.CallbackAfterFollowDelete`: a user unfollowed other users (1047/70356). Answered
     /// OK.
-    pub struct AfterFollowDelete {
+    pub struct AfterDelete {
         /// The command, repeated in the body.
         pub callback_command: Option<String> => "CallbackCommand",
         /// The user who unfollowed.
@@ -49,16 +50,16 @@ wire_struct! {
     }
 }
 
-event_time!(ms: AfterFollowAdd, AfterFollowDelete);
+event_time!(ms: AfterAdd, AfterDelete);
 
-impl AfterFollowAdd {
+impl AfterAdd {
     /// The UserIDs followed (`FollowList[].To_Account`), in order.
     pub fn followed(&self) -> impl Iterator<Item = &str> {
         self.follow_list.iter().map(|f| f.to_account.as_str())
     }
 }
 
-impl AfterFollowDelete {
+impl AfterDelete {
     /// The UserIDs unfollowed (`To_Account`), in order.
     pub fn unfollowed(&self) -> impl Iterator<Item = &str> {
         self.to_account.iter().map(String::as_str)
@@ -77,18 +78,18 @@ mod tests {
             (
                 "EventTime as a numeric string",
                 r#"{"From_Account":"a","FollowList":[{"To_Account":"b"}],"EventTime":"1702018343678"}"#,
-                |j| de::<AfterFollowAdd>(j).event_time == Some(1_702_018_343_678),
+                |j| de::<AfterAdd>(j).event_time == Some(1_702_018_343_678),
             ),
             (
                 "absent EventTime",
                 r#"{"From_Account":"a","To_Account":["b"]}"#,
-                |j| de::<AfterFollowDelete>(j).event_system_time().is_none(),
+                |j| de::<AfterDelete>(j).event_system_time().is_none(),
             ),
             (
                 "unknown key in a follow item is kept",
                 r#"{"From_Account":"a","FollowList":[{"To_Account":"b","Remark":"x"}]}"#,
                 |j| {
-                    let e: AfterFollowAdd = de(j);
+                    let e: AfterAdd = de(j);
                     e.follow_list[0].extra.get_as::<String>("Remark").as_deref() == Some("x")
                         && e.followed().eq(["b"])
                 },
@@ -96,15 +97,14 @@ mod tests {
             (
                 "empty unfollow list",
                 r#"{"From_Account":"a","To_Account":[]}"#,
-                |j| de::<AfterFollowDelete>(j).unfollowed().next().is_none(),
+                |j| de::<AfterDelete>(j).unfollowed().next().is_none(),
             ),
         ];
         for (name, json, check) in cases {
             assert!(check(json), "{name}");
         }
-        let err =
-            serde_json::from_str::<AfterFollowDelete>(r#"{"From_Account":"a","To_Account":"b"}"#)
-                .expect_err("a single string is not the documented array");
+        let err = serde_json::from_str::<AfterDelete>(r#"{"From_Account":"a","To_Account":"b"}"#)
+            .expect_err("a single string is not the documented array");
         assert!(err.to_string().contains("invalid type"), "{err}");
     }
 
@@ -115,7 +115,7 @@ mod tests {
                 "Follow.CallbackAfterFollowAdd",
                 include_str!("../../fixtures/events/Follow.CallbackAfterFollowAdd.json"),
                 |n, j| {
-                    let e: AfterFollowAdd = fixture(n, j);
+                    let e: AfterAdd = fixture(n, j);
                     assert_eq!(e.from_account, "UserID_001", "{n}");
                     assert!(e.followed().eq(["UserID_002", "UserID_003"]), "{n}");
                     assert_eq!(e.event_time, Some(1_702_018_343_678), "{n}");
@@ -125,7 +125,7 @@ mod tests {
                 "Follow.CallbackAfterFollowDelete",
                 include_str!("../../fixtures/events/Follow.CallbackAfterFollowDelete.json"),
                 |n, j| {
-                    let e: AfterFollowDelete = fixture(n, j);
+                    let e: AfterDelete = fixture(n, j);
                     assert_eq!(e.from_account, "UserID_001", "{n}");
                     assert!(e.unfollowed().eq(["UserID_002", "UserID_003"]), "{n}");
                     assert_eq!(e.event_time, Some(1_702_018_343_678), "{n}");

@@ -1,6 +1,12 @@
-//! Group webhooks, communities and topics included: `Group.*` (1047/34368–34378, 46979,
-//! 48734, 49462–49466, 57455, 60393–60396, 76007; the edit webhook only on the mainland Chinese
-//! page 269/129193).
+//! Group webhooks, communities and topics included: `Group.*`
+//! ([1047/34368](https://www.tencentcloud.com/document/product/1047/34368)–[34378](https://www.tencentcloud.com/document/product/1047/34378),
+//! [46979](https://www.tencentcloud.com/document/product/1047/46979),
+//! [48734](https://www.tencentcloud.com/document/product/1047/48734),
+//! [49462](https://www.tencentcloud.com/document/product/1047/49462)–[49466](https://www.tencentcloud.com/document/product/1047/49466),
+//! [57455](https://www.tencentcloud.com/document/product/1047/57455),
+//! [60393](https://www.tencentcloud.com/document/product/1047/60393)–[60396](https://www.tencentcloud.com/document/product/1047/60396),
+//! [76007](https://www.tencentcloud.com/document/product/1047/76007); the edit webhook only on the
+//! mainland Chinese page [269/129193](https://cloud.tencent.com/document/product/269/129193)).
 //!
 //! Source: Tencent's English pages `1047/<id>`, cross-checked with the Chinese pages of the same
 //! id. Group ids (`@TGS#...`, plain numbers, community ids `@TGS#_...`) and account ids (any
@@ -9,13 +15,12 @@
 //! samples print it as a string); `MsgTime` is in seconds.
 //!
 //! Required fields follow the crate's rule (in the wire module's docs): the ids that identify the
-//! event (the group, the acting user, the users or the messages concerned) and the message body
-//! are required; a payload without them goes to
-//! [`Handler::on_unparsed`](crate::Handler::on_unparsed) with its JSON and the missing key.
-//! Descriptive fields (`Type`, names, counts, flags, `EventTime`) and the numbers, times and
-//! randoms of the messages an event carries are `Option`. `Type` is the open [`GroupType`]:
-//! legacy names (`Private` for `Work`, `ChatRoom` for `Meeting`) match the modern variant and are
-//! written back as sent; unknown types are kept.
+//! event (the group, the acting user, the users or the messages concerned) and the message body are
+//! required; a payload without them goes to [`Handler::on_unparsed`](crate::Handler::on_unparsed)
+//! with its JSON and the missing key. Descriptive fields (`Type`, names, counts, flags,
+//! `EventTime`) and the numbers, times and randoms of the messages an event carries are `Option`.
+//! `Type` is the open [`GroupType`]: legacy names (`Private` for `Work`, `ChatRoom` for `Meeting`)
+//! match the modern variant and are written back as sent; unknown types are kept.
 //!
 //! Older traffic of live-streaming groups (`AVChatRoom`) sends its group messages without the
 //! `MsgSeq`, `MsgTime` and `Random` the pages list. Such an [`AfterSendMsg`] is typed all the same:
@@ -23,51 +28,56 @@
 //! [`conversation`](crate::message::MessageEvent::conversation) is the group's, its
 //! [`sent_time`](AfterSendMsg::sent_time) falls back to `EventTime`, and its
 //! [`idempotency_key`](crate::Event::idempotency_key) is read from its content. The sequence
-//! numbers that name the message an event is about without carrying it (a recalled message, a
-//! read receipt, an extension change) stay required: without them the event says nothing.
+//! numbers that name the message an event is about without carrying it (a recalled message, a read
+//! receipt, an extension change) stay required: without them the event says nothing.
 //!
 //! How the gaps and contradictions of the docs are resolved:
 //! - `GroupId` is also read as `GroupID` (the push callbacks' spelling) in every command, and as
-//!   `groupID` in [`AfterCreateGroup`], whose English field table spells it so (its sample says
+//!   `groupID` in [`AfterCreate`], whose English field table spells it so (its sample says
 //!   `GroupId`).
-//! - The message random is documented as `Random` in the group message commands (`MsgRandom`
-//!   in other families and in relayed messages); both are read, and written back as they came.
-//!   It is 64-bit although the table says "32-bit".
+//! - The message random is documented as `Random` in the group message commands (`MsgRandom` in
+//!   other families and in relayed messages); both are read, and written back as they came. Its
+//!   field is `msg_random`, as in every family. It is 64-bit although the table says "32-bit".
 //! - `Operator_Account` is required wherever it names the actor of the event; in the three message
 //!   commands the actor is `From_Account` and `Operator_Account` (the request initiator, which
 //!   differs only for admin sends) is optional.
 //! - `Owner_Account` is optional everywhere: groups created through the REST API may have no owner.
-//! - The initial `MemberList` of the create-group commands is optional (a group can be created
-//!   with no members besides its owner); the member lists that *are* the event (joins, exits,
-//!   invitations, state changes) are required. `MemberList` of [`AfterGroupDestroyed`] is
-//!   omitted for communities, so it is optional.
+//! - The initial `MemberList` of the create-group commands is optional (a group can be created with
+//!   no members besides its owner); the member lists that *are* the event (joins, exits,
+//!   invitations, state changes) are required. `MemberList` of [`AfterDestroyed`] is omitted for
+//!   communities, so it is optional.
 //! - `MsgId` of [`AfterSendMsg`] appears only on the Chinese page; it is optional. The live-room
-//!   copy of the before-send page (647/74347) also shows it, so [`BeforeSendMsg`] reads it too.
-//! - [`SendMsgException`] carries the failure as `ErrorCode` / `ErrorInfo` in the request body
-//!   (not the reply); its table lists no `TopicId`, which is read anyway (optional) so community
-//!   messages give the right [`Conversation`]. Its sample misses a comma; the fixture adds it.
-//! - The topic commands (1047/49463–49466) were documented without `EventTime`; every sibling
-//!   command has it, so it is read when present. [`BeforeCreateTopic`] documents no `GroupId`:
-//!   it is optional. [`AfterTopicInfoChanged`] documents no `TopicId` (only the community's
-//!   `GroupId`): `TopicId` is read when present.
-//! - `OptionType` of [`AfterGroupAttrChanged`] is only in the sample (`set`); the page's prose
-//!   gives the four values. `GroupAttr` (lower-case `key`/`value`) is optional, as a `clear` may
-//!   carry none, and an item's `value` is optional, as a `delete` may carry only keys.
+//!   copy of the before-send page
+//!   ([647/74347](https://www.tencentcloud.com/document/product/647/74347)) also shows it, so
+//!   [`BeforeSendMsg`] reads it too.
+//! - [`SendMsgException`] carries the failure as `ErrorCode` / `ErrorInfo` in the request body (not
+//!   the reply); its table lists no `TopicId`, which is read anyway (optional) so community
+//!   messages give the right [`Conversation`](crate::message::Conversation). Its sample misses a
+//!   comma; the fixture adds it.
+//! - The topic commands
+//!   ([1047/49463](https://www.tencentcloud.com/document/product/1047/49463)–[49466](https://www.tencentcloud.com/document/product/1047/49466))
+//!   were documented without `EventTime`; every sibling command has it, so it is read when present.
+//!   [`BeforeCreateTopic`] documents no `GroupId`: it is optional. [`AfterTopicInfoChanged`]
+//!   documents no `TopicId` (only the community's `GroupId`): `TopicId` is read when present.
+//! - `OptionType` of [`AfterAttrChanged`] is only in the sample (`set`); the page's prose gives the
+//!   four values. `GroupAttr` (lower-case `key`/`value`) is optional, as a `clear` may carry none,
+//!   and an item's `value` is optional, as a `delete` may carry only keys.
 //! - `Role` of [`AfterMemberFieldChanged`] is documented as `Admin` / `Member` only; any other
 //!   value (e.g. an owner) is kept in `Other`.
-//! - `EventCause` of [`OnMemberStateChange`] is in the 2025 field table but not in the sample.
-//! - `ExtensionList` of [`AfterGroupMsgExtension`] is optional, as a "clear all" may carry none.
+//! - `EventCause` of [`MemberStateChange`] is in the 2025 field table but not in the sample.
+//! - `ExtensionList` of [`AfterMsgExtension`] is optional, as a "clear all" may carry none.
 //! - The sample of [`AfterReadReceipt`] misses a comma; the fixture adds it.
-//! - [`AfterModifyMsg`] (269/129193, 2026) documents `GroupId`, `TopicId`, `Operator_Account`
-//!   (who edited), `MsgSeq`, the new `MsgBody` and `EventTime`, and no `From_Account`. Its
-//!   required fields are the group and the editor: the sequence number is optional like every
-//!   sequence number of the families added since, and so is the body (the edit can be acted on
-//!   from `GroupId` and `MsgSeq` alone). Its sample sends `"TopicId": ""` for a group without
-//!   topics, which [`AfterModifyMsg::conversation`] reads as no topic. `From_Account`,
-//!   `CloudCustomData`, `MsgTime` and `Random` (or `MsgRandom`), which the one-to-one edit
-//!   webhook carries, are typed as optional but unconfirmed for this one. The reply is the usual
-//!   OK (`ErrorCode` 0 processed, 1 error; it changes nothing). The fixture is the page's sample
-//!   as printed.
+//! - [`AfterModifyMsg`] ([269/129193](https://cloud.tencent.com/document/product/269/129193),
+//!   [2026](https://cloud.tencent.com/document/product/269/2026)) documents `GroupId`, `TopicId`,
+//!   `Operator_Account` (who edited), `MsgSeq`, the new `MsgBody` and `EventTime`, and no
+//!   `From_Account`. Its required fields are the group and the editor: the sequence number is
+//!   optional like every sequence number of the families added since, and so is the body (the edit
+//!   can be acted on from `GroupId` and `MsgSeq` alone). Its sample sends `"TopicId": ""` for a
+//!   group without topics, which [`AfterModifyMsg::conversation`] reads as no topic.
+//!   `From_Account`, `CloudCustomData`, `MsgTime` and `Random` (or `MsgRandom`), which the
+//!   one-to-one edit webhook carries, are typed as optional but unconfirmed for this one. The reply
+//!   is the usual OK (`ErrorCode` 0 processed, 1 error; it changes nothing). The fixture is the
+//!   page's sample as printed.
 
 use super::common::{
     ExtensionItem, ExtensionOperation, GroupType, KeyValue, Member, event_time, members,
@@ -120,7 +130,7 @@ open_str_enum! {
 }
 
 open_str_enum! {
-    /// The new state of audio-video group members (`EventType` of [`OnMemberStateChange`]).
+    /// The new state of audio-video group members (`EventType` of [`MemberStateChange`]).
     pub enum MemberStateEventType {
         /// Went offline.
         Offline = "Offline",
@@ -130,7 +140,7 @@ open_str_enum! {
 }
 
 open_str_enum! {
-    /// Why the state changed (`EventCause` of [`OnMemberStateChange`], 2025 pages).
+    /// Why the state changed (`EventCause` of [`MemberStateChange`], 2025 pages).
     pub enum MemberStateEventCause {
         /// No heartbeat for more than 20 seconds (`Offline`).
         HeartbeatInterrupt = "HeartbeatInterrupt",
@@ -155,7 +165,7 @@ open_str_enum! {
 }
 
 open_str_enum! {
-    /// What was done to the group attributes (`OptionType` of [`AfterGroupAttrChanged`]).
+    /// What was done to the group attributes (`OptionType` of [`AfterAttrChanged`]).
     pub enum GroupAttrOption {
         /// Every attribute was reset to the given ones.
         Set = "set",
@@ -170,8 +180,8 @@ open_str_enum! {
 
 wire_struct! {
     /// `Group.CallbackBeforeCreateGroup`: a group is about to be created, from a client or the
-    /// REST API (1047/34368). Answer with a [`CreateGroupDecision`].
-    pub struct BeforeCreateGroup {
+    /// REST API (1047/34368). Answer with a [`CreateDecision`].
+    pub struct BeforeCreate {
         /// The command, repeated in the body.
         pub callback_command: Option<String> => "CallbackCommand",
         /// UserID of who asked to create the group.
@@ -193,7 +203,7 @@ wire_struct! {
 
 wire_struct! {
     /// `Group.CallbackAfterCreateGroup`: a group was created (1047/34369). Answered OK.
-    pub struct AfterCreateGroup {
+    pub struct AfterCreate {
         /// The command, repeated in the body.
         pub callback_command: Option<String> => "CallbackCommand",
         /// Id of the new group. (The English field table spells it `groupID`.)
@@ -217,8 +227,8 @@ wire_struct! {
 
 wire_struct! {
     /// `Group.CallbackBeforeApplyJoinGroup`: a user applies to join, before Chat adds them or
-    /// asks the admins (1047/34370). Answer with an [`ApplyJoinGroupDecision`].
-    pub struct BeforeApplyJoinGroup {
+    /// asks the admins (1047/34370). Answer with an [`ApplyJoinDecision`].
+    pub struct BeforeApplyJoin {
         /// The command, repeated in the body.
         pub callback_command: Option<String> => "CallbackCommand",
         /// The group applied to.
@@ -235,7 +245,7 @@ wire_struct! {
 group_event! {
     /// `Group.CallbackBeforeInviteJoinGroup`: users are about to be added by invitation or by
     /// the REST API (1047/34371). Answer with an [`InviteDecision`]: all, all but some, or none.
-    pub struct BeforeInviteJoinGroup {
+    pub struct BeforeInviteJoin {
         /// UserID of the inviter.
         pub operator_account: String => "Operator_Account",
         /// The users to be added.
@@ -296,7 +306,7 @@ group_message! {
 wire_struct! {
     /// `Group.CallbackAfterGroupFull`: the group became full, or a join failed because it is
     /// (1047/34376). Answered OK.
-    pub struct AfterGroupFull {
+    pub struct AfterFull {
         /// The command, repeated in the body.
         pub callback_command: Option<String> => "CallbackCommand",
         /// The full group.
@@ -308,7 +318,7 @@ wire_struct! {
 
 wire_struct! {
     /// `Group.CallbackAfterGroupDestroyed`: a group was disbanded (1047/34377). Answered OK.
-    pub struct AfterGroupDestroyed {
+    pub struct AfterDestroyed {
         /// The command, repeated in the body.
         pub callback_command: Option<String> => "CallbackCommand",
         /// The disbanded group.
@@ -329,7 +339,7 @@ wire_struct! {
 group_event! {
     /// `Group.CallbackAfterGroupInfoChanged`: the group's name, introduction, notice or avatar
     /// changed; only the changed fields are sent (1047/34378). Answered OK.
-    pub struct AfterGroupInfoChanged {
+    pub struct AfterInfoChanged {
         /// UserID of who made the change.
         pub operator_account: String => "Operator_Account",
         /// The new name, if changed.
@@ -346,7 +356,7 @@ group_event! {
 wire_struct! {
     /// `Group.CallbackOnMemberStateChange`: members of an audio-video group (`AVChatRoom`) went
     /// offline or came back (1047/48734). Answered OK. No `EventTime` is documented.
-    pub struct OnMemberStateChange {
+    pub struct MemberStateChange {
         /// The command, repeated in the body.
         pub callback_command: Option<String> => "CallbackCommand",
         /// The group.
@@ -510,7 +520,7 @@ wire_struct! {
 group_event! {
     /// `Group.CallbackAfterGroupAttrChanged`: group custom attributes were set, modified,
     /// cleared or deleted (1047/60394). Answered OK.
-    pub struct AfterGroupAttrChanged {
+    pub struct AfterAttrChanged {
         /// UserID of who made the change.
         pub operator_account: String => "Operator_Account",
         /// What was done (in the sample only, not in the field table).
@@ -546,7 +556,7 @@ group_event! {
 group_event! {
     /// `Group.CallbackAfterChangeGroupOwner`: the group's ownership was transferred
     /// (1047/60396). Answered OK.
-    pub struct AfterChangeGroupOwner {
+    pub struct AfterChangeOwner {
         /// UserID of who made the transfer.
         pub operator_account: String => "Operator_Account",
         /// The previous owner (a group may have had none).
@@ -559,7 +569,7 @@ group_event! {
 wire_struct! {
     /// `Group.CallbackOnDailyGroupQuotaAlarm`: today's net new groups (created minus dissolved)
     /// passed 70 % of the app's daily limit (1047/57455). Answered OK.
-    pub struct OnDailyGroupQuotaAlarm {
+    pub struct DailyQuotaAlarm {
         /// The command, repeated in the body.
         pub callback_command: Option<String> => "CallbackCommand",
         /// Net groups created today.
@@ -574,7 +584,7 @@ wire_struct! {
 wire_struct! {
     /// `Group.CallbackAfterGroupMsgExtension`: extension keys of a group message were set,
     /// deleted or cleared (1047/76007). Answered OK.
-    pub struct AfterGroupMsgExtension {
+    pub struct AfterMsgExtension {
         /// The command, repeated in the body.
         pub callback_command: Option<String> => "CallbackCommand",
         /// The group.
@@ -614,22 +624,22 @@ group_event! {
         /// Send time of the message, Unix **seconds** (unconfirmed for this command).
         pub msg_time: Option<u64> => "MsgTime",
         /// The message random (`MsgRandom` is read too; unconfirmed for this command).
-        pub random: Option<u64> => "Random" | "MsgRandom",
+        pub msg_random: Option<u64> => "Random" | "MsgRandom",
     }
 }
 
 event_time!(ms:
-    BeforeCreateGroup,
-    AfterCreateGroup,
-    BeforeApplyJoinGroup,
-    BeforeInviteJoinGroup,
+    BeforeCreate,
+    AfterCreate,
+    BeforeApplyJoin,
+    BeforeInviteJoin,
     AfterNewMemberJoin,
     AfterMemberExit,
     BeforeSendMsg,
     AfterSendMsg,
-    AfterGroupFull,
-    AfterGroupDestroyed,
-    AfterGroupInfoChanged,
+    AfterFull,
+    AfterDestroyed,
+    AfterInfoChanged,
     SendMsgException,
     AfterRecallMsg,
     BeforeCreateTopic,
@@ -637,26 +647,26 @@ event_time!(ms:
     AfterTopicDestroyed,
     AfterTopicInfoChanged,
     AfterMemberFieldChanged,
-    AfterGroupAttrChanged,
+    AfterAttrChanged,
     AfterReadReceipt,
-    AfterChangeGroupOwner,
-    OnDailyGroupQuotaAlarm,
-    AfterGroupMsgExtension,
+    AfterChangeOwner,
+    DailyQuotaAlarm,
+    AfterMsgExtension,
     AfterModifyMsg,
 );
 
 members!(
-    BeforeCreateGroup.member_list,
-    AfterCreateGroup.member_list,
-    BeforeInviteJoinGroup.destination_members,
+    BeforeCreate.member_list,
+    AfterCreate.member_list,
+    BeforeInviteJoin.destination_members,
     AfterNewMemberJoin.new_member_list,
     AfterMemberExit.exit_member_list,
-    AfterGroupDestroyed.member_list,
-    OnMemberStateChange.member_list,
+    AfterDestroyed.member_list,
+    MemberStateChange.member_list,
     MsgReceipt.read_receipt_members,
 );
 
-impl BeforeInviteJoinGroup {
+impl BeforeInviteJoin {
     /// The UserIDs to be added (`DestinationMembers`), in order; the same as
     /// [`members`](Self::members). Refuse some of them with [`InviteDecision::Refuse`].
     pub fn invited(&self) -> impl Iterator<Item = &str> {
@@ -701,14 +711,14 @@ impl AfterRecallMsg {
 /// a code in [10100, 10200], or rewrite `MsgBody` and/or `CloudCustomData` (1047/34374).
 pub type SendMsgDecision = SendDecision<GroupErrorCode>;
 
-/// The answer to [`BeforeCreateGroup`]: allow, deny (10016), or deny with a code in
+/// The answer to [`BeforeCreate`]: allow, deny (10016), or deny with a code in
 /// [10100, 10200] (1047/34368).
-pub type CreateGroupDecision = GateDecision<GroupErrorCode>;
+pub type CreateDecision = GateDecision<GroupErrorCode>;
 
-/// The answer to [`BeforeApplyJoinGroup`]: let the application go on (admin approval still
+/// The answer to [`BeforeApplyJoin`]: let the application go on (admin approval still
 /// applies where the group needs it), deny (10016), or deny with a code in [10100, 10200]
 /// (1047/34370).
-pub type ApplyJoinGroupDecision = GateDecision<GroupErrorCode>;
+pub type ApplyJoinDecision = GateDecision<GroupErrorCode>;
 
 /// The answer to [`BeforeCreateTopic`]: allow, deny (10016), or deny with a code in
 /// [10100, 10200] (1047/49463).
@@ -731,12 +741,12 @@ mod tests {
     fn tolerates_what_real_traffic_sends() {
         let cases: [(&str, fn()); 18] = [
             ("GroupID spelling", || {
-                let e: AfterGroupFull = de(json!({"GroupID": "@TGS#1"}));
+                let e: AfterFull = de(json!({"GroupID": "@TGS#1"}));
                 assert_eq!(e.group_id, "@TGS#1");
             }),
             ("EventTime as a number or a string", || {
-                let a: AfterGroupFull = de(json!({"GroupId": "g", "EventTime": 1670574414123u64}));
-                let b: AfterGroupFull = de(json!({"GroupId": "g", "EventTime": "1670574414123"}));
+                let a: AfterFull = de(json!({"GroupId": "g", "EventTime": 1670574414123u64}));
+                let b: AfterFull = de(json!({"GroupId": "g", "EventTime": "1670574414123"}));
                 assert_eq!(a.event_time, Some(1670574414123));
                 assert_eq!(a, b);
                 assert_eq!(
@@ -747,7 +757,7 @@ mod tests {
             ("MsgRandom spelling above 2^32", || {
                 let e: BeforeSendMsg = de(json!({"GroupId": "g", "From_Account": "a",
                     "MsgRandom": 5_000_000_000u64, "MsgBody": []}));
-                assert_eq!(e.random, Some(5_000_000_000));
+                assert_eq!(e.msg_random, Some(5_000_000_000));
                 // Written back under the key it came with.
                 assert_eq!(
                     serde_json::to_value(&e).unwrap()["MsgRandom"],
@@ -760,7 +770,7 @@ mod tests {
                 assert_eq!(e.msg_seq, Some(4_294_967_297));
             }),
             ("legacy group type Private read as Work", || {
-                let e: BeforeApplyJoinGroup = de(json!({"GroupId": "g", "Type": "Private",
+                let e: BeforeApplyJoin = de(json!({"GroupId": "g", "Type": "Private",
                     "Requestor_Account": "a"}));
                 assert_eq!(e.group_type, Some(GroupType::Work));
             }),
@@ -778,13 +788,13 @@ mod tests {
                 assert_eq!(e.role, Some(MemberRole::Other("Owner".into())));
             }),
             ("EventCause from the 2025 table", || {
-                let e: OnMemberStateChange = de(json!({"GroupId": "g", "EventType": "Online",
+                let e: MemberStateChange = de(json!({"GroupId": "g", "EventType": "Online",
                     "EventCause": "HeartbeatRecover", "MemberList": [{"Member_Account": "a"}]}));
                 assert_eq!(e.event_cause, Some(MemberStateEventCause::HeartbeatRecover));
                 assert_eq!(e.members().collect::<Vec<_>>(), ["a"]);
             }),
             ("community destroyed without MemberList", || {
-                let e: AfterGroupDestroyed = de(json!({"GroupId": "g", "Type": "Community"}));
+                let e: AfterDestroyed = de(json!({"GroupId": "g", "Type": "Community"}));
                 assert_eq!(e.member_list, None);
                 assert_eq!(e.members().count(), 0);
             }),
@@ -814,19 +824,19 @@ mod tests {
                 },
             ),
             ("attribute deletion without values", || {
-                let e: AfterGroupAttrChanged = de(json!({"GroupId": "g", "Operator_Account": "a",
+                let e: AfterAttrChanged = de(json!({"GroupId": "g", "Operator_Account": "a",
                     "OptionType": "delete", "GroupAttr": [{"key": "k"}]}));
                 assert_eq!(e.option_type, Some(GroupAttrOption::Delete));
                 assert_eq!(e.group_attr.unwrap()[0].value, None);
             }),
             ("extension cleared without ExtensionList", || {
-                let e: AfterGroupMsgExtension = de(json!({"GroupId": "g", "MsgSeq": 1,
+                let e: AfterMsgExtension = de(json!({"GroupId": "g", "MsgSeq": 1,
                     "OperateType": 3}));
                 assert_eq!(e.operate_type, Some(ExtensionOperation::Clear));
                 assert_eq!(e.extension_list, None);
             }),
             ("create-group without initial members", || {
-                let e: BeforeCreateGroup = de(json!({"Operator_Account": "a", "Type": "Meeting"}));
+                let e: BeforeCreate = de(json!({"Operator_Account": "a", "Type": "Meeting"}));
                 assert_eq!(e.members().count(), 0);
                 assert_eq!(e.owner_account, None);
             }),
@@ -835,7 +845,10 @@ mod tests {
                     "Operator_Account": "a", "MsgSeq": "4294967297", "MsgRandom": 7,
                     "From_Account": "b", "CloudCustomData": "c", "MsgTime": 1}));
                 assert_eq!(e.msg_seq, Some(4_294_967_297));
-                assert_eq!((e.random, e.from_account.as_deref()), (Some(7), Some("b")));
+                assert_eq!(
+                    (e.msg_random, e.from_account.as_deref()),
+                    (Some(7), Some("b"))
+                );
                 assert_eq!(e.texts().count(), 0, "no body");
                 assert_eq!(
                     e.conversation(),
@@ -855,7 +868,7 @@ mod tests {
                 assert!(err.contains("missing field `Operator_Account`"), "{err}");
             }),
             ("missing GroupId is an error", || {
-                let err = serde_json::from_value::<AfterGroupFull>(json!({"EventTime": 1}))
+                let err = serde_json::from_value::<AfterFull>(json!({"EventTime": 1}))
                     .unwrap_err()
                     .to_string();
                 assert!(err.contains("missing field `GroupId`"), "{err}");
@@ -881,23 +894,23 @@ mod tests {
         type Check = fn(&str, &str);
         let cases: [((&str, &str), Check); 25] = [
             (file!("Group.CallbackBeforeCreateGroup"), |n, s| {
-                let e: BeforeCreateGroup = fixture(n, s);
+                let e: BeforeCreate = fixture(n, s);
                 assert_eq!(e.create_group_num, Some(123));
                 assert_eq!(e.members().collect::<Vec<_>>(), ["bob", "peter"]);
                 assert_eq!(e.group_type, Some(GroupType::Public));
             }),
             (file!("Group.CallbackAfterCreateGroup"), |n, s| {
-                let e: AfterCreateGroup = fixture(n, s);
+                let e: AfterCreate = fixture(n, s);
                 assert_eq!(e.group_id, "@TGS#2J4SZEAEL");
                 assert_eq!(e.user_defined_data_list.unwrap()[1].value, "world");
             }),
             (file!("Group.CallbackBeforeApplyJoinGroup"), |n, s| {
-                let e: BeforeApplyJoinGroup = fixture(n, s);
+                let e: BeforeApplyJoin = fixture(n, s);
                 assert_eq!(e.requestor_account, "jared");
                 assert_eq!(e.event_time, Some(1670574414123));
             }),
             (file!("Group.CallbackBeforeInviteJoinGroup"), |n, s| {
-                let e: BeforeInviteJoinGroup = fixture(n, s);
+                let e: BeforeInviteJoin = fixture(n, s);
                 assert_eq!(e.invited().collect::<Vec<_>>(), ["jared", "leckie"]);
                 assert_eq!(e.operator_account, "leckie");
             }),
@@ -913,7 +926,7 @@ mod tests {
             }),
             (file!("Group.CallbackBeforeSendMsg"), |n, s| {
                 let e: BeforeSendMsg = fixture(n, s);
-                assert_eq!(e.random, Some(123456));
+                assert_eq!(e.msg_random, Some(123456));
                 assert_eq!(e.texts().collect::<Vec<_>>(), ["red packet"]);
                 assert_eq!(
                     e.conversation(),
@@ -930,21 +943,21 @@ mod tests {
                 assert_eq!(e.operator_account.as_deref(), Some("admin"));
             }),
             (file!("Group.CallbackAfterGroupFull"), |n, s| {
-                let e: AfterGroupFull = fixture(n, s);
+                let e: AfterFull = fixture(n, s);
                 assert_eq!(e.group_id, "@TGS#2J4SZEAEL");
             }),
             (file!("Group.CallbackAfterGroupDestroyed"), |n, s| {
-                let e: AfterGroupDestroyed = fixture(n, s);
+                let e: AfterDestroyed = fixture(n, s);
                 assert_eq!(e.members().collect::<Vec<_>>(), ["leckie", "peter", "bob"]);
                 assert_eq!(e.name.as_deref(), Some("MyFirstGroup"));
             }),
             (file!("Group.CallbackAfterGroupInfoChanged"), |n, s| {
-                let e: AfterGroupInfoChanged = fixture(n, s);
+                let e: AfterInfoChanged = fixture(n, s);
                 assert_eq!(e.notification.as_deref(), Some("NewNotification"));
                 assert_eq!(e.name, None);
             }),
             (file!("Group.CallbackOnMemberStateChange"), |n, s| {
-                let e: OnMemberStateChange = fixture(n, s);
+                let e: MemberStateChange = fixture(n, s);
                 assert_eq!(e.event_type, Some(MemberStateEventType::Offline));
                 assert_eq!(e.event_cause, None);
                 assert_eq!(e.members().count(), 2);
@@ -994,7 +1007,7 @@ mod tests {
                 assert_eq!(e.name_card.as_deref(), Some("jacky"));
             }),
             (file!("Group.CallbackAfterGroupAttrChanged"), |n, s| {
-                let e: AfterGroupAttrChanged = fixture(n, s);
+                let e: AfterAttrChanged = fixture(n, s);
                 assert_eq!(e.option_type, Some(GroupAttrOption::Set));
                 let attrs = e.group_attr.unwrap();
                 assert_eq!(
@@ -1009,16 +1022,16 @@ mod tests {
                 assert_eq!(r.members().collect::<Vec<_>>(), ["user0"]);
             }),
             (file!("Group.CallbackAfterChangeGroupOwner"), |n, s| {
-                let e: AfterChangeGroupOwner = fixture(n, s);
+                let e: AfterChangeOwner = fixture(n, s);
                 assert_eq!(e.old_owner_account.as_deref(), Some("user1"));
                 assert_eq!(e.new_owner_account, "user2");
             }),
             (file!("Group.CallbackOnDailyGroupQuotaAlarm"), |n, s| {
-                let e: OnDailyGroupQuotaAlarm = fixture(n, s);
+                let e: DailyQuotaAlarm = fixture(n, s);
                 assert_eq!((e.quota_used, e.quota), (Some(7321), Some(10000)));
             }),
             (file!("Group.CallbackAfterGroupMsgExtension"), |n, s| {
-                let e: AfterGroupMsgExtension = fixture(n, s);
+                let e: AfterMsgExtension = fixture(n, s);
                 assert_eq!(e.operate_type, Some(ExtensionOperation::Set));
                 let items = e.extension_list.unwrap();
                 assert_eq!((items[1].key.as_str(), items[1].seq), ("key3", Some(56)));

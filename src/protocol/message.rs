@@ -756,7 +756,7 @@ macro_rules! group_message {
                 /// UserID of who made the request (differs from the sender for admin sends).
                 pub operator_account: Option<String> => "Operator_Account",
                 /// The random of the send request (`MsgRandom` is read too; 64 bits).
-                pub random: Option<u64> => "Random" | "MsgRandom",
+                pub msg_random: Option<u64> => "Random" | "MsgRandom",
                 /// `1` for an online-only message, else `0` (always `0` in audio-video groups).
                 pub online_only_flag: Option<u32> => "OnlineOnlyFlag",
                 /// The message body.

@@ -1,22 +1,23 @@
-//! Seat webhooks: `Mic.CallbackAfterSeatInfoChanged` (647/60736 for TUIRoomKit rooms, 647/64425
-//! for TUILiveKit live rooms).
+//! Seat webhooks: `Mic.CallbackAfterSeatInfoChanged`
+//! ([647/60736](https://www.tencentcloud.com/document/product/647/60736) for TUIRoomKit rooms,
+//! [647/64425](https://www.tencentcloud.com/document/product/647/64425) for TUILiveKit live rooms).
 //!
 //! One command, sent by two backends: TUIRoomKit lists it with its `Room.*` webhooks, TUILiveKit
-//! with its `Live.*` ones (which this crate does not type). That is why it is a family of its
-//! own rather than part of [`room`](crate::room): the name says `Mic`, and the body is the same
+//! with its `Live.*` ones (which this crate does not type). That is why it is a family of its own
+//! rather than part of [`room`](crate::room): the name says `Mic`, and the body is the same
 //! whichever product sent it, save that the room copy documents `Operator_Account` and the live
 //! copy does not. It is a notification answered with the usual OK, whose result is ignored; the
 //! signature question of [`room`](crate::room) applies to it too.
 //!
-//! Required fields, as the crate's rule (in the wire module's docs) says for every family: the
-//! room and its seats, each seat by its `Index`; the rest is optional. `Operator_Account` is
-//! optional because the live copy has none.
+//! Required fields, as the crate's rule (in the wire module's docs) says for every family: the room
+//! and its seats, each seat by its `Index`; the rest is optional. `Operator_Account` is optional
+//! because the live copy has none.
 //!
 //! How the gaps and contradictions of the pages are resolved:
-//! - `Member_Account` is typed String but both samples print it as a number
-//!   (`144115233775727695`): it is an [`Id`], read from either. An empty seat is documented two
-//!   ways: an empty `Member_Account` (room page) or none at all (live page);
-//!   [`Seat::occupant`] reads both as empty.
+//! - `Member_Account` is typed String but both samples print it as a number (`144115233775727695`):
+//!   it is an [`Id`], read from either. An empty seat is documented two ways: an empty
+//!   `Member_Account` (room page) or none at all (live page); [`Seat::occupant`] reads both as
+//!   empty.
 //! - Neither page documents `EventTime`, but both samples send it (milliseconds): it is read.
 //! - Both samples carry `//` comments and miss the comma after `SeatList`; the fixture (the room
 //!   page's sample) drops the comments and adds the comma.

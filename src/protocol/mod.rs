@@ -1,29 +1,29 @@
 //! Wire formats: the query string, message bodies, events by Tencent family, decisions, and
 //! replies.
 
-pub(crate) mod alert;
-pub(crate) mod bot;
-pub(crate) mod c2c;
-pub(crate) mod call;
-pub(crate) mod chatbot;
+pub mod alert;
+pub mod bot;
+pub mod c2c;
+pub mod call;
+pub mod chatbot;
 pub(crate) mod common;
 pub(crate) mod decision;
-pub(crate) mod follow;
-pub(crate) mod group;
-pub(crate) mod message;
-pub(crate) mod mic;
-pub(crate) mod moderation;
-pub(crate) mod official_account;
-pub(crate) mod profile;
-pub(crate) mod push;
+pub mod follow;
+pub mod group;
+pub mod message;
+pub mod mic;
+pub mod moderation;
+pub mod official_account;
+pub mod profile;
+pub mod push;
 pub(crate) mod query;
 pub(crate) mod raw;
 pub(crate) mod reply;
-pub(crate) mod room;
+pub mod room;
 #[cfg(test)]
 mod rule_tests;
-pub(crate) mod sns;
-pub(crate) mod state;
+pub mod sns;
+pub mod state;
 #[cfg(test)]
 pub(crate) mod test_support;
 pub(crate) mod wire;

@@ -1,15 +1,20 @@
-//! Cloud moderation results: `ContentCallback.ResultNotify` (1047/78240, 1047/77840; 269/95616).
+//! Cloud moderation results: `ContentCallback.ResultNotify`
+//! ([1047/78240](https://www.tencentcloud.com/document/product/1047/78240),
+//! [1047/77840](https://www.tencentcloud.com/document/product/1047/77840);
+//! [269/95616](https://cloud.tencent.com/document/product/269/95616)).
 //!
-//! Sent by the cloud moderation feature (whitelisted), for violations only by default or for
-//! every result if so configured. Answered OK. Account and group ids are plain `String`s: any
-//! form is accepted as sent.
+//! Sent by the cloud moderation feature (whitelisted), for violations only by default or for every
+//! result if so configured. Answered OK. Account and group ids are plain `String`s: any form is
+//! accepted as sent.
 //!
 //! Spec ambiguities and how they are resolved:
 //! - The body has no `CallbackCommand` (the command is only in the query string) but carries
 //!   `SdkAppId`. `callback_command` is kept, optional, like every other command.
-//! - `TextContent` is an array of strings on 1047/78240 and a string on 1047/77840: a
-//!   [`TextContent`] reads either and writes back what was sent; [`ResultNotify::texts`] iterates
-//!   the texts of both forms.
+//! - `TextContent` is an array of strings on
+//!   [1047/78240](https://www.tencentcloud.com/document/product/1047/78240) and a string on
+//!   [1047/77840](https://www.tencentcloud.com/document/product/1047/77840): a [`TextContent`]
+//!   reads either and writes back what was sent; [`ResultNotify::texts`] iterates the texts of both
+//!   forms.
 //! - `MsgID` is also read as `MsgId`. It is missing when a group message was never delivered.
 //! - One sample (a C2C text) covers eight scenes, some of which (profiles, relationship chains)
 //!   have no message and no receiver: every field is optional, `From_Account` and `ContactItem`
@@ -18,8 +23,8 @@
 //!   `ToGroupId` for groups.
 //! - `CtxcbKeywords`, `CtxcbSuggestion`, `CtxcbLabel` and `CloudCustomData` are described by a
 //!   third-party SDK, and the `CtxcbSubLabel`, `CtxcbSubLabelDesc`, `CtxcbLibName` strings appear
-//!   in the sample only. `CtxcbLabel`'s values are given as examples ("e.g."), so
-//!   [`CtxcbLabel`] lists them and keeps any other in `Other`.
+//!   in the sample only. `CtxcbLabel`'s values are given as examples ("e.g."), so [`CtxcbLabel`]
+//!   lists them and keeps any other in `Other`.
 
 use std::fmt;
 

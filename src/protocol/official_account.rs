@@ -1,17 +1,20 @@
 //! Official Account (Official Channel, 公众号) webhooks: the 11 `OfficialAccount.*` events and the
 //! decisions their before-events answer with.
 //!
-//! Source: Tencent's pages 1047/60795–60805 (269/102315–102325). Wire keys kept the "Official
-//! Account" spelling when the English docs renamed the feature "Official Channel".
+//! Source: Tencent's pages
+//! [1047/60795](https://www.tencentcloud.com/document/product/1047/60795)–[60805](https://www.tencentcloud.com/document/product/1047/60805)
+//! ([269/102315](https://cloud.tencent.com/document/product/269/102315)–[102325](https://cloud.tencent.com/document/product/269/102325)).
+//! Wire keys kept the "Official Account" spelling when the English docs renamed the feature
+//! "Official Channel".
 //!
 //! Fields that identify the event (account ids, subscriber lists, the message body, the key of a
 //! recalled message) are required, as the crate's rule for required fields says (in the wire
 //! module's docs); a payload without them goes to
 //! [`Handler::on_unparsed`](crate::Handler::on_unparsed) with its JSON and the missing key.
-//! Descriptive fields are `Option`, because Tencent leaves them out in some flows: the name of
-//! an account about to be created (the operator and the owner say who asks), and the `MsgKey` of
-//! a delivered message, which the event carries whole. `EventTime` is in milliseconds and read
-//! from a number or a numeric string; `MsgTime` is in seconds.
+//! Descriptive fields are `Option`, because Tencent leaves them out in some flows: the name of an
+//! account about to be created (the operator and the owner say who asks), and the `MsgKey` of a
+//! delivered message, which the event carries whole. `EventTime` is in milliseconds and read from a
+//! number or a numeric string; `MsgTime` is in seconds.
 
 use super::common::event_time;
 use super::decision::{CustomErrorCode, GateDecision, SendDecision};
@@ -21,8 +24,8 @@ use super::wire::wire_struct;
 
 wire_struct! {
     /// `OfficialAccount.CallbackBeforeCreateOfficialAccount`: an admin is about to create an
-    /// official account through the REST API. Answer with a [`CreateOfficialAccountDecision`].
-    pub struct BeforeCreateOfficialAccount {
+    /// official account through the REST API. Answer with a [`CreateDecision`].
+    pub struct BeforeCreate {
         /// The command, repeated in the body.
         pub callback_command: Option<String> => "CallbackCommand",
         /// UserID of the operator who asked for the account.
@@ -38,7 +41,7 @@ wire_struct! {
 
 wire_struct! {
     /// `OfficialAccount.CallbackAfterCreateOfficialAccount`: an official account was created.
-    pub struct AfterCreateOfficialAccount {
+    pub struct AfterCreate {
         /// The command, repeated in the body.
         pub callback_command: Option<String> => "CallbackCommand",
         /// Id of the new official account (`@TOA#_...`).
@@ -57,7 +60,7 @@ wire_struct! {
 wire_struct! {
     /// `OfficialAccount.CallbackAfterOfficialAccountInfoChanged`: the account's profile changed.
     /// The docs do not say whether unchanged attributes are sent, so all four are optional.
-    pub struct AfterOfficialAccountInfoChanged {
+    pub struct AfterInfoChanged {
         /// The command, repeated in the body.
         pub callback_command: Option<String> => "CallbackCommand",
         /// Id of the official account.
@@ -79,7 +82,7 @@ wire_struct! {
 
 wire_struct! {
     /// `OfficialAccount.CallbackAfterOfficialAccountDestroyed`: an official account was destroyed.
-    pub struct AfterOfficialAccountDestroyed {
+    pub struct AfterDestroyed {
         /// The command, repeated in the body.
         pub callback_command: Option<String> => "CallbackCommand",
         /// Id of the destroyed account.
@@ -136,7 +139,7 @@ wire_struct! {
 
 wire_struct! {
     /// `OfficialAccount.CallbackAfterOfficialAccountFull`: the account reached its subscriber limit.
-    pub struct AfterOfficialAccountFull {
+    pub struct AfterFull {
         /// The command, repeated in the body.
         pub callback_command: Option<String> => "CallbackCommand",
         /// Id of the full account.
@@ -227,13 +230,13 @@ wire_struct! {
 }
 
 event_time!(ms:
-    BeforeCreateOfficialAccount,
-    AfterCreateOfficialAccount,
-    AfterOfficialAccountInfoChanged,
-    AfterOfficialAccountDestroyed,
+    BeforeCreate,
+    AfterCreate,
+    AfterInfoChanged,
+    AfterDestroyed,
     BeforeAddSubscriber,
     AfterAddSubscriber,
-    AfterOfficialAccountFull,
+    AfterFull,
     AfterDeleteSubscriber,
     BeforeSendMsg,
     AfterSendMsg,
@@ -281,24 +284,24 @@ impl Subscriber {
     }
 }
 
-/// The answer to [`BeforeCreateOfficialAccount`]: allow, deny (the caller gets 20006), or deny
+/// The answer to [`BeforeCreate`]: allow, deny (the caller gets 20006), or deny
 /// with a code in [120001, 130000].
 ///
 /// ```
-/// use tencent_chat_webhook::official_account::CreateOfficialAccountDecision;
+/// use tencent_chat_webhook::official_account::CreateDecision;
 /// use tencent_chat_webhook::{CustomErrorCode, Reply};
 ///
-/// let deny = Reply::from(CreateOfficialAccountDecision::Deny);
+/// let deny = Reply::from(CreateDecision::Deny);
 /// assert_eq!(deny.to_json(), r#"{"ActionStatus":"OK","ErrorInfo":"","ErrorCode":1}"#);
 ///
 /// let code = CustomErrorCode::new(120_001).unwrap();
-/// let custom = Reply::from(CreateOfficialAccountDecision::deny_with(code, "name not allowed"));
+/// let custom = Reply::from(CreateDecision::deny_with(code, "name not allowed"));
 /// assert_eq!(
 ///     custom.to_json(),
 ///     r#"{"ActionStatus":"OK","ErrorInfo":"name not allowed","ErrorCode":120001}"#
 /// );
 /// ```
-pub type CreateOfficialAccountDecision = GateDecision<CustomErrorCode>;
+pub type CreateDecision = GateDecision<CustomErrorCode>;
 
 /// The answer to [`BeforeAddSubscriber`].
 ///

@@ -1,4 +1,5 @@
-//! Profile webhooks: `Profile.CallbackPortraitSet` (1047/48733).
+//! Profile webhooks: `Profile.CallbackPortraitSet`
+//! ([1047/48733](https://www.tencentcloud.com/document/product/1047/48733)).
 //!
 //! Account ids are plain `String`s: any UserID form is accepted as sent.
 //!

@@ -1,31 +1,34 @@
-//! Push-service delivery reports: `Push.OfflinePush` and `Push.AllMemberPush` (1047/67552, 67551;
-//! 269/102567, 102568).
+//! Push-service delivery reports: `Push.OfflinePush` and `Push.AllMemberPush`
+//! ([1047/67552](https://www.tencentcloud.com/document/product/1047/67552),
+//! [67551](https://www.tencentcloud.com/document/product/1047/67551);
+//! [269/102567](https://cloud.tencent.com/document/product/269/102567),
+//! [102568](https://cloud.tencent.com/document/product/269/102568)).
 //!
 //! Both are answered OK. Their shape differs from every other Chat webhook:
 //! - the body is a batch, `{"Events": [...]}`, of 1 to 100 events, with no top-level
-//!   `CallbackCommand` (each event repeats it; the command is in the query string). The batch
-//!   size is documented, not enforced: any length is read;
+//!   `CallbackCommand` (each event repeats it; the command is in the query string). The batch size
+//!   is documented, not enforced: any length is read;
 //! - `EventTime`, `MsgTime` and `TaskTime` are Unix **seconds**, read from numbers or numeric
 //!   strings;
 //! - the group id is `GroupID` (capital D); `GroupId` is read too;
 //! - pushes over the QPS quota are retried later, so the same event can arrive twice.
 //!
-//! Account and group ids are plain `String`s: any form is accepted as sent. `TaskId` and
-//! `PushID` are opaque strings (their segments vary in width).
+//! Account and group ids are plain `String`s: any form is accepted as sent. `TaskId` and `PushID`
+//! are opaque strings (their segments vary in width).
 //!
 //! Spec ambiguities and how they are resolved:
-//! - `EventType` means different things in the two commands (message kind for
-//!   `Push.OfflinePush`, offline/online push for `Push.AllMemberPush`): two enums,
-//!   [`OfflinePushEventType`] and [`AllMemberPushEventType`].
+//! - `EventType` means different things in the two commands (message kind for `Push.OfflinePush`,
+//!   offline/online push for `Push.AllMemberPush`): two enums, [`OfflinePushEventType`] and
+//!   [`AllMemberPushEventType`].
 //! - `DeviceType` uses the vendor table of `PushPlatform` (the English page mislabels its values
 //!   "PushPlatform = ..."): both are [`PushPlatform`].
-//! - `ErrInfo` is not in `Push.OfflinePush`'s field table but is in its sample; it is optional
-//!   in both (it may be empty or `null`). `ErrCode` is an `i64`: vendor codes may be passed on.
+//! - `ErrInfo` is not in `Push.OfflinePush`'s field table but is in its sample; it is optional in
+//!   both (it may be empty or `null`). `ErrCode` is an `i64`: vendor codes may be passed on.
 //! - `MsgKey` is "empty for group" messages and `GroupID` is for group messages only: both
-//!   optional. `MsgRandom` is documented "empty for group chats" although the group sample
-//!   carries one: optional.
-//! - Only the ids that tie an event to its push are required: `From_Account` / `To_Account` of
-//!   an offline push, `TaskId` / `To_Account` of a push task.
+//!   optional. `MsgRandom` is documented "empty for group chats" although the group sample carries
+//!   one: optional.
+//! - Only the ids that tie an event to its push are required: `From_Account` / `To_Account` of an
+//!   offline push, `TaskId` / `To_Account` of a push task.
 
 use super::common::{event_time, from_secs};
 use super::wire::{open_int_enum, wire_struct};
@@ -127,7 +130,7 @@ wire_struct! {
 wire_struct! {
     /// `Push.OfflinePush`: a batch of 1 to 100 reports on offline pushes of IM messages
     /// (1047/67552). Answered OK.
-    pub struct OfflinePush {
+    pub struct Offline {
         /// Absent from the documented body (each event carries it).
         pub callback_command: Option<String> => "CallbackCommand",
         /// The reports.
@@ -169,7 +172,7 @@ wire_struct! {
 wire_struct! {
     /// `Push.AllMemberPush`: a batch of 1 to 100 reports on all-member, tag and UserID pushes
     /// (1047/67551). Answered OK.
-    pub struct AllMemberPush {
+    pub struct AllMember {
         /// Absent from the documented body (each event carries it).
         pub callback_command: Option<String> => "CallbackCommand",
         /// The reports.
@@ -220,7 +223,7 @@ mod tests {
                 "EventTime as a numeric string, in seconds",
                 r#"{"Events":[{"EventTime":"1557481128","From_Account":"a","To_Account":"b"}]}"#.into(),
                 |j| {
-                    let e = &de::<OfflinePush>(j).events[0];
+                    let e = &de::<Offline>(j).events[0];
                     e.event_time == Some(1_557_481_128)
                         && e.event_system_time()
                             == Some(UNIX_EPOCH + Duration::from_secs(1_557_481_128))
@@ -230,7 +233,7 @@ mod tests {
                 "a batch of 100 events",
                 format!(r#"{{"Events":[{}]}}"#, vec![OFFLINE; 100].join(",")),
                 |j| {
-                    let b: OfflinePush = de(j);
+                    let b: Offline = de(j);
                     b.events.len() == 100
                         && b.callback_command.is_none()
                         && b.events.iter().all(|e| {
@@ -244,7 +247,7 @@ mod tests {
                 "MsgSeq and MsgRandom above 2^32",
                 r#"{"Events":[{"From_Account":"a","To_Account":"b","MsgSeq":"4294967296","MsgRandom":18446744073709551615}]}"#.into(),
                 |j| {
-                    let e = &de::<OfflinePush>(j).events[0];
+                    let e = &de::<Offline>(j).events[0];
                     e.msg_seq == Some(4_294_967_296) && e.msg_random == Some(u64::MAX)
                 },
             ),
@@ -252,7 +255,7 @@ mod tests {
                 "GroupId spelling",
                 r#"{"Events":[{"EventType":2,"From_Account":"a","To_Account":"b","GroupId":"@TGS#1"}]}"#.into(),
                 |j| {
-                    let e = &de::<OfflinePush>(j).events[0];
+                    let e = &de::<Offline>(j).events[0];
                     e.group_id.as_deref() == Some("@TGS#1")
                         && e.event_type == Some(OfflinePushEventType::Group)
                 },
@@ -261,7 +264,7 @@ mod tests {
                 "null and empty ErrInfo",
                 r#"{"Events":[{"TaskId":"t","To_Account":"b","ErrInfo":null},{"TaskId":"t","To_Account":"c","ErrInfo":""}]}"#.into(),
                 |j| {
-                    let b: AllMemberPush = de(j);
+                    let b: AllMember = de(j);
                     b.events[0].err_info.is_none() && b.events[1].err_info.as_deref() == Some("")
                 },
             ),
@@ -269,7 +272,7 @@ mod tests {
                 "unknown platform, device and stage kept and written back",
                 r#"{"Events":[{"EventType":2,"TaskId":"t","To_Account":"b","PushPlatform":0,"DeviceType":12,"PushStage":9,"ErrCode":-1}]}"#.into(),
                 |j| {
-                    let b: AllMemberPush = de(j);
+                    let b: AllMember = de(j);
                     let e = &b.events[0];
                     let v = serde_json::to_value(&b).unwrap();
                     e.event_type == Some(AllMemberPushEventType::Online)
@@ -285,7 +288,7 @@ mod tests {
                 "DataId and TaskTime as a string",
                 r#"{"Events":[{"TaskId":"657bf434_537529d8_2000005e80aa873_2780d131_9","DataId":"biz-1","TaskTime":"1557481127","To_Account":"b"}]}"#.into(),
                 |j| {
-                    let e = &de::<AllMemberPush>(j).events[0];
+                    let e = &de::<AllMember>(j).events[0];
                     e.data_id.as_deref() == Some("biz-1")
                         && e.task_system_time()
                             == Some(UNIX_EPOCH + Duration::from_secs(1_557_481_127))
@@ -294,13 +297,13 @@ mod tests {
             (
                 "top-level CallbackCommand sent anyway",
                 r#"{"CallbackCommand":"Push.AllMemberPush","Events":[]}"#.into(),
-                |j| de::<AllMemberPush>(j).callback_command.as_deref() == Some("Push.AllMemberPush"),
+                |j| de::<AllMember>(j).callback_command.as_deref() == Some("Push.AllMemberPush"),
             ),
         ];
         for (name, json, check) in cases {
             assert!(check(&json), "{name}");
         }
-        let err = serde_json::from_str::<OfflinePush>(r#"{"Events":[{"From_Account":"a"}]}"#)
+        let err = serde_json::from_str::<Offline>(r#"{"Events":[{"From_Account":"a"}]}"#)
             .expect_err("missing To_Account");
         assert!(err.to_string().contains("To_Account"), "{err}");
     }
@@ -312,7 +315,7 @@ mod tests {
                 "Push.OfflinePush",
                 include_str!("../../fixtures/events/Push.OfflinePush.json"),
                 |n, j| {
-                    let b: OfflinePush = fixture(n, j);
+                    let b: Offline = fixture(n, j);
                     let [c2c, group] = &b.events[..] else {
                         panic!("{n}: two events")
                     };
@@ -332,7 +335,7 @@ mod tests {
                 "Push.AllMemberPush",
                 include_str!("../../fixtures/events/Push.AllMemberPush.json"),
                 |n, j| {
-                    let b: AllMemberPush = fixture(n, j);
+                    let b: AllMember = fixture(n, j);
                     let e = &b.events[0];
                     assert_eq!(
                         e.task_id,

@@ -188,7 +188,7 @@ impl Wire for RawJson {
 /// use serde_json::json;
 /// use tencent_chat_webhook::follow;
 ///
-/// let event: follow::AfterFollowAdd = serde_json::from_str(
+/// let event: follow::AfterAdd = serde_json::from_str(
 ///     r#"{"From_Account":"a","FollowList":[{"To_Account":"b"}],"Future":{"x":[1]},"Flag":true}"#,
 /// ).unwrap();
 /// let extra = &event.extra;

@@ -1,45 +1,50 @@
-//! TUIRoomKit (conference rooms) webhooks: `Room.*` (command list 269/105401 and 647/104466,
-//! 647/60720; pages 647/60731–60735 in English, 647/104477 and its siblings in Chinese). The
-//! seat webhook, `Mic.CallbackAfterSeatInfoChanged`, is listed with them but also sent by
-//! TUILiveKit: it is its own family, [`mic`](crate::mic).
+//! TUIRoomKit (conference rooms) webhooks: `Room.*` (command list
+//! [269/105401](https://cloud.tencent.com/document/product/269/105401) and
+//! [647/104466](https://cloud.tencent.com/document/product/647/104466),
+//! [647/60720](https://www.tencentcloud.com/document/product/647/60720); pages
+//! [647/60731](https://www.tencentcloud.com/document/product/647/60731)–[60735](https://www.tencentcloud.com/document/product/647/60735)
+//! in English, [647/104477](https://cloud.tencent.com/document/product/647/104477) and its siblings
+//! in Chinese). The seat webhook, `Mic.CallbackAfterSeatInfoChanged`, is listed with them but also
+//! sent by TUILiveKit: it is its own family, [`mic`](crate::mic).
 //!
 //! These callbacks come from the Room backend on Chat's envelope (`SdkAppid`, `CallbackCommand`,
 //! `contenttype`, `ClientIP`, `OptPlatform` in the query), often to the same URL as Chat's. The
-//! Chinese pages configure them through a REST API (647/104477: "通过 REST API 配置回调 URL"),
+//! Chinese pages configure them through a REST API
+//! ([647/104477](https://cloud.tencent.com/document/product/647/104477): "通过 REST API 配置回调 URL"),
 //! the English ones through the console; neither says whether `Sign` and `RequestTime` are
-//! appended. If yours arrive unsigned, do as [`call`](crate::call) says: a URL of their own,
-//! served without the signature check, rather than turning the check off for Chat's URL. Every
-//! command is a notification answered with the usual OK, whose result is ignored.
+//! appended. If yours arrive unsigned, do as [`call`](crate::call) says: a URL of their own, served
+//! without the signature check, rather than turning the check off for Chat's URL. Every command is
+//! a notification answered with the usual OK, whose result is ignored.
 //!
 //! Accounts are [`Id`]s, read from strings or numbers: the room pages' samples print strings, but
-//! the seat webhook of the same backend prints `Member_Account` as a number. Room ids are
-//! strings (TUIRoomKit's room ids are). Flags are read from booleans and from `"true"` /
-//! `"false"` (the update sample sends `"IsCloudRecordingDisabled" : "false"`), times and counts
-//! from numbers or numeric strings.
+//! the seat webhook of the same backend prints `Member_Account` as a number. Room ids are strings
+//! (TUIRoomKit's room ids are). Flags are read from booleans and from `"true"` / `"false"` (the
+//! update sample sends `"IsCloudRecordingDisabled" : "false"`), times and counts from numbers or
+//! numeric strings.
 //!
-//! Required fields, as the crate's rule (in the wire module's docs) says for every family: the
-//! room and the accounts acting or concerned (`Operator_Account`, `MemberList_Account`);
-//! everything describing the room, counts and times included, is optional. A payload without them
-//! goes to [`Handler::on_unparsed`](crate::Handler::on_unparsed).
+//! Required fields, as the crate's rule (in the wire module's docs) says for every family: the room
+//! and the accounts acting or concerned (`Operator_Account`, `MemberList_Account`); everything
+//! describing the room, counts and times included, is optional. A payload without them goes to
+//! [`Handler::on_unparsed`](crate::Handler::on_unparsed).
 //!
 //! How the gaps and contradictions of the pages are resolved:
-//! - The mainland command list (269/105401, April 2024) names the update webhook
-//!   `Room.CallbackUpdateRoomInfo`; the later lists and the page itself say
+//! - The mainland command list
+//!   ([269/105401](https://cloud.tencent.com/document/product/269/105401), April 2024) names the
+//!   update webhook `Room.CallbackUpdateRoomInfo`; the later lists and the page itself say
 //!   `Room.CallbackAfterUpdateRoomInfo`, which is the command typed here. A request naming the
 //!   other goes to [`Handler::on_unknown`](crate::Handler::on_unknown), answered OK.
-//! - [`AfterCreateRoom`] and [`AfterUpdateRoomInfo`] list the room's fields flat in their tables;
-//!   the samples nest them in `RoomInfo` ([`RoomInfo`]), which the code follows. The create
-//!   table lists `ScheduleStartTime` twice (the second is the end time) and calls `CreateTime`
-//!   a scheduled start time; its sample also sends `ScheduleInviteeList_Account`, which the
-//!   table does not list and which is read (optional). Times in `RoomInfo` are in seconds, as
-//!   the samples' values show.
-//! - The update page does not say whether `RoomInfo` carries every field or only the changed
-//!   ones; every field but `RoomId` is optional. Its sample is not valid JSON (`//` comments, a
-//!   trailing comma, no comma before `EventTime`); the fixture drops the comments and the comma
-//!   and adds the other. It keeps the sample's `"IsCloudRecordingDisabled" : "false"`, a string.
+//! - [`AfterCreate`] and [`AfterUpdateInfo`] list the room's fields flat in their tables; the
+//!   samples nest them in `RoomInfo` ([`RoomInfo`]), which the code follows. The create table lists
+//!   `ScheduleStartTime` twice (the second is the end time) and calls `CreateTime` a scheduled
+//!   start time; its sample also sends `ScheduleInviteeList_Account`, which the table does not list
+//!   and which is read (optional). Times in `RoomInfo` are in seconds, as the samples' values show.
+//! - The update page does not say whether `RoomInfo` carries every field or only the changed ones;
+//!   every field but `RoomId` is optional. Its sample is not valid JSON (`//` comments, a trailing
+//!   comma, no comma before `EventTime`); the fixture drops the comments and the comma and adds the
+//!   other. It keeps the sample's `"IsCloudRecordingDisabled" : "false"`, a string.
 //! - `MemberCount` of [`AfterMemberEnter`] and [`AfterMemberLeave`] is "room capacity" in the
-//!   English tables and "房间人数" (members in the room) in the Chinese ones; the Chinese meaning
-//!   is documented.
+//!   English tables and "房间人数" (members in the room) in the Chinese ones; the Chinese meaning is
+//!   documented.
 //! - The enter and leave samples carry `//` comments, which the fixtures drop.
 
 use super::common::{Id, event_time, id_strs};
@@ -142,7 +147,7 @@ wire_struct! {
 wire_struct! {
     /// `Room.CallbackAfterCreateRoom`: a room was created, from a client or the REST API
     /// (647/60733). Answered OK.
-    pub struct AfterCreateRoom {
+    pub struct AfterCreate {
         /// The command, repeated in the body.
         pub callback_command: Option<String> => "CallbackCommand",
         /// UserID of who created it.
@@ -159,7 +164,7 @@ wire_struct! {
 wire_struct! {
     /// `Room.CallbackAfterDestroyRoom`: a room was dissolved, from a client or the REST API
     /// (647/60732). Answered OK.
-    pub struct AfterDestroyRoom {
+    pub struct AfterDestroy {
         /// The command, repeated in the body.
         pub callback_command: Option<String> => "CallbackCommand",
         /// UserID of who dissolved it.
@@ -175,7 +180,7 @@ wire_struct! {
     /// `Room.CallbackAfterUpdateRoomInfo`: a room's settings changed, from a client or the REST
     /// API (647/60731). Answered OK. Which settings `RoomInfo` carries (all, or the changed
     /// ones) is not documented.
-    pub struct AfterUpdateRoomInfo {
+    pub struct AfterUpdateInfo {
         /// The command, repeated in the body.
         pub callback_command: Option<String> => "CallbackCommand",
         /// UserID of who made the change.
@@ -232,9 +237,9 @@ wire_struct! {
 }
 
 event_time!(ms:
-    AfterCreateRoom,
-    AfterDestroyRoom,
-    AfterUpdateRoomInfo,
+    AfterCreate,
+    AfterDestroy,
+    AfterUpdateInfo,
     AfterMemberEnter,
     AfterMemberLeave,
 );
@@ -252,7 +257,7 @@ macro_rules! member_ids {
 }
 member_ids!(AfterMemberEnter, AfterMemberLeave);
 
-impl AfterCreateRoom {
+impl AfterCreate {
     /// The UserIDs invited to a scheduled room, in order (none when not given).
     pub fn invitees(&self) -> impl Iterator<Item = &str> {
         id_strs(
@@ -272,7 +277,7 @@ mod tests {
 
     #[test]
     fn every_fixture_parses_fully_typed() {
-        let created: AfterCreateRoom = fixture("Room.CallbackAfterCreateRoom");
+        let created: AfterCreate = fixture("Room.CallbackAfterCreateRoom");
         let room = &created.room_info;
         assert_eq!(room.room_id, "tandy-test-rest");
         assert_eq!(room.room_type, Some(RoomType::Meeting));
@@ -288,7 +293,7 @@ mod tests {
             ["user2", "user3", "user3"]
         );
 
-        let destroyed: AfterDestroyRoom = fixture("Room.CallbackAfterDestroyRoom");
+        let destroyed: AfterDestroy = fixture("Room.CallbackAfterDestroyRoom");
         assert_eq!(
             (
                 destroyed.operator_account.as_str(),
@@ -297,7 +302,7 @@ mod tests {
             ("admin", "tandy-test-rest")
         );
 
-        let updated: AfterUpdateRoomInfo = fixture("Room.CallbackAfterUpdateRoomInfo");
+        let updated: AfterUpdateInfo = fixture("Room.CallbackAfterUpdateRoomInfo");
         assert_eq!(updated.room_info.owner_account.as_deref(), Some("jack"));
         assert_eq!(
             updated.room_info.take_seat_mode,
@@ -333,7 +338,7 @@ mod tests {
                 assert_eq!(e.leave_type, Some(LeaveType::Expired));
             }),
             ("flags and counts as strings", || {
-                let e: AfterUpdateRoomInfo = de(json!({"Operator_Account": "a",
+                let e: AfterUpdateInfo = de(json!({"Operator_Account": "a",
                     "RoomInfo": {"RoomId": "r", "IsVideoDisabled": "true",
                     "MaxMemberCount": "300"}}));
                 assert_eq!(e.room_info.is_video_disabled, Some(true));
@@ -342,7 +347,7 @@ mod tests {
             ("unknown values kept and written back", || {
                 let v = json!({"Operator_Account": "a", "RoomInfo": {"RoomId": "r",
                     "RoomType": "Webinar", "TakeSeatMode": "Lottery", "RoomStatus": "Ended"}});
-                let e: AfterCreateRoom = de(v.clone());
+                let e: AfterCreate = de(v.clone());
                 assert_eq!(
                     e.room_info.room_type,
                     Some(RoomType::Other("Webinar".into()))
@@ -351,7 +356,7 @@ mod tests {
                 assert_eq!(serde_json::to_value(&e).unwrap(), v);
             }),
             ("a flag that is no flag is an error", || {
-                let err = serde_json::from_value::<AfterUpdateRoomInfo>(json!({
+                let err = serde_json::from_value::<AfterUpdateInfo>(json!({
                     "Operator_Account": "a", "RoomInfo": {"RoomId": "r",
                     "IsAudioDisabled": "muted"}}))
                 .unwrap_err()

@@ -16,9 +16,9 @@ fn may_require(owner: &str, key: &str) -> bool {
     const SUBJECTS: [(&str, &str); 6] = [
         ("group::RecalledMsg", "MsgSeq"),
         ("group::MsgReceipt", "MsgSeq"),
-        ("group::AfterGroupMsgExtension", "MsgSeq"),
+        ("group::AfterMsgExtension", "MsgSeq"),
         ("c2c::AfterMsgWithDraw", "MsgKey"),
-        ("c2c::AfterC2cMsgExtension", "MsgKey"),
+        ("c2c::AfterMsgExtension", "MsgKey"),
         ("official_account::WithdrawnMsg", "MsgKey"),
     ];
     let id = key.ends_with("_Account")

@@ -1,17 +1,18 @@
-//! Relationship-chain webhooks: friends and blocklists, `Sns.*` (1047/43468, 43467,
-//! 34359–34362).
+//! Relationship-chain webhooks: friends and blocklists, `Sns.*`
+//! ([1047/43468](https://www.tencentcloud.com/document/product/1047/43468),
+//! [43467](https://www.tencentcloud.com/document/product/1047/43467),
+//! [34359](https://www.tencentcloud.com/document/product/1047/34359)–[34362](https://www.tencentcloud.com/document/product/1047/34362)).
 //!
-//! The two before-events ([`PrevFriendAdd`], [`PrevFriendResponse`]) fire only for requests made
-//! by clients, never for REST calls, and are answered with a [`FriendDecision`]: one
-//! `ResultItem` per target, built from their `targets()`. The four after-events are answered OK.
+//! The two before-events ([`PrevFriendAdd`], [`PrevFriendResponse`]) fire only for requests made by
+//! clients, never for REST calls, and are answered with a [`FriendDecision`]: one `ResultItem` per
+//! target, built from their `targets()`. The four after-events are answered OK.
 //!
 //! Account ids are plain `String`s: any UserID form is accepted as sent.
 //!
 //! Spec ambiguities and how they are resolved:
 //! - `ClientCmd` of `Sns.CallbackFriendAdd` is documented both as `friend_add` / `friend_response`
-//!   and as `FriendAdd` / `FriendResponse`: [`ClientCmd`] reads both spellings of each and
-//!   writes back the one it came with (the snake-case one, which the sample uses, when built by
-//!   hand).
+//!   and as `FriendAdd` / `FriendResponse`: [`ClientCmd`] reads both spellings of each and writes
+//!   back the one it came with (the snake-case one, which the sample uses, when built by hand).
 //! - `PairList[].Initiator_Account` is documented only for `Sns.CallbackFriendAdd`; the four
 //!   pair-list events share [`FriendPair`], where it is optional.
 //! - The after-events document no `EventTime`; none is typed (one sent anyway lands in `extra`).

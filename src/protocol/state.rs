@@ -1,17 +1,19 @@
-//! Online status: `State.StateChange` (1047/34357; mainland 269/2570).
+//! Online status: `State.StateChange`
+//! ([1047/34357](https://www.tencentcloud.com/document/product/1047/34357); mainland
+//! [269/2570](https://cloud.tencent.com/document/product/269/2570)).
 //!
 //! Account ids are plain `String`s: any UserID form is accepted as sent.
 //!
 //! Spec ambiguities and how they are resolved:
 //! - `CustomStatus` (the new custom status, listed only in the Chinese table, right after
-//!   `Info.Reason`): no sample shows whether it sits inside `Info` or at the top level. Both
-//!   places are typed as optional fields, and [`StateChange::custom_status`] returns whichever is
-//!   present (the one inside `Info` first).
+//!   `Info.Reason`): no sample shows whether it sits inside `Info` or at the top level. Both places
+//!   are typed as optional fields, and [`Change::custom_status`] returns whichever is present (the
+//!   one inside `Info` first).
 //! - `CustomStatusChange` / `SetCustomStatus` are listed only on the Chinese page; they are
 //!   variants of [`Action`] / [`Reason`] like the others.
-//! - `KickedDevice` is "only present on `Login`/`Register` when other devices were kicked
-//!   offline", so it is optional. The overview page warns this command spells Apple platforms
-//!   `IOS`: [`Platform`] reads both `iOS` and `IOS`.
+//! - `KickedDevice` is "only present on `Login`/`Register` when other devices were kicked offline",
+//!   so it is optional. The overview page warns this command spells Apple platforms `IOS`:
+//!   [`Platform`] reads both `iOS` and `IOS`.
 //! - `EventTime` is in milliseconds and, as everywhere, read from a number or a numeric string.
 //! - `Info.Action` is required although it is no id: it is what the event says (a login or a
 //!   logout), as the crate's rule for required fields allows. `Reason` is optional.
@@ -59,7 +61,7 @@ wire_struct! {
         /// Why it happened.
         pub reason: Option<Reason> => "Reason",
         /// The new custom status, if Tencent sends it inside `Info` (placement unconfirmed; see
-        /// [`StateChange::custom_status`]).
+        /// [`Change::custom_status`]).
         pub custom_status: Option<String> => "CustomStatus",
     }
 }
@@ -75,7 +77,7 @@ wire_struct! {
 wire_struct! {
     /// `State.StateChange`: a user logged in, logged out, was disconnected, or set a custom
     /// status (1047/34357). Answered OK.
-    pub struct StateChange {
+    pub struct Change {
         /// The command, repeated in the body.
         pub callback_command: Option<String> => "CallbackCommand",
         /// Event time, Unix milliseconds.
@@ -83,16 +85,16 @@ wire_struct! {
         /// The state change.
         pub info: StateInfo => "Info",
         /// The new custom status, if Tencent sends it at the top level (placement unconfirmed;
-        /// see [`StateChange::custom_status`]).
+        /// see [`Change::custom_status`]).
         pub custom_status: Option<String> => "CustomStatus",
         /// Devices kicked offline by this login; only present on `Login` when there were some.
         pub kicked_device: Option<Vec<KickedDevice>> => "KickedDevice",
     }
 }
 
-event_time!(ms: StateChange);
+event_time!(ms: Change);
 
-impl StateChange {
+impl Change {
     /// The new custom status, wherever Tencent put it: `Info.CustomStatus`, else the top-level
     /// `CustomStatus`.
     pub fn custom_status(&self) -> Option<&str> {
@@ -118,13 +120,13 @@ mod tests {
     use super::*;
     use crate::protocol::test_support;
 
-    fn de(json: &str) -> StateChange {
+    fn de(json: &str) -> Change {
         test_support::de(json)
     }
 
     #[test]
     fn tolerates_what_the_docs_leave_open() {
-        let cases: [(&str, &str, fn(&StateChange) -> bool); 7] = [
+        let cases: [(&str, &str, fn(&Change) -> bool); 7] = [
             (
                 "EventTime as a numeric string",
                 r#"{"EventTime":"1629883332497","Info":{"Action":"Logout","To_Account":"u","Reason":"Unregister"}}"#,
@@ -177,14 +179,14 @@ mod tests {
             let e = de(json);
             assert!(check(&e), "{name}: {e:?}");
         }
-        let err = serde_json::from_str::<StateChange>(r#"{"Info":{"Action":"Login"}}"#)
+        let err = serde_json::from_str::<Change>(r#"{"Info":{"Action":"Login"}}"#)
             .expect_err("missing To_Account");
         assert!(err.to_string().contains("To_Account"), "{err}");
     }
 
     #[test]
     fn fixture_parses_fully_typed_and_round_trips() {
-        let e: StateChange = test_support::fixture("State.StateChange");
+        let e: Change = test_support::fixture("State.StateChange");
         assert_eq!(e.info.action, Action::Login);
         assert_eq!(e.info.to_account, "testuser316");
         assert_eq!(e.info.reason, Some(Reason::Register));

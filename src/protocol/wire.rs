@@ -42,6 +42,28 @@
 //! keys an event without its id fields by its content. The family modules say where they apply the
 //! rule to something notable.
 //!
+//! # Header fields: one name per concept
+//!
+//! The fields many events share have one Rust name across every family, whatever key a family
+//! sends them under; each reads every documented spelling and writes back the one that came:
+//! - `callback_command`: `CallbackCommand`, the command repeated in the body (`Option`: the push
+//!   and moderation bodies leave it out, and the query's command is the one that counts);
+//! - `event_time`: `EventTime`, in milliseconds except in the push family (seconds, as its
+//!   pages say); always optional;
+//! - `msg_seq`, `msg_time`, `msg_key`: `MsgSeq`, `MsgTime` (seconds), `MsgKey`;
+//! - `msg_random`: the message's random, `MsgRandom` in one-to-one, chatbot and push messages and
+//!   in relayed messages (`TIMRelayElem`), `Random` in group messages (every message event but the
+//!   push reports, which document `MsgRandom` only, reads both keys; the family's documented one
+//!   is written when an event is built by hand). One name, `msg_random`, because it is the
+//!   majority spelling of Tencent's pages and keeps the message's fields together (`msg_seq`,
+//!   `msg_time`, `msg_key`, `msg_random`);
+//! - `group_id`: `GroupId`; the events read `GroupID` too (the push family's spelling), and
+//!   `groupID` where a page spells it so;
+//! - account ids keep Tencent's names in snake case (`from_account`, `to_account`,
+//!   `operator_account`).
+//!
+//! A new field that means one of these takes its name here, not the key its page uses.
+//!
 //! # Written back as sent
 //!
 //! Serialising an event gives the JSON it was parsed from, up to the order of keys and the

@@ -375,7 +375,7 @@ mod tests {
             app_id: 1,
             command: "C2C.CallbackBeforeSendMsg".into(),
             kind: crate::CommandKind::Before,
-            decision: crate::Decision::Allow,
+            decision: crate::Answered::Allow,
         };
         let failure = HandlerFailure {
             command: "C2C.CallbackAfterSendMsg".to_owned(),

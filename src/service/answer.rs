@@ -4,7 +4,7 @@
 use http::{Response, StatusCode};
 
 use super::body::ReplyBody;
-use super::observe::{self, CommandLabel, Decision, Outcome, Timing};
+use super::observe::{self, Answered, CommandLabel, Outcome, Timing};
 use crate::handler::BoxFuture;
 use crate::handler::RequestContext;
 use crate::protocol::reply::Reply;
@@ -34,7 +34,7 @@ pub(super) fn reject(
 pub(super) fn answer(
     ctx: &RequestContext,
     reply: &Reply,
-    decision: Option<Decision>,
+    decision: Option<Answered>,
     timing: Timing,
 ) -> Response<ReplyBody> {
     answer_in(ctx, reply, decision, timing, Recycled::default())
@@ -66,12 +66,12 @@ impl Recycled {
 pub(super) fn answer_in(
     ctx: &RequestContext,
     reply: &Reply,
-    decision: Option<Decision>,
+    decision: Option<Answered>,
     timing: Timing,
     recycled: Recycled,
 ) -> Response<ReplyBody> {
     let kind = ctx.kind();
-    let decision = decision.unwrap_or_else(|| Decision::of(kind, reply));
+    let decision = decision.unwrap_or_else(|| Answered::of(kind, reply));
     let mut res = json_response_in(StatusCode::OK, reply, recycled.headers);
     *res.extensions_mut() = recycled.extensions;
     observe::finished(label(ctx), decision.as_str(), 200, timing);

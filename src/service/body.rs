@@ -47,15 +47,15 @@ impl Body for ReplyBody {
 
 impl fmt::Debug for ReplyBody {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ReplyBody")
+        f.debug_struct("service::ResponseBody")
             .field("len", &self.data.as_ref().map_or(0, Bytes::len))
             .finish()
     }
 }
 
 pin_project! {
-    /// The body of a [`Webhook`](crate::Webhook) middleware's response: a webhook reply, or the
-    /// inner service's body untouched.
+    /// The body of a [`Webhook`](crate::layer::Webhook) middleware's response: a webhook reply, or
+    /// the inner service's body untouched.
     pub struct WebhookResponseBody<B> {
         #[pin]
         inner: Inner<B>,
@@ -119,10 +119,10 @@ impl<B> fmt::Debug for WebhookResponseBody<B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.inner {
             Inner::Reply { body } => f
-                .debug_tuple("WebhookResponseBody::Reply")
+                .debug_tuple("layer::ResponseBody::Reply")
                 .field(body)
                 .finish(),
-            Inner::Passthrough { .. } => f.write_str("WebhookResponseBody::Passthrough"),
+            Inner::Passthrough { .. } => f.write_str("layer::ResponseBody::Passthrough"),
         }
     }
 }

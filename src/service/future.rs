@@ -64,7 +64,7 @@ impl fmt::Debug for ResponseFuture {
 }
 
 pin_project! {
-    /// The future of a [`Webhook`](crate::Webhook) middleware call: the webhook service's
+    /// The future of a [`Webhook`](crate::layer::Webhook) middleware call: the webhook service's
     /// answer, or the wrapped service's, made ready first (the middleware does not reserve the
     /// wrapped service in its own `poll_ready`, since a webhook request never uses it).
     pub struct WebhookFuture<S, B>
@@ -151,10 +151,13 @@ where
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.inner {
-            Inner::Webhook { fut } => f.debug_tuple("WebhookFuture::Webhook").field(fut).finish(),
-            Inner::Ready { .. } => f.write_str("WebhookFuture::Ready"),
-            Inner::Called { .. } => f.write_str("WebhookFuture::Passthrough"),
-            Inner::Taken => f.write_str("WebhookFuture::Taken"),
+            Inner::Webhook { fut } => f
+                .debug_tuple("layer::ResponseFuture::Webhook")
+                .field(fut)
+                .finish(),
+            Inner::Ready { .. } => f.write_str("layer::ResponseFuture::Ready"),
+            Inner::Called { .. } => f.write_str("layer::ResponseFuture::Passthrough"),
+            Inner::Taken => f.write_str("layer::ResponseFuture::Taken"),
         }
     }
 }

@@ -1,4 +1,7 @@
-//! Mounting the webhook beside other routes.
+//! The webhook as a tower middleware, for mounting it beside other routes: [`WebhookLayer`]
+//! builds [`Webhook`], whose calls are [`ResponseFuture`]s and whose responses carry a
+//! [`ResponseBody`] (the webhook's reply, or the wrapped service's body), as tower-http scopes a
+//! middleware's types by module. [`WebhookLayer`] is also at the crate root.
 
 use std::error::Error as StdError;
 use std::sync::Arc;
@@ -10,9 +13,9 @@ use http_body::Body;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::body::WebhookResponseBody;
-use super::future::WebhookFuture;
-use super::leaf::WebhookService;
+use crate::service::WebhookService;
+pub use crate::service::body::WebhookResponseBody as ResponseBody;
+pub use crate::service::future::WebhookFuture as ResponseFuture;
 
 /// Wraps a service so that requests to one path go to a [`WebhookService`] and every other
 /// request goes to the wrapped service untouched.
@@ -55,6 +58,14 @@ pub struct WebhookLayer {
     service: WebhookService,
 }
 
+impl WebhookService {
+    /// A layer that answers webhooks at `path` with this service and passes every other request
+    /// to the service it wraps.
+    pub fn into_layer(self, path: impl Into<String>) -> WebhookLayer {
+        WebhookLayer::new(path, self)
+    }
+}
+
 impl WebhookLayer {
     /// Answers webhooks at `path` (such as `/tencent/chat/webhook`) with `service`.
     pub fn new(path: impl Into<String>, service: WebhookService) -> Self {
@@ -90,6 +101,16 @@ impl<S> Webhook<S> {
     pub fn get_ref(&self) -> &S {
         &self.inner
     }
+
+    /// The wrapped service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// The wrapped service, taken out of the middleware.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Webhook<S>
@@ -100,9 +121,9 @@ where
     ReqBody::Error: Into<Box<dyn StdError + Send + Sync>>,
     ResBody: Body<Data = Bytes>,
 {
-    type Response = Response<WebhookResponseBody<ResBody>>;
+    type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
-    type Future = WebhookFuture<S, ReqBody>;
+    type Future = ResponseFuture<S, ReqBody>;
 
     /// Always ready. Which service a request goes to is known only in `call`, and making the
     /// wrapped service ready here would reserve it (a concurrency limit's permit, a buffer's
@@ -115,10 +136,10 @@ where
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         if req.uri().path() == &*self.path {
-            WebhookFuture::webhook(self.service.call(req))
+            ResponseFuture::webhook(self.service.call(req))
         } else {
             // Never made ready here, `inner` is not reserved: its clone is, in the future.
-            WebhookFuture::passthrough(self.inner.clone(), req)
+            ResponseFuture::passthrough(self.inner.clone(), req)
         }
     }
 }
@@ -163,6 +184,17 @@ mod tests {
             self.free.store(true, Ordering::SeqCst);
             ready(Ok(Response::new("inner".to_owned())))
         }
+    }
+
+    /// The accessors reach the wrapped service itself, not a copy.
+    #[test]
+    fn the_accessors_reach_the_wrapped_service() {
+        let config = WebhookConfig::builder(1).token("t").build().unwrap();
+        let layer = WebhookLayer::new("/hook", WebhookService::new(config, Recorder::default()));
+        let mut webhook = layer.layer(vec![1]);
+        webhook.get_mut().push(2);
+        assert_eq!(webhook.get_ref(), &[1, 2]);
+        assert_eq!(webhook.into_inner(), vec![1, 2]);
     }
 
     /// One connection sends only webhooks, another other requests: the first must not keep

@@ -41,7 +41,7 @@ use super::answer::{Step, answer, label, query_command, reject};
 use super::body::ReplyBody;
 use super::deadline::{Deadline, Timer};
 use super::future::ResponseFuture;
-use super::observe::{self, CommandLabel, Decision, Timing};
+use super::observe::{self, Answered, CommandLabel, Timing};
 use super::read::{self, check_declared_length, read};
 use super::run::{Held, Input, Ran};
 use crate::config::WebhookConfig;
@@ -53,7 +53,6 @@ use crate::handler::{
 };
 use crate::protocol::reply::Reply;
 use crate::rejection::{Rejection, RejectionKind};
-use crate::service::WebhookLayer;
 use crate::verify::{Authenticated, authenticate_query, resolve_command};
 
 /// The webhook endpoint: a `tower::Service` that authenticates, parses, dispatches to your
@@ -64,7 +63,7 @@ use crate::verify::{Authenticated, authenticate_query, resolve_command};
 /// `route_service`, hyper-util's `TowerToHyperService`, or anything else built on tower.
 ///
 /// ```
-/// use tencent_chat_webhook::{auth, Handler, WebhookConfig, WebhookService};
+/// use tencent_chat_webhook::{signature, Handler, WebhookConfig, WebhookService};
 /// use tower::ServiceExt;
 ///
 /// struct MyHandler;
@@ -82,7 +81,7 @@ use crate::verify::{Authenticated, authenticate_query, resolve_command};
 /// let uri = format!(
 ///     "/hook?SdkAppid=1400000000&CallbackCommand=OfficialAccount.CallbackAfterOfficialAccountFull\
 ///      &contenttype=json&Sign={}&RequestTime={now}",
-///     auth::sign("s3cret", now),
+///     signature::sign("s3cret", now),
 /// );
 /// let body = r#"{"CallbackCommand":"OfficialAccount.CallbackAfterOfficialAccountFull",
 ///                "Official_Account":"@TOA#_x","EventTime":1670574414123}"#;
@@ -128,12 +127,6 @@ impl WebhookService {
     /// The configuration.
     pub fn config(&self) -> &WebhookConfig {
         &self.shared.config
-    }
-
-    /// A layer that answers webhooks at `path` with this service and passes every other request
-    /// to the service it wraps.
-    pub fn into_layer(self, path: impl Into<String>) -> WebhookLayer {
-        WebhookLayer::new(path, self)
     }
 }
 
@@ -350,7 +343,7 @@ impl Shared {
             return Some(answer(
                 ctx,
                 &reply,
-                Some(Decision::ConsoleCheck),
+                Some(Answered::ConsoleCheck),
                 start.timing,
             ));
         }
@@ -418,7 +411,7 @@ impl Shared {
                 Err(answer(
                     ctx,
                     &Reply::ok(),
-                    Some(Decision::Duplicate),
+                    Some(Answered::Duplicate),
                     start.timing,
                 ))
             }

@@ -1,24 +1,27 @@
-//! The tower pieces: a leaf [`WebhookService`] and a [`WebhookLayer`] for mounting beside other
-//! routes. Submodules are private; their items are re-exported at the crate root.
+//! The webhook as a leaf tower service: [`WebhookService`], the future of its calls
+//! ([`ResponseFuture`]) and the body of its responses ([`ResponseBody`]), as tower-http scopes a
+//! service's types by module. [`WebhookService`] is also at the crate root; to mount the webhook
+//! beside other routes as a middleware, see [`layer`](crate::layer).
+
+// The service's pipeline lives in private submodules. The layer's file is here too
+// (`layer.rs`), declared at the crate root as `crate::layer`.
 
 mod answer;
-mod body;
+pub(crate) mod body;
 mod catch_unwind;
 mod deadline;
-mod future;
-mod layer;
+pub(crate) mod future;
 mod leaf;
-mod observe;
+pub(crate) mod observe;
 mod policy;
 mod read;
 mod run;
 
-pub use body::{ReplyBody, WebhookResponseBody};
+pub use body::ReplyBody as ResponseBody;
+pub(crate) use body::{ReplyBody, WebhookResponseBody};
 #[cfg(feature = "redis")]
 pub(crate) use catch_unwind::{CatchUnwind, panic_message};
-pub use future::{ResponseFuture, WebhookFuture};
-pub use layer::{Webhook, WebhookLayer};
+pub use future::ResponseFuture;
 pub use leaf::WebhookService;
-pub use observe::{Decision, Outcome};
 #[cfg(feature = "redis")]
 pub(crate) use observe::{failed as handler_failed, queue_trouble};

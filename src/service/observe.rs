@@ -29,7 +29,7 @@ pub struct Outcome {
     pub(crate) app_id: u64,
     pub(crate) command: Cow<'static, str>,
     pub(crate) kind: CommandKind,
-    pub(crate) decision: Decision,
+    pub(crate) decision: Answered,
 }
 
 impl Outcome {
@@ -48,16 +48,18 @@ impl Outcome {
         self.kind
     }
 
-    /// What was decided.
-    pub fn decision(&self) -> Decision {
+    /// What the service answered.
+    pub fn answered(&self) -> Answered {
         self.decision
     }
 }
 
-/// What a handled request's reply said.
+/// What the service answered a request it handled, read from its reply: not a handler's answer
+/// type (such as [`SendDecision`](crate::SendDecision)), but what the reply that went out says,
+/// whoever wrote it (the handler, the failure policy, the duplicate check).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum Decision {
+pub enum Answered {
     /// An after-event, acknowledged.
     Acknowledged,
     /// A before-event allowed as it was.
@@ -80,11 +82,11 @@ pub enum Decision {
     ConsoleCheck,
 }
 
-impl Decision {
+impl Answered {
     /// What `reply` says for a command of this kind.
-    pub(crate) fn of(kind: CommandKind, reply: &Reply) -> Decision {
+    pub(crate) fn of(kind: CommandKind, reply: &Reply) -> Answered {
         if kind == CommandKind::After {
-            return Decision::Acknowledged;
+            return Answered::Acknowledged;
         }
         let refused = reply.refused_subscribers().is_some_and(|r| !r.is_empty())
             || reply.refused_members().is_some_and(|r| !r.is_empty())
@@ -93,33 +95,33 @@ impl Decision {
                 .is_some_and(|items| items.iter().any(|i| i.result_code != 0));
         match reply.error_code() {
             0 if reply.msg_body().is_some() || reply.cloud_custom_data().is_some() => {
-                Decision::Rewrite
+                Answered::Rewrite
             }
-            0 if refused => Decision::RefuseSome,
-            0 => Decision::Allow,
-            1 => Decision::Deny,
-            2 => Decision::Drop,
-            code => Decision::DenyWithCode(code),
+            0 if refused => Answered::RefuseSome,
+            0 => Answered::Allow,
+            1 => Answered::Deny,
+            2 => Answered::Drop,
+            code => Answered::DenyWithCode(code),
         }
     }
 
     /// A short label, as logs and metrics show it.
     pub fn as_str(self) -> &'static str {
         match self {
-            Decision::Acknowledged => "acknowledged",
-            Decision::Allow => "allow",
-            Decision::Rewrite => "rewrite",
-            Decision::RefuseSome => "refuse_some",
-            Decision::Deny => "deny",
-            Decision::Drop => "drop",
-            Decision::DenyWithCode(_) => "deny_with_code",
-            Decision::Duplicate => "duplicate",
-            Decision::ConsoleCheck => "console_check",
+            Answered::Acknowledged => "acknowledged",
+            Answered::Allow => "allow",
+            Answered::Rewrite => "rewrite",
+            Answered::RefuseSome => "refuse_some",
+            Answered::Deny => "deny",
+            Answered::Drop => "drop",
+            Answered::DenyWithCode(_) => "deny_with_code",
+            Answered::Duplicate => "duplicate",
+            Answered::ConsoleCheck => "console_check",
         }
     }
 }
 
-impl fmt::Display for Decision {
+impl fmt::Display for Answered {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }

@@ -77,10 +77,10 @@
 //! struct InviteGate;
 //!
 //! impl Handler for InviteGate {
-//!     async fn on_group_before_invite_join_group(
+//!     async fn on_group_before_invite_join(
 //!         &self,
 //!         _ctx: &RequestContext,
-//!         event: group::BeforeInviteJoinGroup,
+//!         event: group::BeforeInviteJoin,
 //!     ) -> HandlerResult<group::InviteDecision> {
 //!         let banned = event.destination_members.iter().map(|m| &m.member_account);
 //!         let banned = banned.filter(|a| a.starts_with("banned_")).cloned().collect();
@@ -93,7 +93,7 @@
 //! let config = WebhookConfig::builder(DEMO_APP_ID).token(DEMO_TOKEN).build().unwrap();
 //! let app = Router::new().route_service("/im", WebhookService::new(config, InviteGate));
 //!
-//! let mut invite: group::BeforeInviteJoinGroup = test_util::typed_sample();
+//! let mut invite: group::BeforeInviteJoin = test_util::typed_sample();
 //! invite.destination_members = vec![Member::new("jared"), Member::new("banned_eve")];
 //! let request = SignedRequest::of(&invite).path("/im").build();
 //!

@@ -9,7 +9,7 @@ use http::{Response, StatusCode};
 use http_body::Body;
 
 use crate::protocol::reply::Reply;
-use crate::service::ReplyBody;
+use crate::service::ResponseBody;
 
 /// The most [`read_reply`] reads: a reply is a few hundred bytes, a rewritten message a few
 /// kilobytes; a body past this is not a webhook reply.
@@ -33,7 +33,7 @@ const REPLY_LIMIT: usize = 1 << 20;
 /// let config = WebhookConfig::builder(DEMO_APP_ID).token(DEMO_TOKEN).build().unwrap();
 /// let service = WebhookService::new(config, MyHandler);
 ///
-/// let request = SignedRequest::sample(Command::GroupAfterGroupFull).token("wrong").build();
+/// let request = SignedRequest::sample(Command::GroupAfterFull).token("wrong").build();
 /// let response = service.oneshot(request).await.unwrap();
 /// let (status, reply) = test_util::reply_of(&response);
 /// assert_eq!(status, 401);
@@ -46,7 +46,7 @@ const REPLY_LIMIT: usize = 1 << 20;
 ///
 /// If the body is not a reply's JSON (which the service never answers with), or was already
 /// read.
-pub fn reply_of(response: &Response<ReplyBody>) -> (StatusCode, Reply) {
+pub fn reply_of(response: &Response<ResponseBody>) -> (StatusCode, Reply) {
     parse(response.status(), response.body().as_bytes())
 }
 
@@ -68,7 +68,7 @@ pub fn reply_of(response: &Response<ReplyBody>) -> (StatusCode, Reply) {
 /// let config = WebhookConfig::builder(DEMO_APP_ID).token(DEMO_TOKEN).build().unwrap();
 /// let app = Router::new().route_service("/im", WebhookService::new(config, MyHandler));
 ///
-/// let full: group::AfterGroupFull = test_util::typed_sample();
+/// let full: group::AfterFull = test_util::typed_sample();
 /// let response = app.oneshot(SignedRequest::of(&full).path("/im").build()).await.unwrap();
 /// let (status, reply) = test_util::read_reply(response).await;
 /// assert_eq!((status.as_u16(), reply.error_code()), (200, 0));

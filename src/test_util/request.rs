@@ -4,8 +4,8 @@ use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::{DEMO_APP_ID, DEMO_TOKEN, sample};
-use crate::auth;
 use crate::handler::{Command, Event, TypedEvent};
+use crate::signature;
 
 /// Builds a webhook request as Tencent sends it: `POST` to a path with the query parameters,
 /// signed.
@@ -226,7 +226,10 @@ impl SignedRequest {
         }
         if let Some(token) = &self.token {
             let time = self.request_time.unwrap_or_else(now_secs);
-            let sign = self.sign.clone().unwrap_or_else(|| auth::sign(token, time));
+            let sign = self
+                .sign
+                .clone()
+                .unwrap_or_else(|| signature::sign(token, time));
             q.append_pair("Sign", &sign);
             q.append_pair("RequestTime", &time.to_string());
         } else if let Some(sign) = &self.sign {
@@ -293,8 +296,8 @@ mod tests {
 
     /// One request of each constructor for the same command, with `options` applied.
     fn each_constructor(options: impl Fn(SignedRequest) -> SignedRequest) -> Vec<SignedRequest> {
-        let command = Command::GroupAfterGroupFull;
-        let typed: group::AfterGroupFull = super::super::typed_sample();
+        let command = Command::GroupAfterFull;
+        let typed: group::AfterFull = super::super::typed_sample();
         vec![
             options(SignedRequest::new(command.as_str(), sample(command))),
             options(SignedRequest::sample(command)),
@@ -315,7 +318,7 @@ mod tests {
         let expected = format!(
             "/im?SdkAppid=7&CallbackCommand=Group.CallbackAfterGroupFull&contenttype=json\
              &ClientIP=127.0.0.1&OptPlatform=RESTAPI&RequestId=r-1&Sign={}&RequestTime=9",
-            auth::sign("t", 9)
+            signature::sign("t", 9)
         );
         for req in each_constructor(signed) {
             assert_eq!(req.path_and_query(), expected, "{req:?}");
@@ -361,7 +364,7 @@ mod tests {
 
     #[test]
     fn a_typed_event_is_sent_as_it_is() {
-        let mut full: group::AfterGroupFull = super::super::typed_sample();
+        let mut full: group::AfterFull = super::super::typed_sample();
         full.group_id = "@TGS#changed".to_owned();
         let req = SignedRequest::of(&full);
         let body: serde_json::Value = serde_json::from_str(req.body_text()).unwrap();
@@ -370,7 +373,7 @@ mod tests {
         assert_eq!(req.build().body(), req.body_text());
 
         // One built from `Default` names no command in its body: the query does.
-        let bare = SignedRequest::of(&group::AfterGroupFull::default());
+        let bare = SignedRequest::of(&group::AfterFull::default());
         assert_eq!(bare.command(), "Group.CallbackAfterGroupFull");
         assert_eq!(bare.body_text(), r#"{"GroupId":""}"#);
     }
@@ -383,7 +386,7 @@ mod tests {
         assert!(
             q.ends_with(&format!(
                 "&Sign={}&RequestTime=7",
-                auth::sign(DEMO_TOKEN, 7)
+                signature::sign(DEMO_TOKEN, 7)
             )),
             "{q}"
         );
@@ -412,7 +415,7 @@ mod tests {
         assert_eq!(req.body(), "{\"x\":1}");
         let query = req.uri().query().unwrap();
         assert!(
-            query.contains(&format!("Sign={}", auth::sign("t", 5))),
+            query.contains(&format!("Sign={}", signature::sign("t", 5))),
             "{query}"
         );
     }

@@ -25,8 +25,8 @@ pub const PUBLISHED_INFO_CHANGED_SAMPLE: &str = include_str!(
 /// use tencent_chat_webhook::test_util::{self, SignedRequest};
 /// use tencent_chat_webhook::{Command, Event};
 ///
-/// let event = test_util::sample_event(Command::StateStateChange);
-/// let Event::StateStateChange(change) = &event else { panic!("{event:?}") };
+/// let event = test_util::sample_event(Command::StateChange);
+/// let Event::StateChange(change) = &event else { panic!("{event:?}") };
 /// assert_eq!(change.info.to_account, "testuser316");
 ///
 /// // Signed as it is, for its command:
@@ -79,7 +79,7 @@ mod tests {
                 _ => vec![&v["CallbackCommand"]],
             };
             for name in named {
-                if cmd == Command::ContentCallbackResultNotify {
+                if cmd == Command::ModerationResultNotify {
                     assert!(name.is_null(), "{cmd}");
                 } else {
                     assert_eq!(name, cmd.as_str(), "{cmd}");
@@ -97,7 +97,7 @@ mod tests {
             Event::from(typed),
             sample_event(Command::GroupBeforeSendMsg)
         );
-        let batch: push::OfflinePush = typed_sample();
-        assert_eq!(Event::from(batch), sample_event(Command::PushOfflinePush));
+        let batch: push::Offline = typed_sample();
+        assert_eq!(Event::from(batch), sample_event(Command::PushOffline));
     }
 }

@@ -182,7 +182,7 @@ impl Signing {
         [
             format!(
                 "Sign={}",
-                tencent_chat_webhook::auth::sign(&self.token.0, self.time)
+                tencent_chat_webhook::signature::sign(&self.token.0, self.time)
             ),
             request.query_string(),
         ]

@@ -100,20 +100,20 @@ pub(super) fn record(command: CommandLabel, outcome: &'static str, elapsed: Dura
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::service::observe::Decision;
+    use crate::service::observe::Answered;
 
     #[test]
     fn every_outcome_and_command_has_its_key() {
         let decisions = [
-            Decision::Acknowledged,
-            Decision::Allow,
-            Decision::Rewrite,
-            Decision::RefuseSome,
-            Decision::Deny,
-            Decision::Drop,
-            Decision::DenyWithCode(120_001),
-            Decision::Duplicate,
-            Decision::ConsoleCheck,
+            Answered::Acknowledged,
+            Answered::Allow,
+            Answered::Rewrite,
+            Answered::RefuseSome,
+            Answered::Deny,
+            Answered::Drop,
+            Answered::DenyWithCode(120_001),
+            Answered::Duplicate,
+            Answered::ConsoleCheck,
         ];
         for outcome in decisions
             .iter()
