@@ -24,7 +24,7 @@ c2c_message! {
     /// and if it rewrites the message, the after-event carries the rewritten one.
     pub struct BeforeSendMsg {
         /// Client-side message id (listed on the Chinese page only).
-        pub msg_id: Option<String> => "MsgId",
+        pub msg_id: Option<crate::ImStr> => "MsgId",
     }
 }
 

@@ -275,7 +275,7 @@ group_message! {
     pub struct BeforeSendMsg {
         /// Client-side unique id of the message; documented only by the live-room copy of this
         /// page (647/74347).
-        pub msg_id: Option<String> => "MsgId",
+        pub msg_id: Option<crate::ImStr> => "MsgId",
     }
 }
 

@@ -10,6 +10,7 @@ pub(crate) mod common;
 pub(crate) mod decision;
 pub(crate) mod follow;
 pub(crate) mod group;
+pub(crate) mod imstr;
 pub(crate) mod message;
 pub(crate) mod mic;
 pub(crate) mod moderation;

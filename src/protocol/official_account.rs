@@ -13,6 +13,8 @@
 //! a delivered message, which the event carries whole. `EventTime` is in milliseconds and read
 //! from a number or a numeric string; `MsgTime` is in seconds.
 
+use crate::ImStr;
+
 use super::common::event_time;
 use super::decision::{CustomErrorCode, GateDecision, SendDecision};
 use super::message::{Conversation, MsgElement, message_event};
@@ -167,15 +169,15 @@ wire_struct! {
     /// subscribers. Answer with a [`SendMsgDecision`]: allow, deny, drop, or rewrite.
     pub struct BeforeSendMsg {
         /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
+        pub callback_command: Option<ImStr> => "CallbackCommand",
         /// Id of the sending account.
-        pub official_account: String => "Official_Account",
+        pub official_account: ImStr => "Official_Account",
         /// `1` for an online-only message, else `0`.
         pub online_only_flag: Option<u32> => "OnlineOnlyFlag",
         /// The message body.
         pub msg_body: Vec<MsgElement> => "MsgBody",
         /// Custom message data.
-        pub cloud_custom_data: Option<String> => "CloudCustomData",
+        pub cloud_custom_data: Option<ImStr> => "CloudCustomData",
         /// Event time, Unix milliseconds.
         pub event_time: Option<u64> => "EventTime",
     }
