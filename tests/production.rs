@@ -12,7 +12,7 @@ use http::{Request, Response, StatusCode};
 use tencent_chat_webhook::test_util::{self, DEMO_APP_ID, DEMO_TOKEN, SignedRequest};
 use tencent_chat_webhook::{
     AfterDeadline, Command, CommandKind, Decision, Event, FailureDecision, FailureKind, Handler,
-    HandlerFailure, HandlerResult, MemoryDedup, Outcome, Rejection, RejectionKind, Reply,
+    HandlerFailure, HandlerResult, ImStr, MemoryDedup, Outcome, Rejection, RejectionKind, Reply,
     ReplyBody, RequestContext, UnknownEvent, WebhookConfig, WebhookService, auth, c2c, group,
 };
 use tokio::time::Instant;
@@ -598,7 +598,7 @@ async fn successful_responses_say_what_was_decided() {
             e: group::BeforeInviteJoinGroup,
         ) -> HandlerResult<group::InviteDecision> {
             Ok(group::InviteDecision::Refuse(
-                e.invited().take(1).map(str::to_owned).collect(),
+                e.invited().take(1).map(ImStr::from).collect(),
             ))
         }
     }

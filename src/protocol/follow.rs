@@ -9,6 +9,8 @@
 //! [`AfterFollowDelete::unfollowed`] give the same view of both. `EventTime` is in milliseconds
 //! (number or numeric string).
 
+use crate::ImStr;
+
 use super::common::event_time;
 use super::wire::wire_struct;
 
@@ -16,7 +18,7 @@ wire_struct! {
     /// One user followed (`FollowList[]`).
     pub struct FollowItem {
         /// The followed UserID.
-        pub to_account: String => "To_Account",
+        pub to_account: ImStr => "To_Account",
     }
 }
 
@@ -24,9 +26,9 @@ wire_struct! {
     /// `Follow.CallbackAfterFollowAdd`: a user followed other users (1047/70355). Answered OK.
     pub struct AfterFollowAdd {
         /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
+        pub callback_command: Option<ImStr> => "CallbackCommand",
         /// The follower.
-        pub from_account: String => "From_Account",
+        pub from_account: ImStr => "From_Account",
         /// The users successfully followed.
         pub follow_list: Vec<FollowItem> => "FollowList",
         /// Event time, Unix milliseconds.
@@ -39,11 +41,11 @@ wire_struct! {
     /// OK.
     pub struct AfterFollowDelete {
         /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
+        pub callback_command: Option<ImStr> => "CallbackCommand",
         /// The user who unfollowed.
-        pub from_account: String => "From_Account",
+        pub from_account: ImStr => "From_Account",
         /// The UserIDs unfollowed (a plain array of strings, unlike `FollowList`).
-        pub to_account: Vec<String> => "To_Account",
+        pub to_account: Vec<ImStr> => "To_Account",
         /// Event time, Unix milliseconds.
         pub event_time: Option<u64> => "EventTime",
     }
@@ -61,7 +63,7 @@ impl AfterFollowAdd {
 impl AfterFollowDelete {
     /// The UserIDs unfollowed (`To_Account`), in order.
     pub fn unfollowed(&self) -> impl Iterator<Item = &str> {
-        self.to_account.iter().map(String::as_str)
+        self.to_account.iter().map(ImStr::as_str)
     }
 }
 

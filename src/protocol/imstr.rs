@@ -207,6 +207,19 @@ impl ImStr {
         self.0.into_string()
     }
 
+    /// A string a deserializer lent for as long as it reads its input: a slice of the body
+    /// being parsed by [`parse_shared`] when it is longer than the inline limit and lies within
+    /// that body, else a copy. For `visit_borrowed_str` of the crate's own string types.
+    pub(crate) fn lent(text: &str) -> ImStr {
+        ImStr(Repr::borrowed(text))
+    }
+
+    /// The decimal digits of an integer, inline (an `i64` or a `u64` has at most 20).
+    pub(crate) fn digits(n: impl Into<i128>) -> ImStr {
+        use compact_str::ToCompactString;
+        ImStr(Repr::Inline(n.into().to_compact_string()))
+    }
+
     /// The same text, holding on to nothing but itself: a copy to keep for long, which does not
     /// keep alive the buffer of the request it was read from.
     pub fn detached(&self) -> ImStr {
@@ -372,7 +385,7 @@ impl<'de> Deserialize<'de> for ImStr {
                 f.write_str("a string")
             }
             fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<ImStr, E> {
-                Ok(ImStr(Repr::borrowed(v)))
+                Ok(ImStr::lent(v))
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<ImStr, E> {
                 Ok(ImStr::from(v))

@@ -38,7 +38,7 @@ pub struct MsgElement {
 
 /// The content of a [`MsgElement`], one variant per documented `MsgType`.
 ///
-/// Every element type but text is boxed, so that an element costs 72 bytes, not the size of the
+/// Every element type but text is boxed, so that an element costs 80 bytes, not the size of the
 /// largest content (about 250 bytes): a body may carry a great many of them.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
@@ -64,7 +64,7 @@ pub enum MsgContent {
     /// A `MsgType` this crate does not know, kept as sent.
     Unknown {
         /// The `MsgType` as sent.
-        msg_type: String,
+        msg_type: ImStr,
         /// The `MsgContent` as sent, if there was one.
         content: Option<RawJson>,
     },
@@ -369,7 +369,7 @@ impl<'de> DeserializeSeed<'de> for ContentSeed<'_> {
             VIDEO_FILE => MsgContent::VideoFile(Box::new(Wire::de(d)?)),
             RELAY => MsgContent::Relay(Box::new(Wire::de(d)?)),
             other => MsgContent::Unknown {
-                msg_type: other.to_owned(),
+                msg_type: ImStr::from(other),
                 content: Some(RawJson::deserialize(d)?),
             },
         })
@@ -473,7 +473,7 @@ impl<'de> Deserialize<'de> for MsgElement {
                         return Err(de::Error::missing_field("MsgContent"));
                     }
                     (None, None) => MsgContent::Unknown {
-                        msg_type: msg_type.into_owned(),
+                        msg_type: ImStr::from(msg_type),
                         content: None,
                     },
                 };

@@ -42,6 +42,8 @@
 //!   is documented.
 //! - The enter and leave samples carry `//` comments, which the fixtures drop.
 
+use crate::ImStr;
+
 use super::common::{Id, event_time, id_strs};
 use super::wire::{open_str_enum, wire_struct};
 
@@ -101,9 +103,9 @@ wire_struct! {
     /// A room's settings (`RoomInfo`).
     pub struct RoomInfo {
         /// The room's id.
-        pub room_id: String => "RoomId",
+        pub room_id: ImStr => "RoomId",
         /// Its name.
-        pub room_name: Option<String> => "RoomName",
+        pub room_name: Option<ImStr> => "RoomName",
         /// Its kind.
         pub room_type: Option<RoomType> => "RoomType",
         /// UserID of the host.
@@ -123,7 +125,7 @@ wire_struct! {
         /// Cloud recording is disabled.
         pub is_cloud_recording_disabled: Option<bool> => "IsCloudRecordingDisabled",
         /// The app's custom data.
-        pub custom_info: Option<String> => "CustomInfo",
+        pub custom_info: Option<ImStr> => "CustomInfo",
         /// Scheduled start, Unix seconds.
         pub schedule_start_time: Option<u64> => "ScheduleStartTime",
         /// Scheduled end, Unix seconds.
@@ -144,7 +146,7 @@ wire_struct! {
     /// (647/60733). Answered OK.
     pub struct AfterCreateRoom {
         /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
+        pub callback_command: Option<ImStr> => "CallbackCommand",
         /// UserID of who created it.
         pub operator_account: Id => "Operator_Account",
         /// The new room.
@@ -161,11 +163,11 @@ wire_struct! {
     /// (647/60732). Answered OK.
     pub struct AfterDestroyRoom {
         /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
+        pub callback_command: Option<ImStr> => "CallbackCommand",
         /// UserID of who dissolved it.
         pub operator_account: Id => "Operator_Account",
         /// The room.
-        pub room_id: String => "RoomId",
+        pub room_id: ImStr => "RoomId",
         /// Event time, Unix milliseconds.
         pub event_time: Option<u64> => "EventTime",
     }
@@ -177,7 +179,7 @@ wire_struct! {
     /// ones) is not documented.
     pub struct AfterUpdateRoomInfo {
         /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
+        pub callback_command: Option<ImStr> => "CallbackCommand",
         /// UserID of who made the change.
         pub operator_account: Id => "Operator_Account",
         /// The room's settings.
@@ -192,11 +194,11 @@ wire_struct! {
     /// OK.
     pub struct AfterMemberEnter {
         /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
+        pub callback_command: Option<ImStr> => "CallbackCommand",
         /// UserID of who made the request.
         pub operator_account: Id => "Operator_Account",
         /// The room.
-        pub room_id: String => "RoomId",
+        pub room_id: ImStr => "RoomId",
         /// Members in the room ("room capacity" in the English table).
         pub member_count: Option<u64> => "MemberCount",
         /// How they entered.
@@ -213,11 +215,11 @@ wire_struct! {
     /// heartbeat timeout (647/60734). Answered OK.
     pub struct AfterMemberLeave {
         /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
+        pub callback_command: Option<ImStr> => "CallbackCommand",
         /// UserID of who made the request.
         pub operator_account: Id => "Operator_Account",
         /// The room.
-        pub room_id: String => "RoomId",
+        pub room_id: ImStr => "RoomId",
         /// Members in the room ("room capacity" in the English table).
         pub member_count: Option<u64> => "MemberCount",
         /// How they left.
@@ -225,7 +227,7 @@ wire_struct! {
         /// UserIDs of who left.
         pub member_list_account: Vec<Id> => "MemberList_Account",
         /// Why, as free text.
-        pub reason: Option<String> => "Reason",
+        pub reason: Option<ImStr> => "Reason",
         /// Event time, Unix milliseconds.
         pub event_time: Option<u64> => "EventTime",
     }

@@ -1655,12 +1655,12 @@ mod tests {
     #[test]
     fn structs_with_nothing_to_remember_carry_no_memo() {
         use std::mem::size_of;
-        let one_string = size_of::<String>() + size_of::<crate::Extra>();
-        assert_eq!(size_of::<crate::common::Member>(), one_string);
-        assert_eq!(size_of::<crate::message::TextElem>(), one_string);
+        let one_text = size_of::<crate::ImStr>() + size_of::<crate::Extra>();
+        assert_eq!(size_of::<crate::common::Member>(), one_text);
+        assert_eq!(size_of::<crate::message::TextElem>(), one_text);
         assert_eq!(
             size_of::<crate::message::MsgElement>(),
-            72,
+            80,
             "as the message module documents"
         );
         assert_eq!(size_of::<super::WireMemo>(), 16);
