@@ -601,6 +601,29 @@ mod tests {
     }
 
     #[test]
+    fn no_field_of_any_event_is_a_string() {
+        use crate::Event;
+        use crate::handler::Command;
+        use crate::protocol::wire::schema::{self, Shape};
+        let mut strings = Vec::new();
+        let mut structs = 0;
+        for &command in Command::ALL {
+            let event = Event::parse(command.as_str(), command.sample().as_bytes()).unwrap();
+            let root = schema::of(&event).unwrap_or_else(|| panic!("{command}: no wire struct"));
+            for info in schema::reachable(root) {
+                structs += 1;
+                for field in info.fields {
+                    if let Shape::Copied = (field.shape)() {
+                        strings.push(format!("{}.{}", info.short_name(), field.key));
+                    }
+                }
+            }
+        }
+        assert!(structs > Command::ALL.len(), "nested structs are reached");
+        assert!(strings.is_empty(), "String fields: {strings:?}");
+    }
+
+    #[test]
     fn a_parse_of_other_memory_copies_even_while_a_body_is_lent() {
         #[derive(Debug)]
         struct Nested(ImStr, ImStr);

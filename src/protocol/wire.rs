@@ -575,6 +575,11 @@ impl Wire for String {
     fn de<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         serde::Deserialize::deserialize(d)
     }
+
+    #[cfg(test)]
+    fn shape() -> schema::Shape {
+        schema::Shape::Copied
+    }
 }
 
 impl Wire for serde_json::Value {
@@ -1439,6 +1444,9 @@ pub(crate) mod schema {
     pub(crate) enum Shape {
         /// A value with no keys of its own.
         Leaf,
+        /// A `String`: a text copied out of the body (the crate's events hold
+        /// [`ImStr`](crate::ImStr)s, which are not).
+        Copied,
         /// A wire struct.
         Struct(&'static StructInfo),
         /// A message element: `MsgType`, and `MsgContent`, the struct of its type (`None` for a
@@ -1471,7 +1479,7 @@ pub(crate) mod schema {
     pub(crate) fn reachable(root: &'static StructInfo) -> Vec<&'static StructInfo> {
         fn walk(shape: Shape, out: &mut Vec<&'static StructInfo>) {
             let structs: Vec<&'static StructInfo> = match shape {
-                Shape::Leaf => Vec::new(),
+                Shape::Leaf | Shape::Copied => Vec::new(),
                 Shape::Struct(info) => vec![info],
                 Shape::Element(content) => crate::protocol::message::KNOWN
                     .iter()
