@@ -283,6 +283,7 @@ impl Plan {
             Answer {
                 status: parts.status.as_u16(),
                 headers: parts.headers,
+                outcome: body.outcome().cloned(),
                 body: collect(body),
                 extensions: parts.extensions,
             }
@@ -291,11 +292,13 @@ impl Plan {
             let Ok(res) = guarded(svc.call(req)).await;
             let (parts, body) = res.into_parts();
             let bytes = body.as_bytes().to_vec();
+            let outcome = body.outcome().cloned();
             assert_eq!(collect(body), bytes, "as_bytes and the frames differ");
             Answer {
                 status: parts.status.as_u16(),
                 headers: parts.headers,
                 body: bytes,
+                outcome,
                 extensions: parts.extensions,
             }
         }
@@ -327,6 +330,7 @@ impl Plan {
                 status,
                 &answer.headers,
                 &answer.body,
+                answer.outcome.as_ref(),
                 &answer.extensions,
                 round,
             );
@@ -334,7 +338,7 @@ impl Plan {
                 let failure = answer
                     .extensions
                     .get::<tencent_chat_webhook::HandlerFailure>();
-                let outcome = answer.extensions.get::<Outcome>();
+                let outcome = answer.outcome.as_ref();
                 eprintln!(
                     "service: {} {} -> {status} {} | outcome {:?} | failure {:?} | handler calls {}",
                     self.method,
@@ -388,6 +392,7 @@ impl Plan {
         status: u16,
         headers: &HeaderMap,
         body: &[u8],
+        outcome: Option<&Outcome>,
         extensions: &http::Extensions,
         round: usize,
     ) {
@@ -427,10 +432,12 @@ impl Plan {
             );
         }
         match status {
-            200 => assert!(
-                extensions.get::<Outcome>().is_some(),
-                "200 without an Outcome"
-            ),
+            200 => {
+                assert!(outcome.is_some(), "200 without an Outcome");
+                if let Some(carried) = extensions.get::<Outcome>() {
+                    assert_eq!(Some(carried), outcome, "two outcomes");
+                }
+            }
             500 => {}
             _ => {
                 let rejection = extensions
@@ -528,6 +535,8 @@ struct Answer {
     status: u16,
     headers: HeaderMap,
     body: Vec<u8>,
+    /// The body's [`Outcome`], read before the body.
+    outcome: Option<Outcome>,
     extensions: http::Extensions,
 }
 
