@@ -68,6 +68,12 @@ impl Settings {
         self.config_builder().build().map_err(|e| e.to_string())
     }
 
+    /// The token, for a server that checks signatures by hand (the HTTP benchmark's minimal
+    /// receiver). Never printed.
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
     /// The builder [`config`](Settings::config) builds, for a server that sets more.
     #[allow(dead_code)] // not every example sets more
     pub fn config_builder(&self) -> tencent_chat_webhook::WebhookConfigBuilder {
