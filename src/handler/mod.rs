@@ -866,7 +866,7 @@ mod sealed {
 /// }
 ///
 /// let mut event = group::AfterGroupFull::default();
-/// event.group_id = "@TGS#1".to_owned();
+/// event.group_id = "@TGS#1".into();
 /// assert_eq!(command_of(&event), Command::GroupAfterGroupFull);
 ///
 /// let event = Event::from(event);
