@@ -23,6 +23,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, header
 use http_body::{Body, Frame, SizeHint};
 use tencent_chat_webhook::message::MessageEvent;
 use tencent_chat_webhook::{
+    ImStr,
     AfterDeadline, Command, Event, FailureDecision, GroupErrorCode, Handler, HandlerError,
     HandlerResult, MemoryDedup, Outcome, Rejection, Reply, RequestContext, UnknownEvent,
     UnparsedEvent, WebhookLayer, WebhookService, c2c, group, sns,
@@ -1154,15 +1155,15 @@ impl Handler for FuzzHandler {
         Ok(match variant {
             0 => group::InviteDecision::AllowAll,
             1 => group::InviteDecision::Reject,
-            2 => group::InviteDecision::Refuse(invite.members().map(str::to_owned).collect()),
+            2 => group::InviteDecision::Refuse(invite.members().map(ImStr::from).collect()),
             3 => group::InviteDecision::Refuse(
-                invite.members().step_by(2).map(str::to_owned).collect(),
+                invite.members().step_by(2).map(ImStr::from).collect(),
             ),
             4 => match GroupErrorCode::new(10_150) {
                 Some(code) => group::InviteDecision::reject_with(code, "no"),
                 None => group::InviteDecision::Reject,
             },
-            _ => group::InviteDecision::Refuse(vec!["not-in-the-request".to_owned()]),
+            _ => group::InviteDecision::Refuse(vec!["not-in-the-request".into()]),
         })
     }
 
