@@ -12,8 +12,8 @@ use http::{Request, Response, StatusCode};
 use tencent_chat_webhook::test_util::{self, DEMO_APP_ID, DEMO_TOKEN, SignedRequest};
 use tencent_chat_webhook::{
     AfterDeadline, Command, CommandKind, Decision, Event, FailureDecision, FailureKind, Handler,
-    HandlerFailure, HandlerResult, ImStr, MemoryDedup, Outcome, Rejection, RejectionKind, Reply,
-    ReplyBody, RequestContext, UnknownEvent, WebhookConfig, WebhookService, auth, c2c, group,
+    HandlerFailure, HandlerResult, ImStr, MemoryDedup, Rejection, RejectionKind, Reply, ReplyBody,
+    RequestContext, UnknownEvent, WebhookConfig, WebhookService, auth, c2c, group,
 };
 use tokio::time::Instant;
 use tower::ServiceExt;
