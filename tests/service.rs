@@ -1446,6 +1446,26 @@ async fn the_outcome_is_on_the_body_and_in_the_extensions_a_request_brought() {
             assert!(res.extensions().is_empty(), "no map is made");
         }
     }
+    // Behind the crate's layer, on its body; the inner service's answers carry none.
+    let inner = service_fn(|_: Request<String>| async {
+        Ok::<_, Infallible>(Response::new(String::from("inner")))
+    });
+    let layered = WebhookLayer::new("/im", service.clone()).layer(inner);
+    let req = signed(command).build();
+    let uri = format!("/im?{}", req.uri().query().unwrap());
+    let (mut parts, body) = req.into_parts();
+    parts.uri = uri.parse().unwrap();
+    let res = layered
+        .clone()
+        .oneshot(Request::from_parts(parts, body))
+        .await
+        .unwrap();
+    want(res.body().outcome().expect("the layer's body's outcome"));
+    let res = layered
+        .oneshot(Request::get("/health").body(String::new()).unwrap())
+        .await
+        .unwrap();
+    assert!(res.body().outcome().is_none(), "the inner service's answer");
     // Behind an axum router, whose response body is axum's own.
     let app = axum::Router::new().route_service("/im", service);
     let req = signed(command).build();
