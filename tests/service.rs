@@ -1451,15 +1451,15 @@ async fn the_outcome_is_on_the_body_and_in_the_extensions_a_request_brought() {
         Ok::<_, Infallible>(Response::new(String::from("inner")))
     });
     let layered = WebhookLayer::new("/im", service.clone()).layer(inner);
-    let req = signed(command).build();
-    let uri = format!("/im?{}", req.uri().query().unwrap());
-    let (mut parts, body) = req.into_parts();
-    parts.uri = uri.parse().unwrap();
-    let res = layered
-        .clone()
-        .oneshot(Request::from_parts(parts, body))
-        .await
-        .unwrap();
+    // The signed sample, at `/im`.
+    let at_im = || {
+        let req = signed(command).build();
+        let uri = format!("/im?{}", req.uri().query().unwrap());
+        let (mut parts, body) = req.into_parts();
+        parts.uri = uri.parse().unwrap();
+        Request::from_parts(parts, body)
+    };
+    let res = layered.clone().oneshot(at_im()).await.unwrap();
     want(res.body().outcome().expect("the layer's body's outcome"));
     let res = layered
         .oneshot(Request::get("/health").body(String::new()).unwrap())
@@ -1468,12 +1468,8 @@ async fn the_outcome_is_on_the_body_and_in_the_extensions_a_request_brought() {
     assert!(res.body().outcome().is_none(), "the inner service's answer");
     // Behind an axum router, whose response body is axum's own.
     let app = axum::Router::new().route_service("/im", service);
-    let req = signed(command).build();
-    let uri = format!("/im?{}", req.uri().query().unwrap());
-    let req = req.map(axum::body::Body::from);
-    let (mut parts, body) = req.into_parts();
-    parts.uri = uri.parse().unwrap();
-    let res = app.oneshot(Request::from_parts(parts, body)).await.unwrap();
+    let req = at_im().map(axum::body::Body::from);
+    let res = app.oneshot(req).await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     want(
         res.extensions()
