@@ -14,8 +14,11 @@
 //! tokio runtime with a timer, as a server runs it: the deadline is armed for every request, and
 //! `block_on` is counted too), `multi` (the same awaited on a worker of a multi-thread runtime, as
 //! a server's connection task awaits it: there the handler runs on a task of its own, with the
-//! deadline's timer armed while it does). Without arguments (as `cargo test --benches` runs it)
-//! every mode runs once per family and the service's answer is checked.
+//! deadline's timer armed while it does), `shared` (the whole service, the body a `Bytes` that
+//! shares its buffer, as hyper hands one over: a clone is a reference count, where a `String`
+//! body's first clone allocates) and `build-shared` (what `shared` costs on top of the service).
+//! Without arguments (as `cargo test --benches` runs it) every mode runs once per family and the
+//! service's answer is checked.
 
 #[allow(dead_code)] // each benchmark uses its part
 mod common;
@@ -34,7 +37,15 @@ fn main() {
         .collect();
     let (modes, families, n): (Vec<&str>, Vec<&str>, usize) = match &args[..] {
         [] => (
-            vec!["value", "build", "service", "runtime", "multi"],
+            vec![
+                "value",
+                "build",
+                "service",
+                "runtime",
+                "multi",
+                "build-shared",
+                "shared",
+            ],
             COMMANDS.iter().map(|(name, _)| *name).collect(),
             1,
         ),
@@ -43,7 +54,9 @@ fn main() {
             vec![family.as_str()],
             n.parse().expect("N: a number of iterations"),
         ),
-        _ => panic!("usage: instructions [MODE FAMILY N], MODE value|build|service|runtime|multi"),
+        _ => panic!(
+            "usage: instructions [MODE FAMILY N], MODE value|build|service|runtime|multi|build-shared|shared"
+        ),
     };
     let mut service = service();
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -62,6 +75,13 @@ fn main() {
             .unwrap_or_else(|| panic!("unknown family {family}"));
         let body = test_util::sample(command);
         let request = request(command);
+        // A buffer already shared, as hyper's read buffer is once a body is split off it.
+        let shared = bytes::BytesMut::from(body).split().freeze();
+        let with_shared = || {
+            request
+                .build()
+                .map(|_| http_body_util::Full::new(shared.clone()))
+        };
         for &mode in &modes {
             if mode == "multi" {
                 // Every iteration on one task of a worker, as a server's connection task serves
@@ -91,6 +111,13 @@ fn main() {
                     }
                     "service" => {
                         let (status, reply) = exchange(&mut service, black_box(request.build()));
+                        assert_eq!(status, 200, "{command}: {reply:?}");
+                    }
+                    "build-shared" => {
+                        black_box(with_shared());
+                    }
+                    "shared" => {
+                        let (status, reply) = exchange(&mut service, black_box(with_shared()));
                         assert_eq!(status, 200, "{command}: {reply:?}");
                     }
                     "runtime" => {

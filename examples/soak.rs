@@ -59,7 +59,7 @@ use serde_json::json;
 use tencent_chat_webhook::common::Member;
 use tencent_chat_webhook::message::MsgElement;
 use tencent_chat_webhook::test_util::{self, SignedRequest};
-use tencent_chat_webhook::{ActionStatus, Command, Event, Reply, group, sns};
+use tencent_chat_webhook::{ActionStatus, Command, Event, ImStr, Reply, group, sns};
 use tokio::net::TcpStream;
 
 /// The server's body limit (the crate's default); oversize requests declare a little more.
@@ -234,7 +234,7 @@ enum Expect {
     /// 200, `ErrorCode` 0 and this rewritten `MsgBody` (its texts).
     Rewrite(Vec<String>),
     /// 200, `ErrorCode` 0 and exactly these users in `RefusedMembers_Account`.
-    RefuseMembers(Vec<String>),
+    RefuseMembers(Vec<ImStr>),
     /// 200 and one `ResultItem` per target: (user, code).
     Friends(Vec<(String, u32)>),
     /// 200 and this refusal `ErrorCode`.
@@ -271,9 +271,9 @@ fn good_templates() -> Vec<(&'static str, Command, String, Expect)> {
     let mut invite: group::BeforeInviteJoin = test_util::typed_sample();
     invite.destination_members = ["jared", "banned_eve", "leckie"].map(Member::new).into();
     let mut friend: sns::PrevFriendAdd = test_util::typed_sample();
-    friend.friend_item[1].to_account = "banned_bob".to_owned();
+    friend.friend_item[1].to_account = "banned_bob".into();
     let mut forbidden: group::BeforeCreate = test_util::typed_sample();
-    forbidden.name = Some("a Forbidden group".to_owned());
+    forbidden.name = Some("a Forbidden group".into());
     let plain = |c: Command| test_util::sample(c).to_owned();
     vec![
         (
@@ -322,7 +322,7 @@ fn good_templates() -> Vec<(&'static str, Command, String, Expect)> {
             "group invite banned_",
             C::GroupBeforeInviteJoin,
             Event::from(invite).to_json(),
-            Expect::RefuseMembers(vec!["banned_eve".to_owned()]),
+            Expect::RefuseMembers(vec!["banned_eve".into()]),
         ),
         (
             "group invite allow",

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The HTTP comparison benchmark: the webhook service against a bare hyper endpoint that reads the
-# body and answers a constant reply, on the same server (`server::serve`, default limits),
-# under wrk. Prints requests/s and the server's CPU time per request of every round, the median
-# of each per mode, the ratio webhook / bare of requests/s and the ratio of CPU time per request.
+# The HTTP comparison benchmark: the webhook service against a minimal hand-written receiver
+# (checks the query, the window and Sign, parses the body as a `serde_json::Value`, answers a
+# constant) and a bare hyper endpoint that reads the body and answers a constant reply, all on the
+# same server (`server::serve`, default limits), under wrk. Prints requests/s and the server's CPU
+# time per request of every round, the median of each per mode, and the ratios of the webhook to
+# each of the other two: of requests/s, and of CPU time per request.
 #
 #   scripts/http_bench.sh                       # ROUNDS=5 rounds of DURATION=10 s per mode
 #   ROUNDS=3 DURATION=5 scripts/http_bench.sh   # a shorter run
@@ -14,7 +16,7 @@
 # pinned to with taskset; SERVER_BIN, a server binary to run instead of building this checkout's
 # (to compare two builds of the service).
 #
-# The modes run alternately (bare, webhook, bare, ...), each round on a freshly started server,
+# The modes run alternately (bare, minimal, webhook, bare, ...), each round on a freshly started server,
 # so that a slow spell of a shared machine costs both. Every round is signed afresh (RequestTime
 # must be within the service's 60 s window) and checked: one request by curl must get 200 and the
 # expected reply, and wrk must report no non-2xx answer and no socket error; otherwise the script
@@ -178,31 +180,26 @@ median() {
 }
 
 echo "== $rounds rounds of ${duration} s per mode (after ${warmup} s of warm-up), wrk 1 thread, $connections connections, $command; $pinning"
-bare=()
-webhook=()
-bare_cpu=()
-webhook_cpu=()
+modes=(bare minimal webhook)
+declare -A rps_of cpu_of rps_median cpu_median
 for i in $(seq "$rounds"); do
-  for mode in bare webhook; do
+  for mode in "${modes[@]}"; do
     round "$mode"
     printf 'round %d  %-7s  %10.0f requests/s  %6.1f µs of server CPU a request\n' "$i" "$mode" "$rps" "$cpu_us"
-    if [[ "$mode" == bare ]]; then
-      bare+=("$rps")
-      bare_cpu+=("$cpu_us")
-    else
-      webhook+=("$rps")
-      webhook_cpu+=("$cpu_us")
-    fi
+    rps_of[$mode]+="$rps "
+    cpu_of[$mode]+="$cpu_us "
   done
 done
 
-bare_median="$(printf '%s\n' "${bare[@]}" | median)"
-webhook_median="$(printf '%s\n' "${webhook[@]}" | median)"
-bare_cpu_median="$(printf '%s\n' "${bare_cpu[@]}" | median)"
-webhook_cpu_median="$(printf '%s\n' "${webhook_cpu[@]}" | median)"
-printf 'median   bare     %10.0f requests/s  %6.1f µs of server CPU a request\n' "$bare_median" "$bare_cpu_median"
-printf 'median   webhook  %10.0f requests/s  %6.1f µs of server CPU a request\n' "$webhook_median" "$webhook_cpu_median"
-awk -v w="$webhook_median" -v b="$bare_median" 'BEGIN { printf "ratio    webhook / bare = %.3f\n", w / b }'
-# What the ratio would be if the server's core were the only limit: less sensitive to other
-# load on a shared machine than requests/s, since it counts only the server's own CPU time.
-awk -v w="$webhook_cpu_median" -v b="$bare_cpu_median" 'BEGIN { printf "cpu ratio  bare / webhook CPU a request = %.3f\n", b / w }'
+for mode in "${modes[@]}"; do
+  rps_median[$mode]="$(printf '%s\n' ${rps_of[$mode]} | median)"
+  cpu_median[$mode]="$(printf '%s\n' ${cpu_of[$mode]} | median)"
+  printf 'median   %-7s  %10.0f requests/s  %6.1f µs of server CPU a request\n' "$mode" "${rps_median[$mode]}" "${cpu_median[$mode]}"
+done
+# The CPU ratio is what the ratio would be if the server's core were the only limit: less
+# sensitive to other load on a shared machine than requests/s, since it counts only the server's
+# own CPU time.
+for other in minimal bare; do
+  awk -v w="${rps_median[webhook]}" -v o="${rps_median[$other]}" -v wc="${cpu_median[webhook]}" -v oc="${cpu_median[$other]}" -v name="$other" \
+    'BEGIN { printf "ratio    service / %-7s requests/s %.3f   CPU a request (%s / service) %.3f\n", name, w / o, name, oc / wc }'
+done

@@ -13,6 +13,8 @@
 # (the deadline armed for every request, and `block_on`, included), then on a worker of a
 # multi-thread runtime, as a server's connection task awaits it (the handler on a task of its own,
 # so that one that blocks its thread cannot hold the answer past the deadline).
+# The last two are the service with the body a `Bytes` that shares its buffer, as hyper hands one
+# over (a `String` body's buffer is shared, with an allocation, the first time it is cloned).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 families=("$@")
@@ -48,7 +50,7 @@ per() { # MODE FAMILY TOOL
   echo $(((b - a) / (n2 - n1)))
 }
 
-printf '%-18s %14s %14s %7s %15s %15s %12s %12s\n' family "service instr" "Value instr" ratio "service allocs" "Value allocs" "in runtime" "multi-thread"
+printf '%-18s %14s %14s %7s %15s %15s %12s %12s %13s %13s\n' family "service instr" "Value instr" ratio "service allocs" "Value allocs" "in runtime" "multi-thread" "shared instr" "shared allocs"
 for f in "${families[@]}"; do
   build_i=$(per build "$f" instructions)
   service_i=$(($(per service "$f" instructions) - build_i))
@@ -58,6 +60,8 @@ for f in "${families[@]}"; do
   value_a=$(per value "$f" allocations)
   runtime_i=$(($(per runtime "$f" instructions) - build_i))
   multi_i=$(($(per multi "$f" instructions) - build_i))
+  shared_i=$(($(per shared "$f" instructions) - $(per build-shared "$f" instructions)))
+  shared_a=$(($(per shared "$f" allocations) - $(per build-shared "$f" allocations)))
   ratio=$(awk -v s="$service_i" -v v="$value_i" 'BEGIN { printf "%.2f", s / v }')
-  printf '%-18s %14s %14s %7s %15s %15s %12s %12s\n' "$f" "$service_i" "$value_i" "$ratio" "$service_a" "$value_a" "$runtime_i" "$multi_i"
+  printf '%-18s %14s %14s %7s %15s %15s %12s %12s %13s %13s\n' "$f" "$service_i" "$value_i" "$ratio" "$service_a" "$value_a" "$runtime_i" "$multi_i" "$shared_i" "$shared_a"
 done

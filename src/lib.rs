@@ -121,6 +121,7 @@ pub use protocol::decision::{
     CodeOutOfRange, CustomCode, CustomErrorCode, FriendErrorCode, GateDecision, GroupErrorCode,
     SendDecision,
 };
+pub use protocol::imstr::ImStr;
 pub use protocol::query::OptPlatform;
 pub use protocol::raw::{Extra, RawJson};
 pub use protocol::reply::{ActionStatus, Reply};

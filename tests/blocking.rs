@@ -507,7 +507,7 @@ async fn answers(handler: Arc<impl Handler>) -> Vec<Reaction> {
         out.push((
             res.status().as_u16(),
             Bytes::copy_from_slice(res.body().as_bytes()),
-            res.extensions().get::<Outcome>().map(Outcome::answered),
+            res.body().outcome().map(Outcome::answered),
             res.extensions()
                 .get::<HandlerFailure>()
                 .map(HandlerFailure::kind),

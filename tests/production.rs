@@ -12,7 +12,7 @@ use http::{Request, Response, StatusCode};
 use tencent_chat_webhook::test_util::{self, DEMO_APP_ID, DEMO_TOKEN, SignedRequest};
 use tencent_chat_webhook::{
     AfterDeadline, Answered, Command, CommandKind, Event, FailureDecision, FailureKind, Handler,
-    HandlerFailure, HandlerResult, MemoryDedup, Outcome, Rejection, RejectionKind, Reply,
+    HandlerFailure, HandlerResult, ImStr, MemoryDedup, Rejection, RejectionKind, Reply,
     RequestContext, UnknownEvent, WebhookConfig, WebhookService, c2c, group, service::ResponseBody,
     signature,
 };
@@ -417,7 +417,7 @@ async fn each_app_has_its_own_tokens_and_the_handler_sees_which_app() {
         let (res, _) = call(&service, request).await;
         assert_eq!(res.status().as_u16(), status, "{name}");
         if status == 200 {
-            served.push(res.extensions().get::<Outcome>().unwrap().app_id());
+            served.push(res.body().outcome().unwrap().app_id());
         }
     }
     let seen = handler.apps.lock().unwrap().clone();
@@ -472,7 +472,7 @@ async fn a_repeated_after_event_reaches_the_handler_once_and_before_events_alway
             for _ in 0..3 {
                 let (res, reply) = call(&service, SignedRequest::sample(command).build()).await;
                 assert_eq!(reply.error_code(), 0, "{policy:?}");
-                decisions.push(res.extensions().get::<Outcome>().unwrap().answered());
+                decisions.push(res.body().outcome().unwrap().answered());
             }
         }
         assert_eq!(
@@ -518,7 +518,7 @@ async fn an_event_whose_handler_failed_is_handled_again_when_retried() {
     .await;
     assert_eq!(second.status(), 200);
     assert_eq!(
-        second.extensions().get::<Outcome>().unwrap().answered(),
+        second.body().outcome().unwrap().answered(),
         Answered::Acknowledged
     );
     assert_eq!(handler.after.load(Ordering::SeqCst), 2);
@@ -577,7 +577,7 @@ async fn a_signed_check_request_without_app_or_command_passes_without_the_handle
         let res = service.clone().oneshot(req).await.unwrap();
         assert_eq!(res.status().as_u16(), status, "{name}");
         if status == 200 {
-            let outcome = res.extensions().get::<Outcome>().unwrap();
+            let outcome = res.body().outcome().unwrap();
             assert_eq!(outcome.answered(), Answered::ConsoleCheck, "{name}");
             assert_eq!(test_util::reply_of(&res).1, Reply::ok(), "{name}");
         }
@@ -602,7 +602,7 @@ async fn successful_responses_say_what_was_decided() {
             e: group::BeforeInviteJoin,
         ) -> HandlerResult<group::InviteDecision> {
             Ok(group::InviteDecision::Refuse(
-                e.invited().take(1).map(str::to_owned).collect(),
+                e.invited().take(1).map(ImStr::from).collect(),
             ))
         }
     }
@@ -632,7 +632,7 @@ async fn successful_responses_say_what_was_decided() {
     ];
     for (command, kind, decision) in cases {
         let (res, _) = call(&service, SignedRequest::sample(command).build()).await;
-        let outcome = res.extensions().get::<Outcome>().unwrap();
+        let outcome = res.body().outcome().unwrap();
         assert_eq!(
             (
                 outcome.command(),
@@ -761,7 +761,7 @@ async fn a_dropped_request_forgets_its_key_and_a_retry_during_handling_is_not_ac
     let (again, _) = call(&service, req()).await;
     assert_eq!(again.status(), 200);
     assert_eq!(
-        again.extensions().get::<Outcome>().unwrap().answered(),
+        again.body().outcome().unwrap().answered(),
         Answered::Acknowledged
     );
     assert_eq!(
@@ -1042,7 +1042,7 @@ async fn a_known_command_without_an_app_is_refused_and_an_opted_out_app_passes_t
     let res = service.oneshot(check).await.unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(
-        res.extensions().get::<Outcome>().unwrap().answered(),
+        res.body().outcome().unwrap().answered(),
         Answered::ConsoleCheck
     );
 }

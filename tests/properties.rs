@@ -28,7 +28,7 @@ use tencent_chat_webhook::signature::{SignatureError, Verifier, sign};
 use tencent_chat_webhook::sns::FriendDecision;
 use tencent_chat_webhook::{
     ActionStatus, CodeOutOfRange, Command, CustomCode, CustomErrorCode, Event, FriendErrorCode,
-    GateDecision, GroupErrorCode, ParseErrorKind, Reply, SendDecision, WebhookConfig,
+    GateDecision, GroupErrorCode, ImStr, ParseErrorKind, Reply, SendDecision, WebhookConfig,
     construct_event, test_util,
 };
 
@@ -1404,8 +1404,8 @@ fn gate_decision<C: CustomCode>(code: BoxedStrategy<C>) -> BoxedStrategy<GateDec
     .boxed()
 }
 
-fn users() -> BoxedStrategy<Vec<String>> {
-    vec(any_text(), 0..5).boxed()
+fn users() -> BoxedStrategy<Vec<ImStr>> {
+    vec(any_text().prop_map(ImStr::from), 0..5).boxed()
 }
 
 /// The reply reads back from its JSON as it was.
@@ -1584,10 +1584,10 @@ proptest! {
         }
         if !targets.is_empty() {
             for (which, code, message) in refuse_targets {
-                d = d.refuse(which.get::<String>(&targets).clone(), code, message);
+                d = d.refuse(which.get::<ImStr>(&targets).clone(), code, message);
             }
         }
-        let reply = d.clone().into_reply(targets.iter().map(String::as_str));
+        let reply = d.clone().into_reply(targets.iter().map(ImStr::as_str));
         let items = reply.result_items().unwrap_or_default();
         prop_assert_eq!(items.len(), targets.len());
         for (item, target) in items.iter().zip(&targets) {

@@ -263,7 +263,7 @@ async fn a_friend_reply_has_one_result_per_target_in_request_order() {
             other => unreachable!("{other:?}"),
         };
         assert_eq!(second, "id2");
-        *second = "banned_2".to_owned();
+        *second = "banned_2".into();
         let res = service
             .clone()
             .oneshot(SignedRequest::event(&banned).build())

@@ -1397,3 +1397,70 @@ async fn request_headers_and_extensions_reach_the_handler_and_never_the_response
         .expect("the outcome is in the response's extensions");
     assert_eq!(outcome.app_id(), APP);
 }
+
+/// Every handled answer carries its outcome on its body; the extensions carry it too exactly
+/// when the request brought some (a server's, a router's), so that a request without any is
+/// answered without allocating a map, and middleware outside an axum router, which sees a body
+/// of axum's type, still finds it there.
+#[tokio::test]
+async fn the_outcome_is_on_the_body_and_in_the_extensions_a_request_brought() {
+    #[derive(Clone)]
+    struct Marker;
+    let service = WebhookService::new(builder().build().unwrap(), Recorder::default());
+    let command = Command::OfficialAccountBeforeSendMsg;
+    let want = |outcome: &tencent_chat_webhook::Outcome| {
+        assert_eq!(
+            (outcome.app_id(), outcome.command(), outcome.kind()),
+            (APP, command.as_str(), command.kind())
+        );
+    };
+    for with_extensions in [false, true] {
+        let mut req = signed(command).build();
+        if with_extensions {
+            req.extensions_mut().insert(Marker);
+        }
+        let res = service.clone().oneshot(req).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        let on_body = res.body().outcome().expect("the body's outcome").clone();
+        want(&on_body);
+        let in_extensions = res.extensions().get::<tencent_chat_webhook::Outcome>();
+        assert_eq!(
+            in_extensions,
+            with_extensions.then_some(&on_body),
+            "with extensions: {with_extensions}"
+        );
+        if !with_extensions {
+            assert!(res.extensions().is_empty(), "no map is made");
+        }
+    }
+    // Behind the crate's layer, on its body; the inner service's answers carry none.
+    let inner = service_fn(|_: Request<String>| async {
+        Ok::<_, Infallible>(Response::new(String::from("inner")))
+    });
+    let layered = WebhookLayer::new("/im", service.clone()).layer(inner);
+    // The signed sample, at `/im`.
+    let at_im = || {
+        let req = signed(command).build();
+        let uri = format!("/im?{}", req.uri().query().unwrap());
+        let (mut parts, body) = req.into_parts();
+        parts.uri = uri.parse().unwrap();
+        Request::from_parts(parts, body)
+    };
+    let res = layered.clone().oneshot(at_im()).await.unwrap();
+    want(res.body().outcome().expect("the layer's body's outcome"));
+    let res = layered
+        .oneshot(Request::get("/health").body(String::new()).unwrap())
+        .await
+        .unwrap();
+    assert!(res.body().outcome().is_none(), "the inner service's answer");
+    // Behind an axum router, whose response body is axum's own.
+    let app = axum::Router::new().route_service("/im", service);
+    let req = at_im().map(axum::body::Body::from);
+    let res = app.oneshot(req).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    want(
+        res.extensions()
+            .get::<tencent_chat_webhook::Outcome>()
+            .expect("in the extensions behind a router"),
+    );
+}

@@ -154,15 +154,12 @@ async fn the_webhook_in_an_axum_router_answers_typed_replies() {
     let res = app.clone().oneshot(signed(&invite).build()).await.unwrap();
     let (status, reply) = test_util::read_reply(res).await;
     assert_eq!((status, reply.error_code()), (StatusCode::OK, 0));
-    assert_eq!(
-        reply.refused_members(),
-        Some(&["banned_eve".to_owned()][..])
-    );
+    assert_eq!(reply.refused_members(), Some(&["banned_eve".into()][..]));
     assert_eq!(handler.take_events(), [Event::from(invite)]);
 
     // Presence, as an `Event`, with a parameter of the app's own URL that the handler reads.
     let mut change: state::Change = test_util::typed_sample();
-    change.info.to_account = "presence-user-7".to_owned();
+    change.info.to_account = "presence-user-7".into();
     let event = Event::from(change);
     let req = SignedRequest::event(&event)
         .app_id(APP)

@@ -100,10 +100,13 @@ pub(crate) fn run<F: Future>(fut: F) -> F::Output {
 }
 
 /// One request through the whole service, its reply body read: the unit every benchmark counts.
-pub(crate) fn exchange(
+pub(crate) fn exchange<B>(
     service: &mut WebhookService,
-    req: http::Request<String>,
-) -> (u16, bytes::Bytes) {
+    req: http::Request<B>,
+) -> (u16, bytes::Bytes)
+where
+    B: Body<Data = bytes::Bytes, Error = std::convert::Infallible> + Send + 'static,
+{
     let res = run(service.call(req)).expect("infallible");
     let status = res.status().as_u16();
     let mut body = pin!(res.into_body());

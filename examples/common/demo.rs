@@ -17,8 +17,8 @@ use tencent_chat_webhook::message::MessageEvent;
 use tencent_chat_webhook::sns::FriendDecision;
 use tencent_chat_webhook::{
     CustomCode, CustomErrorCode, Event, FriendErrorCode, GateDecision, GroupErrorCode, Handler,
-    HandlerResult, Reply, RequestContext, SendDecision, UnknownEvent, UnparsedEvent, WebhookConfig,
-    WebhookService, c2c, chatbot, group, official_account, sns,
+    HandlerResult, ImStr, Reply, RequestContext, SendDecision, UnknownEvent, UnparsedEvent,
+    WebhookConfig, WebhookService, c2c, chatbot, group, official_account, sns,
 };
 use tokio::net::TcpListener;
 
@@ -97,6 +97,12 @@ impl Settings {
 
     pub fn config(&self) -> Result<WebhookConfig, String> {
         self.config_builder().build().map_err(|e| e.to_string())
+    }
+
+    /// The token, for a server that checks signatures by hand (the HTTP benchmark's minimal
+    /// receiver). Never printed.
+    pub fn token(&self) -> &str {
+        &self.token
     }
 
     /// The builder [`config`](Settings::config) builds, for a server that sets more.
@@ -280,8 +286,8 @@ fn gate<C: CustomCode>(ctx: &RequestContext, name: &str, code: Option<C>) -> Gat
 }
 
 /// The users to refuse among `users`; logs how many.
-fn banned<'a>(ctx: &RequestContext, users: impl Iterator<Item = &'a str>) -> Vec<String> {
-    let refused: Vec<String> = users.filter(|u| is_banned(u)).map(str::to_owned).collect();
+fn banned<'a>(ctx: &RequestContext, users: impl Iterator<Item = &'a str>) -> Vec<ImStr> {
+    let refused: Vec<ImStr> = users.filter(|u| is_banned(u)).map(ImStr::from).collect();
     tracing::info!(
         command = ctx.command(),
         refused = refused.len(),

@@ -23,6 +23,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, header
 use http_body::{Body, Frame, SizeHint};
 use tencent_chat_webhook::message::MessageEvent;
 use tencent_chat_webhook::{
+    ImStr,
     AfterDeadline, Command, Event, FailureDecision, GroupErrorCode, Handler, HandlerError,
     HandlerResult, MemoryDedup, Outcome, Rejection, Reply, RequestContext, UnknownEvent,
     UnparsedEvent, WebhookLayer, WebhookService, c2c, group, sns,
@@ -283,6 +284,7 @@ impl Plan {
             Answer {
                 status: parts.status.as_u16(),
                 headers: parts.headers,
+                outcome: body.outcome().cloned(),
                 body: collect(body),
                 extensions: parts.extensions,
             }
@@ -291,11 +293,13 @@ impl Plan {
             let Ok(res) = guarded(svc.call(req)).await;
             let (parts, body) = res.into_parts();
             let bytes = body.as_bytes().to_vec();
+            let outcome = body.outcome().cloned();
             assert_eq!(collect(body), bytes, "as_bytes and the frames differ");
             Answer {
                 status: parts.status.as_u16(),
                 headers: parts.headers,
                 body: bytes,
+                outcome,
                 extensions: parts.extensions,
             }
         }
@@ -327,6 +331,7 @@ impl Plan {
                 status,
                 &answer.headers,
                 &answer.body,
+                answer.outcome.as_ref(),
                 &answer.extensions,
                 round,
             );
@@ -334,7 +339,7 @@ impl Plan {
                 let failure = answer
                     .extensions
                     .get::<tencent_chat_webhook::HandlerFailure>();
-                let outcome = answer.extensions.get::<Outcome>();
+                let outcome = answer.outcome.as_ref();
                 eprintln!(
                     "service: {} {} -> {status} {} | outcome {:?} | failure {:?} | handler calls {}",
                     self.method,
@@ -388,6 +393,7 @@ impl Plan {
         status: u16,
         headers: &HeaderMap,
         body: &[u8],
+        outcome: Option<&Outcome>,
         extensions: &http::Extensions,
         round: usize,
     ) {
@@ -427,10 +433,12 @@ impl Plan {
             );
         }
         match status {
-            200 => assert!(
-                extensions.get::<Outcome>().is_some(),
-                "200 without an Outcome"
-            ),
+            200 => {
+                assert!(outcome.is_some(), "200 without an Outcome");
+                if let Some(carried) = extensions.get::<Outcome>() {
+                    assert_eq!(Some(carried), outcome, "two outcomes");
+                }
+            }
             500 => {}
             _ => {
                 let rejection = extensions
@@ -528,6 +536,8 @@ struct Answer {
     status: u16,
     headers: HeaderMap,
     body: Vec<u8>,
+    /// The body's [`Outcome`], read before the body.
+    outcome: Option<Outcome>,
     extensions: http::Extensions,
 }
 
@@ -1145,15 +1155,15 @@ impl Handler for FuzzHandler {
         Ok(match variant {
             0 => group::InviteDecision::AllowAll,
             1 => group::InviteDecision::Reject,
-            2 => group::InviteDecision::Refuse(invite.members().map(str::to_owned).collect()),
+            2 => group::InviteDecision::Refuse(invite.members().map(ImStr::from).collect()),
             3 => group::InviteDecision::Refuse(
-                invite.members().step_by(2).map(str::to_owned).collect(),
+                invite.members().step_by(2).map(ImStr::from).collect(),
             ),
             4 => match GroupErrorCode::new(10_150) {
                 Some(code) => group::InviteDecision::reject_with(code, "no"),
                 None => group::InviteDecision::Reject,
             },
-            _ => group::InviteDecision::Refuse(vec!["not-in-the-request".to_owned()]),
+            _ => group::InviteDecision::Refuse(vec!["not-in-the-request".into()]),
         })
     }
 

@@ -29,6 +29,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 
+use bytes::Bytes;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
@@ -44,6 +45,7 @@ use crate::RawJson;
 use crate::protocol::decision::{
     CustomCode, FriendDecision, GateDecision, InviteDecision, SendDecision,
 };
+use crate::protocol::imstr::{BodyRef, parse_shared};
 use crate::protocol::official_account::AddSubscriberDecision;
 use crate::protocol::reply::Reply;
 use crate::protocol::wire::Wire;
@@ -391,11 +393,14 @@ macro_rules! commands {
 
             /// [`parse`](Self::parse) for a command already looked up: `known` is
             /// `Command::from_wire(command)`.
-            pub(crate) fn parse_as(
+            /// The strings of an event parsed from a request body's `Bytes` are slices of
+            /// that buffer (see [`ImStr`](crate::ImStr)).
+            pub(crate) fn parse_as<'b>(
                 known: Option<Command>,
                 command: &str,
-                body: &[u8],
+                body: impl Into<BodyRef<'b>>,
             ) -> Result<Event, ParseError> {
+                let body = body.into();
                 match known {
                     $(Some(Command::$variant) => Ok(Event::$variant(parse_checked(
                         Command::$variant,
@@ -404,7 +409,7 @@ macro_rules! commands {
                         |e: &$event| e.callback_command.as_deref(),
                     )?)),)*
                     None => {
-                        let body = parse_raw(body)?;
+                        let body = parse_raw(body.bytes)?;
                         check_command(command, command_of(&body).as_deref())?;
                         Ok(Event::Unknown(UnknownEvent { command: command.to_owned(), body }))
                     }
@@ -492,13 +497,13 @@ macro_rules! commands {
                 &'a self,
                 command: Command,
                 ctx: &'a RequestContext,
-                body: &[u8],
+                body: &Bytes,
             ) -> Result<BoxFuture<'a, HandlerResult<Reply>>, ParseError> {
                 match command {
                     $(Command::$variant => parse_checked(
                         Command::$variant,
                         &ctx.command,
-                        body,
+                        body.into(),
                         |e: &$event| e.callback_command.as_deref(),
                     )
                     .map(|e| start(self, ctx, e, H::$method)),)*
@@ -884,7 +889,7 @@ mod sealed {
 /// }
 ///
 /// let mut event = group::AfterFull::default();
-/// event.group_id = "@TGS#1".to_owned();
+/// event.group_id = "@TGS#1".into();
 /// assert_eq!(command_of(&event), Command::GroupAfterFull);
 ///
 /// let event = Event::from(event);
@@ -987,7 +992,7 @@ pub(crate) trait ErasedHandler: Send + Sync + 'static {
         &'a self,
         command: Command,
         ctx: &'a RequestContext,
-        body: &[u8],
+        body: &Bytes,
     ) -> Result<BoxFuture<'a, HandlerResult<Reply>>, ParseError>;
 
     fn unparsed<'a>(
@@ -1079,10 +1084,18 @@ respond_per_target!(sns::PrevFriendAdd, sns::PrevFriendResponse);
 /// The body's UTF-8 is checked once, whole, so that the parse does not check every string
 /// again (serde_json does when it reads bytes, not when it reads a `str`). A body that is not
 /// UTF-8 is parsed as bytes, which gives the same error, with its position, as before.
-fn parse_typed<T: DeserializeOwned>(command: Command, body: &[u8]) -> Result<T, ParseError> {
-    let parsed = match std::str::from_utf8(body) {
-        Ok(text) => serde_json::from_str(text),
-        Err(_) => serde_json::from_slice(body),
+///
+/// A body given with its `Bytes` is parsed so that the event's [`ImStr`](crate::ImStr)s are
+/// slices of that buffer.
+fn parse_typed<T: DeserializeOwned>(command: Command, body: BodyRef<'_>) -> Result<T, ParseError> {
+    let shared = body.buffer.and_then(parse_shared);
+    let body = body.bytes;
+    let parsed = match shared {
+        Some(parsed) => parsed,
+        None => match std::str::from_utf8(body) {
+            Ok(text) => serde_json::from_str(text),
+            Err(_) => serde_json::from_slice(body),
+        },
     };
     parsed.map_err(|first| {
         // The JSON is kept as its text: a `Value` tree of a hostile body costs many times its
@@ -1159,7 +1172,7 @@ fn command_of(body: &RawJson) -> Option<String> {
 fn parse_checked<T: DeserializeOwned>(
     command: Command,
     name: &str,
-    body: &[u8],
+    body: BodyRef<'_>,
     carried: impl FnOnce(&T) -> Option<&str>,
 ) -> Result<T, ParseError> {
     let event: T = parse_typed(command, body)?;

@@ -7,6 +7,8 @@
 //! `ServiceName` and `Command` identify the API and are required; the two rates are optional and
 //! read from numbers or numeric strings. The body has no `EventTime`.
 
+use crate::ImStr;
+
 use super::wire::wire_struct;
 
 wire_struct! {
@@ -14,11 +16,11 @@ wire_struct! {
     /// (1047/60256). Answered OK.
     pub struct RequestOverLimit {
         /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
+        pub callback_command: Option<ImStr> => "CallbackCommand",
         /// Internal service name of the API (e.g. `openim`).
-        pub service_name: String => "ServiceName",
+        pub service_name: ImStr => "ServiceName",
         /// The API's command word (e.g. `batchsendmsg`); with `ServiceName` it names the API.
-        pub command: String => "Command",
+        pub command: ImStr => "Command",
         /// The observed request rate, in requests per second.
         pub request: Option<u64> => "Request",
         /// The API's limit, in requests per second.

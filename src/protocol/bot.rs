@@ -6,6 +6,8 @@
 //! As for the messages of the other families, the accounts, the group and the body are required,
 //! and the sequence numbers, randoms, keys and times of the message are optional.
 
+use crate::ImStr;
+
 use super::common::event_time;
 use super::message::{c2c_message, group_message};
 
@@ -16,7 +18,7 @@ c2c_message! {
         /// `0` when delivered; otherwise the error code.
         pub send_msg_result: Option<i64> => "SendMsgResult",
         /// The failure text; `send msg succeed` on success.
-        pub error_info: Option<String> => "ErrorInfo",
+        pub error_info: Option<ImStr> => "ErrorInfo",
     }
 }
 
@@ -29,7 +31,7 @@ group_message! {
         /// Send time, Unix seconds.
         pub msg_time: Option<u64> => "MsgTime",
         /// The chatbots mentioned (e.g. `@RBT#001`).
-        pub at_robots_account: Option<Vec<String>> => "AtRobots_Account",
+        pub at_robots_account: Option<Vec<ImStr>> => "AtRobots_Account",
     }
 }
 
@@ -38,6 +40,6 @@ event_time!(ms: C2cMessage, GroupMessage);
 impl GroupMessage {
     /// The chatbots mentioned, in order.
     pub fn robots(&self) -> impl Iterator<Item = &str> {
-        self.at_robots_account.iter().flatten().map(String::as_str)
+        self.at_robots_account.iter().flatten().map(ImStr::as_str)
     }
 }

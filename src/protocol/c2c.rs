@@ -12,6 +12,8 @@
 //! whose extension changed is required: it names the message the event is about, which the event
 //! does not carry.
 
+use crate::ImStr;
+
 use super::decision::{CustomErrorCode, SendDecision};
 
 /// The answer to [`BeforeSendMsg`]: allow, deny (the sender gets 20006), drop silently, deny with
@@ -29,7 +31,7 @@ c2c_message! {
     /// and if it rewrites the message, the after-event carries the rewritten one.
     pub struct BeforeSendMsg {
         /// Client-side message id (listed on the Chinese page only).
-        pub msg_id: Option<String> => "MsgId",
+        pub msg_id: Option<ImStr> => "MsgId",
     }
 }
 
@@ -38,11 +40,11 @@ c2c_message! {
     /// it succeeded (see [`send_msg_result`](Self::send_msg_result)) (1047/34365). Answered OK.
     pub struct AfterSendMsg {
         /// Client-side message id (listed on the Chinese page only).
-        pub msg_id: Option<String> => "MsgId",
+        pub msg_id: Option<ImStr> => "MsgId",
         /// `0` when delivered; otherwise the error code.
         pub send_msg_result: Option<i64> => "SendMsgResult",
         /// The failure text; `send msg succeed` on success.
-        pub error_info: Option<String> => "ErrorInfo",
+        pub error_info: Option<ImStr> => "ErrorInfo",
         /// The recipient's unread one-to-one messages over all conversations; `-1` when delivery
         /// failed.
         pub unread_msg_num: Option<i64> => "UnreadMsgNum",
@@ -54,11 +56,11 @@ wire_struct! {
     /// Answered OK.
     pub struct AfterMsgReport {
         /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
+        pub callback_command: Option<ImStr> => "CallbackCommand",
         /// The user who read.
-        pub report_account: String => "Report_Account",
+        pub report_account: ImStr => "Report_Account",
         /// The other side of the conversation.
-        pub peer_account: String => "Peer_Account",
+        pub peer_account: ImStr => "Peer_Account",
         /// When it was read, Unix seconds (as the sample's value shows).
         pub last_read_time: Option<u64> => "LastReadTime",
         /// The reader's unread one-to-one messages after the report.
@@ -73,13 +75,13 @@ wire_struct! {
     /// OK.
     pub struct AfterMsgWithDraw {
         /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
+        pub callback_command: Option<ImStr> => "CallbackCommand",
         /// The sender of the recalled message.
-        pub from_account: String => "From_Account",
+        pub from_account: ImStr => "From_Account",
         /// The recipient of the recalled message.
-        pub to_account: String => "To_Account",
+        pub to_account: ImStr => "To_Account",
         /// Key of the recalled message.
-        pub msg_key: String => "MsgKey",
+        pub msg_key: ImStr => "MsgKey",
         /// The recipient's unread one-to-one messages.
         pub unread_msg_num: Option<i64> => "UnreadMsgNum",
         /// Event time, Unix milliseconds (not in the documented sample).
@@ -92,13 +94,13 @@ wire_struct! {
     /// deleted or cleared (1047/76006). Answered OK.
     pub struct AfterMsgExtension {
         /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
+        pub callback_command: Option<ImStr> => "CallbackCommand",
         /// The message's sender.
-        pub from_account: String => "From_Account",
+        pub from_account: ImStr => "From_Account",
         /// The message's recipient.
-        pub to_account: String => "To_Account",
+        pub to_account: ImStr => "To_Account",
         /// Key of the message.
-        pub msg_key: String => "MsgKey",
+        pub msg_key: ImStr => "MsgKey",
         /// Set, delete or clear.
         pub operate_type: ExtensionOperation => "OperateType",
         /// The items concerned (empty when cleared).
@@ -116,7 +118,7 @@ c2c_message! {
     /// captured, so the usual OK is assumed.
     pub struct AfterModifyMsg {
         /// Who edited (meaning inferred: the field's description was not captured).
-        pub operator_account: Option<String> => "Operator_Account",
+        pub operator_account: Option<ImStr> => "Operator_Account",
     }
 }
 

@@ -56,6 +56,8 @@
 
 use std::time::Duration;
 
+use crate::ImStr;
+
 use super::common::{Id, event_time, id_strs};
 use super::wire::{open_int_enum, open_str_enum, wire_struct};
 
@@ -157,11 +159,11 @@ wire_struct! {
     /// The call of an [`AfterStart`] (`CallInfo`).
     pub struct CallInfo {
         /// The call's id.
-        pub call_id: String => "CallId",
+        pub call_id: ImStr => "CallId",
         /// Audio or video (the field table spells it `MediaType`).
         pub media_type: Option<MediaType> => "CallMediaType" | "MediaType",
         /// The Chat group of a group call; empty otherwise.
-        pub chat_group_id: Option<String> => "ChatGroupId",
+        pub chat_group_id: Option<ImStr> => "ChatGroupId",
         /// The TRTC room; empty when not given.
         pub room_id: Option<Id> => "RoomId",
         /// Whether the room id is numeric or a string.
@@ -174,7 +176,7 @@ wire_struct! {
     /// 647/68941). Answered OK.
     pub struct AfterStart {
         /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
+        pub callback_command: Option<ImStr> => "CallbackCommand",
         /// The call.
         pub call_info: CallInfo => "CallInfo",
         /// Its members: the caller (`Calling`) and the callees (`Waiting`).
@@ -188,7 +190,7 @@ wire_struct! {
     /// The record of an ended call (`CallRecord`).
     pub struct CallRecord {
         /// The call's id.
-        pub call_id: String => "CallId",
+        pub call_id: ImStr => "CallId",
         /// UserID of the caller.
         pub caller_account: Id => "Caller_Account",
         /// Audio or video (`CallMediaType` is read too).
@@ -217,7 +219,7 @@ wire_struct! {
     /// (647/116424, 647/68940). Answered OK. The call's details can be queried 5 seconds later.
     pub struct AfterEnd {
         /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
+        pub callback_command: Option<ImStr> => "CallbackCommand",
         /// The call.
         pub call_record: CallRecord => "CallRecord",
         /// Event time, Unix milliseconds.
@@ -240,9 +242,9 @@ wire_struct! {
     /// dropped, or were invited or uninvited (647/117872, 647/69215). Answered OK.
     pub struct AfterMemberChanged {
         /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
+        pub callback_command: Option<ImStr> => "CallbackCommand",
         /// The call's id.
-        pub call_id: String => "CallId",
+        pub call_id: ImStr => "CallId",
         /// The call's members after the change, with their states.
         pub user_list: Option<Vec<CallMember>> => "UserList",
         /// The members whose state changed, and why.

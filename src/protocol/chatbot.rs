@@ -8,6 +8,8 @@
 //! [`Reply`](crate::Reply): OK by default, with any fields your chatbot protocol needs added with
 //! [`Reply::with_field`](crate::Reply::with_field).
 
+use crate::ImStr;
+
 use super::common::event_time;
 use super::wire::wire_struct;
 
@@ -16,19 +18,19 @@ wire_struct! {
     /// (1047/59057). Answered with a [`Reply`](crate::Reply), OK by default.
     pub struct C2cSignalMessage {
         /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
+        pub callback_command: Option<ImStr> => "CallbackCommand",
         /// The sender's UserID.
-        pub from_account: String => "From_Account",
+        pub from_account: ImStr => "From_Account",
         /// The chatbot's UserID.
-        pub to_account: String => "To_Account",
+        pub to_account: ImStr => "To_Account",
         /// Message sequence number.
         pub msg_seq: Option<u64> => "MsgSeq",
         /// Message random number.
         pub msg_random: Option<u64> => "MsgRandom" | "Random",
         /// Unique key of the message.
-        pub msg_key: Option<String> => "MsgKey",
+        pub msg_key: Option<ImStr> => "MsgKey",
         /// The pass-through payload (`data` of the signal protocol).
-        pub data: Option<String> => "Data",
+        pub data: Option<ImStr> => "Data",
         /// Event time, Unix milliseconds.
         pub event_time: Option<u64> => "EventTime",
     }

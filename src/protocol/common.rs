@@ -3,19 +3,21 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::ImStr;
+
 use super::wire::{open_str_enum, wire_struct};
 
 wire_struct! {
     /// One entry of a member list (`MemberList`, `NewMemberList`, `DestinationMembers`, ...).
     pub struct Member {
         /// The member's UserID.
-        pub member_account: String => "Member_Account",
+        pub member_account: ImStr => "Member_Account",
     }
 }
 
 impl Member {
     /// An entry for this UserID.
-    pub fn new(account: impl Into<String>) -> Self {
+    pub fn new(account: impl Into<ImStr>) -> Self {
         Member {
             member_account: account.into(),
             ..Member::default()
@@ -27,9 +29,9 @@ wire_struct! {
     /// A custom field given as `{"Key": ..., "Value": ...}` (`UserDefinedDataList`).
     pub struct KeyValue {
         /// The field name.
-        pub key: String => "Key",
+        pub key: ImStr => "Key",
         /// The field value.
-        pub value: String => "Value",
+        pub value: ImStr => "Value",
     }
 }
 
@@ -153,9 +155,9 @@ wire_struct! {
     /// and its version.
     pub struct ExtensionItem {
         /// The key.
-        pub key: String => "Key",
+        pub key: ImStr => "Key",
         /// The value; empty when the key was deleted.
-        pub value: Option<String> => "Value",
+        pub value: Option<ImStr> => "Value",
         /// The item's version.
         pub seq: Option<u64> => "Seq",
     }
@@ -200,13 +202,13 @@ super::wire::open_int_enum! {
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct Id {
-    text: String,
+    text: ImStr,
     numeric: bool,
 }
 
 impl Id {
     /// An id sent as a string.
-    pub fn new(text: impl Into<String>) -> Id {
+    pub fn new(text: impl Into<ImStr>) -> Id {
         Id {
             text: text.into(),
             numeric: false,
@@ -225,7 +227,7 @@ impl Id {
 
     /// The id's text.
     pub fn into_string(self) -> String {
-        self.text
+        self.text.into_string()
     }
 }
 
@@ -289,7 +291,7 @@ impl PartialEq<&str> for Id {
 
 impl PartialEq<String> for Id {
     fn eq(&self, other: &String) -> bool {
-        &self.text == other
+        self.text == *other
     }
 }
 
@@ -312,10 +314,13 @@ impl serde::Serialize for Id {
 impl<'de> serde::Deserialize<'de> for Id {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Id, D::Error> {
         struct IdVisitor;
-        impl serde::de::Visitor<'_> for IdVisitor {
+        impl<'de> serde::de::Visitor<'de> for IdVisitor {
             type Value = Id;
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("an id (a string or an integer)")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Id, E> {
+                Ok(Id::new(ImStr::lent(v)))
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Id, E> {
                 Ok(Id::new(v))
@@ -325,13 +330,13 @@ impl<'de> serde::Deserialize<'de> for Id {
             }
             fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Id, E> {
                 Ok(Id {
-                    text: v.to_string(),
+                    text: ImStr::digits(v),
                     numeric: true,
                 })
             }
             fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Id, E> {
                 Ok(Id {
-                    text: v.to_string(),
+                    text: ImStr::digits(v),
                     numeric: true,
                 })
             }

@@ -13,6 +13,8 @@
 
 use std::fmt;
 
+use crate::ImStr;
+
 use super::message::MsgElement;
 use super::reply::Reply;
 use super::wire::wire_struct;
@@ -342,7 +344,7 @@ pub enum InviteDecision {
     AllowAll,
     /// Add the others, not these users (`ErrorCode` 0 with `RefusedMembers_Account`). An empty
     /// list is the same as [`AllowAll`](Self::AllowAll).
-    Refuse(Vec<String>),
+    Refuse(Vec<ImStr>),
     /// Reject the whole invitation (`ErrorCode` 1).
     Reject,
     /// Reject the whole invitation; the inviter gets this code and message.
@@ -382,11 +384,11 @@ wire_struct! {
     /// One entry of a friend reply's `ResultItem`: the decision for one target.
     pub struct FriendResult {
         /// The target UserID.
-        pub to_account: String => "To_Account",
+        pub to_account: ImStr => "To_Account",
         /// 0 to allow; a code in [38000, 39000] to refuse.
         pub result_code: u32 => "ResultCode",
         /// The message for this target.
-        pub result_info: String => "ResultInfo",
+        pub result_info: ImStr => "ResultInfo",
     }
 }
 
@@ -405,7 +407,7 @@ wire_struct! {
 /// ```
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct FriendDecision {
-    refused: Vec<(String, FriendErrorCode, String)>,
+    refused: Vec<(ImStr, FriendErrorCode, ImStr)>,
 }
 
 impl FriendDecision {
@@ -418,9 +420,9 @@ impl FriendDecision {
     /// in the request is not written to the reply.
     pub fn refuse(
         mut self,
-        account: impl Into<String>,
+        account: impl Into<ImStr>,
         code: FriendErrorCode,
-        message: impl Into<String>,
+        message: impl Into<ImStr>,
     ) -> Self {
         self.refused.push((account.into(), code, message.into()));
         self
@@ -443,9 +445,9 @@ impl FriendDecision {
                     .refusal(target)
                     .map_or((0, ""), |(code, info)| (code.get(), info));
                 FriendResult {
-                    to_account: target.to_owned(),
+                    to_account: ImStr::from(target),
                     result_code: code,
-                    result_info: info.to_owned(),
+                    result_info: ImStr::from(info),
                     ..FriendResult::default()
                 }
             })

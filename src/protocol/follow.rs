@@ -10,6 +10,8 @@
 //! unfollow. Each is typed as documented; [`AfterAdd::followed`] and [`AfterDelete::unfollowed`]
 //! give the same view of both. `EventTime` is in milliseconds (number or numeric string).
 
+use crate::ImStr;
+
 use super::common::event_time;
 use super::wire::wire_struct;
 
@@ -17,7 +19,7 @@ wire_struct! {
     /// One user followed (`FollowList[]`).
     pub struct FollowItem {
         /// The followed UserID.
-        pub to_account: String => "To_Account",
+        pub to_account: ImStr => "To_Account",
     }
 }
 
@@ -25,9 +27,9 @@ wire_struct! {
     /// `Follow.CallbackAfterFollowAdd`: a user followed other users (1047/70355). Answered OK.
     pub struct AfterAdd {
         /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
+        pub callback_command: Option<ImStr> => "CallbackCommand",
         /// The follower.
-        pub from_account: String => "From_Account",
+        pub from_account: ImStr => "From_Account",
         /// The users successfully followed.
         pub follow_list: Vec<FollowItem> => "FollowList",
         /// Event time, Unix milliseconds.
@@ -40,11 +42,11 @@ wire_struct! {
     /// OK.
     pub struct AfterDelete {
         /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
+        pub callback_command: Option<ImStr> => "CallbackCommand",
         /// The user who unfollowed.
-        pub from_account: String => "From_Account",
+        pub from_account: ImStr => "From_Account",
         /// The UserIDs unfollowed (a plain array of strings, unlike `FollowList`).
-        pub to_account: Vec<String> => "To_Account",
+        pub to_account: Vec<ImStr> => "To_Account",
         /// Event time, Unix milliseconds.
         pub event_time: Option<u64> => "EventTime",
     }
@@ -62,7 +64,7 @@ impl AfterAdd {
 impl AfterDelete {
     /// The UserIDs unfollowed (`To_Account`), in order.
     pub fn unfollowed(&self) -> impl Iterator<Item = &str> {
-        self.to_account.iter().map(String::as_str)
+        self.to_account.iter().map(ImStr::as_str)
     }
 }
 

@@ -79,6 +79,8 @@
 //!   is the usual OK (`ErrorCode` 0 processed, 1 error; it changes nothing). The fixture is the
 //!   page's sample as printed.
 
+use crate::ImStr;
+
 use super::common::{
     ExtensionItem, ExtensionOperation, GroupType, KeyValue, Member, event_time, members,
 };
@@ -96,9 +98,9 @@ macro_rules! group_event {
             $(#[$meta])*
             pub struct $name {
                 /// The command, repeated in the body.
-                pub callback_command: Option<String> => "CallbackCommand",
+                pub callback_command: Option<ImStr> => "CallbackCommand",
                 /// The group (any form of id; `GroupID` is read too).
-                pub group_id: String => "GroupId" | "GroupID",
+                pub group_id: ImStr => "GroupId" | "GroupID",
                 /// The group type.
                 pub group_type: Option<GroupType> => "Type",
                 /// Event time, Unix milliseconds (a numeric string in most samples).
@@ -183,15 +185,15 @@ wire_struct! {
     /// REST API (1047/34368). Answer with a [`CreateDecision`].
     pub struct BeforeCreate {
         /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
+        pub callback_command: Option<ImStr> => "CallbackCommand",
         /// UserID of who asked to create the group.
-        pub operator_account: String => "Operator_Account",
+        pub operator_account: ImStr => "Operator_Account",
         /// The requested owner.
-        pub owner_account: Option<String> => "Owner_Account",
+        pub owner_account: Option<ImStr> => "Owner_Account",
         /// The group type.
         pub group_type: Option<GroupType> => "Type",
         /// The requested group name.
-        pub name: Option<String> => "Name",
+        pub name: Option<ImStr> => "Name",
         /// How many groups of this type the operator has already created.
         pub create_group_num: Option<u64> => "CreateGroupNum",
         /// The initial members.
@@ -205,17 +207,17 @@ wire_struct! {
     /// `Group.CallbackAfterCreateGroup`: a group was created (1047/34369). Answered OK.
     pub struct AfterCreate {
         /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
+        pub callback_command: Option<ImStr> => "CallbackCommand",
         /// Id of the new group. (The English field table spells it `groupID`.)
-        pub group_id: String => "GroupId" | "GroupID" | "groupID",
+        pub group_id: ImStr => "GroupId" | "GroupID" | "groupID",
         /// UserID of who created it.
-        pub operator_account: String => "Operator_Account",
+        pub operator_account: ImStr => "Operator_Account",
         /// The owner.
-        pub owner_account: Option<String> => "Owner_Account",
+        pub owner_account: Option<ImStr> => "Owner_Account",
         /// The group type.
         pub group_type: Option<GroupType> => "Type",
         /// The group name.
-        pub name: Option<String> => "Name",
+        pub name: Option<ImStr> => "Name",
         /// The initial members.
         pub member_list: Option<Vec<Member>> => "MemberList",
         /// Custom group fields given at creation; only present when custom fields are enabled.
@@ -230,13 +232,13 @@ wire_struct! {
     /// asks the admins (1047/34370). Answer with an [`ApplyJoinDecision`].
     pub struct BeforeApplyJoin {
         /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
+        pub callback_command: Option<ImStr> => "CallbackCommand",
         /// The group applied to.
-        pub group_id: String => "GroupId" | "GroupID",
+        pub group_id: ImStr => "GroupId" | "GroupID",
         /// The group type.
         pub group_type: Option<GroupType> => "Type",
         /// UserID of the applicant.
-        pub requestor_account: String => "Requestor_Account",
+        pub requestor_account: ImStr => "Requestor_Account",
         /// Event time, Unix milliseconds.
         pub event_time: Option<u64> => "EventTime",
     }
@@ -247,7 +249,7 @@ group_event! {
     /// the REST API (1047/34371). Answer with an [`InviteDecision`]: all, all but some, or none.
     pub struct BeforeInviteJoin {
         /// UserID of the inviter.
-        pub operator_account: String => "Operator_Account",
+        pub operator_account: ImStr => "Operator_Account",
         /// The users to be added.
         pub destination_members: Vec<Member> => "DestinationMembers",
     }
@@ -260,7 +262,7 @@ group_event! {
         /// How they joined.
         pub join_type: Option<JoinType> => "JoinType",
         /// UserID of who made the request.
-        pub operator_account: String => "Operator_Account",
+        pub operator_account: ImStr => "Operator_Account",
         /// The new members.
         pub new_member_list: Vec<Member> => "NewMemberList",
     }
@@ -272,7 +274,7 @@ group_event! {
         /// How they left.
         pub exit_type: Option<ExitType> => "ExitType",
         /// UserID of the leaver (`Quit`) or of the remover (`Kicked`).
-        pub operator_account: String => "Operator_Account",
+        pub operator_account: ImStr => "Operator_Account",
         /// The members who left.
         pub exit_member_list: Vec<Member> => "ExitMemberList",
     }
@@ -285,7 +287,7 @@ group_message! {
     pub struct BeforeSendMsg {
         /// Client-side unique id of the message; documented only by the live-room copy of this
         /// page (647/74347).
-        pub msg_id: Option<String> => "MsgId",
+        pub msg_id: Option<ImStr> => "MsgId",
     }
 }
 
@@ -299,7 +301,7 @@ group_message! {
         /// Send time on the server, Unix **seconds**.
         pub msg_time: Option<u64> => "MsgTime",
         /// Client-side unique id of the message (on the Chinese page only).
-        pub msg_id: Option<String> => "MsgId",
+        pub msg_id: Option<ImStr> => "MsgId",
     }
 }
 
@@ -308,9 +310,9 @@ wire_struct! {
     /// (1047/34376). Answered OK.
     pub struct AfterFull {
         /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
+        pub callback_command: Option<ImStr> => "CallbackCommand",
         /// The full group.
-        pub group_id: String => "GroupId" | "GroupID",
+        pub group_id: ImStr => "GroupId" | "GroupID",
         /// Event time, Unix milliseconds.
         pub event_time: Option<u64> => "EventTime",
     }
@@ -320,15 +322,15 @@ wire_struct! {
     /// `Group.CallbackAfterGroupDestroyed`: a group was disbanded (1047/34377). Answered OK.
     pub struct AfterDestroyed {
         /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
+        pub callback_command: Option<ImStr> => "CallbackCommand",
         /// The disbanded group.
-        pub group_id: String => "GroupId" | "GroupID",
+        pub group_id: ImStr => "GroupId" | "GroupID",
         /// The group type.
         pub group_type: Option<GroupType> => "Type",
         /// The owner.
-        pub owner_account: Option<String> => "Owner_Account",
+        pub owner_account: Option<ImStr> => "Owner_Account",
         /// The group name (in the sample, not in the field table).
-        pub name: Option<String> => "Name",
+        pub name: Option<ImStr> => "Name",
         /// The members at disband time; omitted for communities.
         pub member_list: Option<Vec<Member>> => "MemberList",
         /// Event time, Unix milliseconds.
@@ -341,15 +343,15 @@ group_event! {
     /// changed; only the changed fields are sent (1047/34378). Answered OK.
     pub struct AfterInfoChanged {
         /// UserID of who made the change.
-        pub operator_account: String => "Operator_Account",
+        pub operator_account: ImStr => "Operator_Account",
         /// The new name, if changed.
-        pub name: Option<String> => "Name",
+        pub name: Option<ImStr> => "Name",
         /// The new introduction, if changed.
-        pub introduction: Option<String> => "Introduction",
+        pub introduction: Option<ImStr> => "Introduction",
         /// The new notice, if changed.
-        pub notification: Option<String> => "Notification",
+        pub notification: Option<ImStr> => "Notification",
         /// The new avatar URL, if changed.
-        pub face_url: Option<String> => "FaceUrl",
+        pub face_url: Option<ImStr> => "FaceUrl",
     }
 }
 
@@ -358,9 +360,9 @@ wire_struct! {
     /// offline or came back (1047/48734). Answered OK. No `EventTime` is documented.
     pub struct MemberStateChange {
         /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
+        pub callback_command: Option<ImStr> => "CallbackCommand",
         /// The group.
-        pub group_id: String => "GroupId" | "GroupID",
+        pub group_id: ImStr => "GroupId" | "GroupID",
         /// The new state.
         pub event_type: Option<MemberStateEventType> => "EventType",
         /// Why (2025 pages; not in the sample).
@@ -377,7 +379,7 @@ group_message! {
         /// The failure's error code (e.g. 10023, frequency limit).
         pub error_code: Option<i64> => "ErrorCode",
         /// The failure's detail.
-        pub error_info: Option<String> => "ErrorInfo",
+        pub error_info: Option<ImStr> => "ErrorInfo",
     }
 }
 
@@ -394,11 +396,11 @@ group_event! {
     /// API (1047/46979). Answered OK.
     pub struct AfterRecallMsg {
         /// UserID of who recalled them.
-        pub operator_account: String => "Operator_Account",
+        pub operator_account: ImStr => "Operator_Account",
         /// The recalled messages.
         pub msg_seq_list: Vec<RecalledMsg> => "MsgSeqList",
         /// The topic, for topic-enabled communities only.
-        pub topic_id: Option<String> => "TopicId",
+        pub topic_id: Option<ImStr> => "TopicId",
     }
 }
 
@@ -407,15 +409,15 @@ wire_struct! {
     /// (1047/49463). Answer with a [`CreateTopicDecision`].
     pub struct BeforeCreateTopic {
         /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
+        pub callback_command: Option<ImStr> => "CallbackCommand",
         /// UserID of who asked to create the topic.
-        pub operator_account: String => "Operator_Account",
+        pub operator_account: ImStr => "Operator_Account",
         /// The group type, always `Community`.
         pub group_type: Option<GroupType> => "Type",
         /// The requested topic name.
-        pub name: Option<String> => "Name",
+        pub name: Option<ImStr> => "Name",
         /// The community; not documented, read when present.
-        pub group_id: Option<String> => "GroupId" | "GroupID",
+        pub group_id: Option<ImStr> => "GroupId" | "GroupID",
         /// Event time, Unix milliseconds; not documented, read when present.
         pub event_time: Option<u64> => "EventTime",
     }
@@ -426,19 +428,19 @@ wire_struct! {
     /// Answered OK.
     pub struct AfterCreateTopic {
         /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
+        pub callback_command: Option<ImStr> => "CallbackCommand",
         /// The community.
-        pub group_id: String => "GroupId" | "GroupID",
+        pub group_id: ImStr => "GroupId" | "GroupID",
         /// Id of the new topic.
-        pub topic_id: String => "TopicId",
+        pub topic_id: ImStr => "TopicId",
         /// UserID of who created it.
-        pub operator_account: String => "Operator_Account",
+        pub operator_account: ImStr => "Operator_Account",
         /// The community's owner.
-        pub owner_account: Option<String> => "Owner_Account",
+        pub owner_account: Option<ImStr> => "Owner_Account",
         /// The group type, `Community`.
         pub group_type: Option<GroupType> => "Type",
         /// The topic name.
-        pub name: Option<String> => "Name",
+        pub name: Option<ImStr> => "Name",
         /// Custom topic fields, when custom fields are enabled.
         pub user_defined_data_list: Option<Vec<KeyValue>> => "UserDefinedDataList",
         /// Event time, Unix milliseconds; not documented, read when present.
@@ -451,13 +453,13 @@ wire_struct! {
     /// Answered OK.
     pub struct AfterTopicDestroyed {
         /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
+        pub callback_command: Option<ImStr> => "CallbackCommand",
         /// The community.
-        pub group_id: String => "GroupId" | "GroupID",
+        pub group_id: ImStr => "GroupId" | "GroupID",
         /// The group type, `Community`.
         pub group_type: Option<GroupType> => "Type",
         /// Ids of the deleted topics.
-        pub topic_id_list: Vec<String> => "TopicIdList",
+        pub topic_id_list: Vec<ImStr> => "TopicIdList",
         /// Event time, Unix milliseconds; not documented, read when present.
         pub event_time: Option<u64> => "EventTime",
     }
@@ -468,25 +470,25 @@ wire_struct! {
     /// changed (1047/49466). Answered OK.
     pub struct AfterTopicInfoChanged {
         /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
+        pub callback_command: Option<ImStr> => "CallbackCommand",
         /// The community of the changed topic.
-        pub group_id: String => "GroupId" | "GroupID",
+        pub group_id: ImStr => "GroupId" | "GroupID",
         // The page documents no `TopicId` (only the community's `GroupId`); a topic id is
         // plausible in real traffic, so it is typed, and optional.
         /// The changed topic; not documented, read when present.
-        pub topic_id: Option<String> => "TopicId",
+        pub topic_id: Option<ImStr> => "TopicId",
         /// The group type, `Community`.
         pub group_type: Option<GroupType> => "Type",
         /// UserID of who made the change.
-        pub operator_account: String => "Operator_Account",
+        pub operator_account: ImStr => "Operator_Account",
         /// The new name, if changed.
-        pub name: Option<String> => "Name",
+        pub name: Option<ImStr> => "Name",
         /// The new introduction, if changed.
-        pub introduction: Option<String> => "Introduction",
+        pub introduction: Option<ImStr> => "Introduction",
         /// The new notice, if changed.
-        pub notification: Option<String> => "Notification",
+        pub notification: Option<ImStr> => "Notification",
         /// The new avatar URL, if changed.
-        pub face_url: Option<String> => "FaceUrl",
+        pub face_url: Option<ImStr> => "FaceUrl",
         /// Event time, Unix milliseconds; not documented, read when present.
         pub event_time: Option<u64> => "EventTime",
     }
@@ -497,13 +499,13 @@ group_event! {
     /// (1047/60393). Answered OK.
     pub struct AfterMemberFieldChanged {
         /// UserID of who made the change.
-        pub operator_account: String => "Operator_Account",
+        pub operator_account: ImStr => "Operator_Account",
         /// UserID of the member whose data changed.
-        pub member_account: String => "Member_Account",
+        pub member_account: ImStr => "Member_Account",
         /// The new role, if it changed.
         pub role: Option<MemberRole> => "Role",
         /// The new group name card, if it changed.
-        pub name_card: Option<String> => "NameCard",
+        pub name_card: Option<ImStr> => "NameCard",
     }
 }
 
@@ -511,9 +513,9 @@ wire_struct! {
     /// One group attribute (`GroupAttr`); the keys are lower case on the wire.
     pub struct GroupAttr {
         /// The attribute name.
-        pub key: String => "key",
+        pub key: ImStr => "key",
         /// The attribute value (may be absent for a deletion).
-        pub value: Option<String> => "value",
+        pub value: Option<ImStr> => "value",
     }
 }
 
@@ -522,7 +524,7 @@ group_event! {
     /// cleared or deleted (1047/60394). Answered OK.
     pub struct AfterAttrChanged {
         /// UserID of who made the change.
-        pub operator_account: String => "Operator_Account",
+        pub operator_account: ImStr => "Operator_Account",
         /// What was done (in the sample only, not in the field table).
         pub option_type: Option<GroupAttrOption> => "OptionType",
         /// The attributes concerned.
@@ -558,11 +560,11 @@ group_event! {
     /// (1047/60396). Answered OK.
     pub struct AfterChangeOwner {
         /// UserID of who made the transfer.
-        pub operator_account: String => "Operator_Account",
+        pub operator_account: ImStr => "Operator_Account",
         /// The previous owner (a group may have had none).
-        pub old_owner_account: Option<String> => "OldOwner_Account",
+        pub old_owner_account: Option<ImStr> => "OldOwner_Account",
         /// The new owner.
-        pub new_owner_account: String => "NewOwner_Account",
+        pub new_owner_account: ImStr => "NewOwner_Account",
     }
 }
 
@@ -571,7 +573,7 @@ wire_struct! {
     /// passed 70 % of the app's daily limit (1047/57455). Answered OK.
     pub struct DailyQuotaAlarm {
         /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
+        pub callback_command: Option<ImStr> => "CallbackCommand",
         /// Net groups created today.
         pub quota_used: Option<u64> => "QuotaUsed",
         /// The daily limit.
@@ -586,9 +588,9 @@ wire_struct! {
     /// deleted or cleared (1047/76007). Answered OK.
     pub struct AfterMsgExtension {
         /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
+        pub callback_command: Option<ImStr> => "CallbackCommand",
         /// The group.
-        pub group_id: String => "GroupId" | "GroupID",
+        pub group_id: ImStr => "GroupId" | "GroupID",
         /// Sequence number of the message.
         pub msg_seq: u64 => "MsgSeq",
         /// What was done.
@@ -608,19 +610,19 @@ group_event! {
     /// page only). Answered OK.
     pub struct AfterModifyMsg {
         /// UserID of who edited the message.
-        pub operator_account: String => "Operator_Account",
+        pub operator_account: ImStr => "Operator_Account",
         /// The topic whose message was edited, for topic-enabled communities; the sample sends
         /// `""` for a plain group (see [`conversation`](Self::conversation)).
-        pub topic_id: Option<String> => "TopicId",
+        pub topic_id: Option<ImStr> => "TopicId",
         /// Sequence number of the edited message.
         pub msg_seq: Option<u64> => "MsgSeq",
         /// The message body after the edit.
         pub msg_body: Option<Vec<MsgElement>> => "MsgBody",
         /// The sender of the message (unconfirmed for this command: the one-to-one edit
         /// webhook carries it).
-        pub from_account: Option<String> => "From_Account",
+        pub from_account: Option<ImStr> => "From_Account",
         /// Custom message data after the edit (unconfirmed for this command).
-        pub cloud_custom_data: Option<String> => "CloudCustomData",
+        pub cloud_custom_data: Option<ImStr> => "CloudCustomData",
         /// Send time of the message, Unix **seconds** (unconfirmed for this command).
         pub msg_time: Option<u64> => "MsgTime",
         /// The message random (`MsgRandom` is read too; unconfirmed for this command).

@@ -12,6 +12,7 @@ use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
+use super::imstr::ImStr;
 use super::raw::{Extra, ExtraBuilder, RawJson};
 use super::wire::{Wire, wire_struct};
 
@@ -37,7 +38,7 @@ pub struct MsgElement {
 
 /// The content of a [`MsgElement`], one variant per documented `MsgType`.
 ///
-/// Every element type but text is boxed, so that an element costs 72 bytes, not the size of the
+/// Every element type but text is boxed, so that an element costs 80 bytes, not the size of the
 /// largest content (about 250 bytes): a body may carry a great many of them.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
@@ -63,7 +64,7 @@ pub enum MsgContent {
     /// A `MsgType` this crate does not know, kept as sent.
     Unknown {
         /// The `MsgType` as sent.
-        msg_type: String,
+        msg_type: ImStr,
         /// The `MsgContent` as sent, if there was one.
         content: Option<RawJson>,
     },
@@ -71,7 +72,7 @@ pub enum MsgContent {
 
 impl MsgElement {
     /// A `TIMTextElem` with this text.
-    pub fn text(text: impl Into<String>) -> Self {
+    pub fn text(text: impl Into<ImStr>) -> Self {
         TextElem::new(text).into()
     }
 
@@ -153,13 +154,13 @@ wire_struct! {
     /// `TIMTextElem` content.
     pub struct TextElem {
         /// The text; also the offline-push text.
-        pub text: String => "Text",
+        pub text: ImStr => "Text",
     }
 }
 
 impl TextElem {
     /// Text content with this text.
-    pub fn new(text: impl Into<String>) -> Self {
+    pub fn new(text: impl Into<ImStr>) -> Self {
         TextElem {
             text: text.into(),
             ..TextElem::default()
@@ -171,7 +172,7 @@ wire_struct! {
     /// `TIMLocationElem` content.
     pub struct LocationElem {
         /// Description of the place.
-        pub desc: Option<String> => "Desc",
+        pub desc: Option<ImStr> => "Desc",
         /// Latitude.
         pub latitude: f64 => "Latitude",
         /// Longitude.
@@ -185,7 +186,7 @@ wire_struct! {
         /// Emoji index, defined by the app.
         pub index: i64 => "Index",
         /// Extra data.
-        pub data: Option<String> => "Data",
+        pub data: Option<ImStr> => "Data",
     }
 }
 
@@ -208,13 +209,13 @@ wire_struct! {
         // `Desc` before `Data`, as in the before-send reply sample, so a rewrite built with this
         // type serialises exactly like Tencent's documented reply.
         /// Description, used as the offline-push text.
-        pub desc: Option<String> => "Desc",
+        pub desc: Option<ImStr> => "Desc",
         /// The custom payload.
-        pub data: Option<String> => "Data",
+        pub data: Option<ImStr> => "Data",
         /// Extension, delivered as the APNs `ext` key.
-        pub ext: Option<String> => "Ext",
+        pub ext: Option<ImStr> => "Ext",
         /// Custom APNs sound.
-        pub sound: Option<String> => "Sound",
+        pub sound: Option<ImStr> => "Sound",
     }
 }
 
@@ -222,9 +223,9 @@ wire_struct! {
     /// `TIMSoundElem` content (voice). Legacy 2.x/3.x senders omit `Url` and `Download_Flag`.
     pub struct SoundElem {
         /// Download URL.
-        pub url: Option<String> => "Url",
+        pub url: Option<ImStr> => "Url",
         /// Unique id of the audio.
-        pub uuid: Option<String> => "UUID",
+        pub uuid: Option<ImStr> => "UUID",
         /// Size in bytes.
         pub size: Option<u64> => "Size",
         /// Duration in seconds.
@@ -238,7 +239,7 @@ wire_struct! {
     /// `TIMImageElem` content.
     pub struct ImageElem {
         /// Unique id of the image.
-        pub uuid: Option<String> => "UUID",
+        pub uuid: Option<ImStr> => "UUID",
         /// JPG = 1, GIF = 2, PNG = 3, BMP = 4, other = 255.
         pub image_format: Option<u32> => "ImageFormat",
         /// One entry per size variant.
@@ -258,7 +259,7 @@ wire_struct! {
         /// Height in pixels.
         pub height: Option<u32> => "Height",
         /// Download URL (upper-case `URL` on the wire, unlike sound and file).
-        pub url: Option<String> => "URL",
+        pub url: Option<ImStr> => "URL",
     }
 }
 
@@ -266,13 +267,13 @@ wire_struct! {
     /// `TIMFileElem` content.
     pub struct FileElem {
         /// Download URL.
-        pub url: Option<String> => "Url",
+        pub url: Option<ImStr> => "Url",
         /// Unique id of the file.
-        pub uuid: Option<String> => "UUID",
+        pub uuid: Option<ImStr> => "UUID",
         /// Size in bytes.
         pub file_size: Option<u64> => "FileSize",
         /// File name.
-        pub file_name: Option<String> => "FileName",
+        pub file_name: Option<ImStr> => "FileName",
         /// Download method; `2` means download from `Url`.
         pub download_flag: Option<u32> => "Download_Flag",
     }
@@ -282,21 +283,21 @@ wire_struct! {
     /// `TIMVideoFileElem` content.
     pub struct VideoFileElem {
         /// Video download URL.
-        pub video_url: Option<String> => "VideoUrl",
+        pub video_url: Option<ImStr> => "VideoUrl",
         /// Unique id of the video.
-        pub video_uuid: Option<String> => "VideoUUID",
+        pub video_uuid: Option<ImStr> => "VideoUUID",
         /// Size in bytes.
         pub video_size: Option<u64> => "VideoSize",
         /// Duration in seconds (0 from Web clients).
         pub video_second: Option<u64> => "VideoSecond",
         /// Container format, e.g. `mp4`.
-        pub video_format: Option<String> => "VideoFormat",
+        pub video_format: Option<ImStr> => "VideoFormat",
         /// Download method of the video; `2` means download from the URL.
         pub video_download_flag: Option<u32> => "VideoDownloadFlag",
         /// Thumbnail download URL.
-        pub thumb_url: Option<String> => "ThumbUrl",
+        pub thumb_url: Option<ImStr> => "ThumbUrl",
         /// Unique id of the thumbnail.
-        pub thumb_uuid: Option<String> => "ThumbUUID",
+        pub thumb_uuid: Option<ImStr> => "ThumbUUID",
         /// Thumbnail size in bytes.
         pub thumb_size: Option<u64> => "ThumbSize",
         /// Thumbnail width in pixels.
@@ -304,7 +305,7 @@ wire_struct! {
         /// Thumbnail height in pixels.
         pub thumb_height: Option<u32> => "ThumbHeight",
         /// Thumbnail format, e.g. `JPG`.
-        pub thumb_format: Option<String> => "ThumbFormat",
+        pub thumb_format: Option<ImStr> => "ThumbFormat",
         /// Download method of the thumbnail; `2` means download from the URL.
         pub thumb_download_flag: Option<u32> => "ThumbDownloadFlag",
     }
@@ -314,17 +315,17 @@ wire_struct! {
     /// `TIMRelayElem` content: several messages forwarded as one.
     pub struct RelayElem {
         /// Title of the combined message.
-        pub title: Option<String> => "Title",
+        pub title: Option<ImStr> => "Title",
         /// Number of forwarded messages.
         pub msg_num: Option<u32> => "MsgNum",
         /// Fallback text for SDKs that cannot show combined messages.
-        pub compatible_text: Option<String> => "CompatibleText",
+        pub compatible_text: Option<ImStr> => "CompatibleText",
         /// Summary lines.
-        pub abstract_list: Option<Vec<String>> => "AbstractList",
+        pub abstract_list: Option<Vec<ImStr>> => "AbstractList",
         /// The forwarded messages, when they total at most 12 KB.
         pub msg_list: Option<Vec<RelayMsg>> => "MsgList",
         /// Key of the stored message list, when the messages total more than 12 KB.
-        pub json_msg_key: Option<String> => "JsonMsgKey",
+        pub json_msg_key: Option<ImStr> => "JsonMsgKey",
     }
 }
 
@@ -332,11 +333,11 @@ wire_struct! {
     /// One forwarded message inside a [`RelayElem`].
     pub struct RelayMsg {
         /// Sender.
-        pub from_account: Option<String> => "From_Account",
+        pub from_account: Option<ImStr> => "From_Account",
         /// Receiver (one-to-one messages only).
-        pub to_account: Option<String> => "To_Account",
+        pub to_account: Option<ImStr> => "To_Account",
         /// Group (group messages only).
-        pub group_id: Option<String> => "GroupId",
+        pub group_id: Option<ImStr> => "GroupId",
         /// Message sequence number (64 bits: values above 2^32 occur).
         pub msg_seq: Option<u64> => "MsgSeq",
         /// Message random number (64 bits, like `MsgSeq`).
@@ -346,7 +347,7 @@ wire_struct! {
         /// The forwarded message's body.
         pub msg_body: Option<Vec<MsgElement>> => "MsgBody",
         /// The forwarded message's custom data.
-        pub cloud_custom_data: Option<String> => "CloudCustomData",
+        pub cloud_custom_data: Option<ImStr> => "CloudCustomData",
     }
 }
 
@@ -368,7 +369,7 @@ impl<'de> DeserializeSeed<'de> for ContentSeed<'_> {
             VIDEO_FILE => MsgContent::VideoFile(Box::new(Wire::de(d)?)),
             RELAY => MsgContent::Relay(Box::new(Wire::de(d)?)),
             other => MsgContent::Unknown {
-                msg_type: other.to_owned(),
+                msg_type: ImStr::from(other),
                 content: Some(RawJson::deserialize(d)?),
             },
         })
@@ -472,7 +473,7 @@ impl<'de> Deserialize<'de> for MsgElement {
                         return Err(de::Error::missing_field("MsgContent"));
                     }
                     (None, None) => MsgContent::Unknown {
-                        msg_type: msg_type.into_owned(),
+                        msg_type: ImStr::from(msg_type),
                         content: None,
                     },
                 };
@@ -648,7 +649,7 @@ pub trait MessageEvent {
                     changed = true;
                     let mut elem = elem.clone();
                     if let MsgContent::Text(t) = &mut elem.content {
-                        t.text = new;
+                        t.text = new.into();
                     }
                     elem
                 }
@@ -701,11 +702,11 @@ macro_rules! c2c_message {
             $(#[$meta])*
             pub struct $name {
                 /// The command, repeated in the body.
-                pub callback_command: Option<String> => "CallbackCommand",
+                pub callback_command: Option<$crate::ImStr> => "CallbackCommand",
                 /// The sender's UserID.
-                pub from_account: String => "From_Account",
+                pub from_account: $crate::ImStr => "From_Account",
                 /// The recipient's UserID.
-                pub to_account: String => "To_Account",
+                pub to_account: $crate::ImStr => "To_Account",
                 /// Message sequence number (64 bits: values above 2^32 occur).
                 pub msg_seq: Option<u64> => "MsgSeq",
                 /// Message random number. Legacy senders spell it `Random`.
@@ -713,13 +714,13 @@ macro_rules! c2c_message {
                 /// Send time, Unix **seconds**.
                 pub msg_time: Option<u64> => "MsgTime",
                 /// Unique key of the message (recall it with this).
-                pub msg_key: Option<String> => "MsgKey",
+                pub msg_key: Option<$crate::ImStr> => "MsgKey",
                 /// `1` for an online-only message, else `0`.
                 pub online_only_flag: Option<u32> => "OnlineOnlyFlag",
                 /// The message body.
                 pub msg_body: Vec<$crate::message::MsgElement> => "MsgBody",
                 /// Custom message data.
-                pub cloud_custom_data: Option<String> => "CloudCustomData",
+                pub cloud_custom_data: Option<$crate::ImStr> => "CloudCustomData",
                 /// Event time, Unix milliseconds (absent from some documented samples).
                 pub event_time: Option<u64> => "EventTime",
                 $($own)*
@@ -746,15 +747,15 @@ macro_rules! group_message {
             $(#[$meta])*
             pub struct $name {
                 /// The command, repeated in the body.
-                pub callback_command: Option<String> => "CallbackCommand",
+                pub callback_command: Option<$crate::ImStr> => "CallbackCommand",
                 /// The group (any form of id; `GroupID` is read too).
-                pub group_id: String => "GroupId" | "GroupID",
+                pub group_id: $crate::ImStr => "GroupId" | "GroupID",
                 /// The group type.
                 pub group_type: Option<$crate::GroupType> => "Type",
                 /// UserID of the sender.
-                pub from_account: String => "From_Account",
+                pub from_account: $crate::ImStr => "From_Account",
                 /// UserID of who made the request (differs from the sender for admin sends).
-                pub operator_account: Option<String> => "Operator_Account",
+                pub operator_account: Option<$crate::ImStr> => "Operator_Account",
                 /// The random of the send request (`MsgRandom` is read too; 64 bits).
                 pub msg_random: Option<u64> => "Random" | "MsgRandom",
                 /// `1` for an online-only message, else `0` (always `0` in audio-video groups).
@@ -762,9 +763,9 @@ macro_rules! group_message {
                 /// The message body.
                 pub msg_body: Vec<$crate::message::MsgElement> => "MsgBody",
                 /// Custom message data.
-                pub cloud_custom_data: Option<String> => "CloudCustomData",
+                pub cloud_custom_data: Option<$crate::ImStr> => "CloudCustomData",
                 /// The topic, for topic-enabled communities only.
-                pub topic_id: Option<String> => "TopicId",
+                pub topic_id: Option<$crate::ImStr> => "TopicId",
                 /// Event time, Unix milliseconds.
                 pub event_time: Option<u64> => "EventTime",
                 $($own)*

@@ -22,6 +22,8 @@
 //! - Both samples carry `//` comments and miss the comma after `SeatList`; the fixture (the room
 //!   page's sample) drops the comments and adds the comma.
 
+use crate::ImStr;
+
 use super::common::{Id, event_time};
 use super::wire::wire_struct;
 
@@ -56,11 +58,11 @@ wire_struct! {
     /// a seat, or a seat was locked (647/60736, 647/64425). Answered OK.
     pub struct AfterSeatInfoChanged {
         /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
+        pub callback_command: Option<ImStr> => "CallbackCommand",
         /// UserID of who made the change (TUIRoomKit only).
         pub operator_account: Option<Id> => "Operator_Account",
         /// The room.
-        pub room_id: String => "RoomId",
+        pub room_id: ImStr => "RoomId",
         /// The seats.
         pub seat_list: Vec<Seat> => "SeatList",
         /// Event time, Unix milliseconds (in the samples, not in the field tables).

@@ -10,6 +10,7 @@ pub(crate) mod common;
 pub(crate) mod decision;
 pub mod follow;
 pub mod group;
+pub(crate) mod imstr;
 pub mod message;
 pub mod mic;
 pub mod moderation;

@@ -32,6 +32,8 @@ use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::ser::{SerializeSeq, Serializer};
 use serde::{Deserialize, Serialize};
 
+use crate::ImStr;
+
 use super::wire::{Wire, WireSeed, open_int_enum, open_str_enum, wire_struct};
 
 open_str_enum! {
@@ -133,9 +135,9 @@ wire_struct! {
         /// One-to-one or group.
         pub contact_type: ContactType => "ContactType",
         /// The receiving UserID, for a one-to-one contact.
-        pub to_account: Option<String> => "To_Account",
+        pub to_account: Option<ImStr> => "To_Account",
         /// The group id, for a group contact.
-        pub to_group_id: Option<String> => "ToGroupId",
+        pub to_group_id: Option<ImStr> => "ToGroupId",
     }
 }
 
@@ -155,14 +157,14 @@ wire_struct! {
 #[non_exhaustive]
 pub enum TextContent {
     /// An array of strings.
-    List(Vec<String>),
+    List(Vec<ImStr>),
     /// A single string.
-    Single(String),
+    Single(ImStr),
 }
 
 impl TextContent {
     /// The texts, in order (one for [`Single`](Self::Single)).
-    pub fn as_slice(&self) -> &[String] {
+    pub fn as_slice(&self) -> &[ImStr] {
         match self {
             TextContent::List(v) => v,
             TextContent::Single(s) => std::slice::from_ref(s),
@@ -200,15 +202,18 @@ impl<'de> Deserialize<'de> for TextContent {
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a string or an array of strings")
             }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<TextContent, E> {
+                Ok(TextContent::Single(ImStr::lent(v)))
+            }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<TextContent, E> {
-                Ok(TextContent::Single(v.to_owned()))
+                Ok(TextContent::Single(ImStr::from(v)))
             }
             fn visit_string<E: de::Error>(self, v: String) -> Result<TextContent, E> {
-                Ok(TextContent::Single(v))
+                Ok(TextContent::Single(ImStr::from(v)))
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<TextContent, A::Error> {
                 let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
-                while let Some(t) = seq.next_element_seed(WireSeed::<String>::new())? {
+                while let Some(t) = seq.next_element_seed(WireSeed::<ImStr>::new())? {
                     out.push(t);
                 }
                 Ok(TextContent::List(out))
@@ -229,13 +234,13 @@ wire_struct! {
     /// a profile (1047/78240). Answered OK.
     pub struct ResultNotify {
         /// Absent from the documented body; the command is in the query string.
-        pub callback_command: Option<String> => "CallbackCommand",
+        pub callback_command: Option<ImStr> => "CallbackCommand",
         /// Where the content comes from.
         pub scene: Option<Scene> => "Scene",
         /// The app id.
         pub sdk_app_id: Option<u64> => "SdkAppId",
         /// UserID who produced the content.
-        pub from_account: Option<String> => "From_Account",
+        pub from_account: Option<ImStr> => "From_Account",
         /// The receiver of the message.
         pub contact_item: Option<ContactItem> => "ContactItem",
         /// The kind of content.
@@ -243,28 +248,28 @@ wire_struct! {
         /// The reviewed text.
         pub text_content: Option<TextContent> => "TextContent",
         /// URL of the reviewed image, audio or video.
-        pub file_url: Option<String> => "FileURL",
+        pub file_url: Option<ImStr> => "FileURL",
         /// The message: its `MsgKey` for C2C, its `MsgSeq` for a group; missing when a group
         /// message was never delivered.
-        pub msg_id: Option<String> => "MsgID" | "MsgId",
+        pub msg_id: Option<ImStr> => "MsgID" | "MsgId",
         /// What Chat did: blocked or let through.
         pub ctxcb_result: Option<CtxcbResult> => "CtxcbResult",
         /// Id of the review request.
-        pub ctxcb_request_id: Option<String> => "CtxcbRequestId",
+        pub ctxcb_request_id: Option<ImStr> => "CtxcbRequestId",
         /// The matched keywords.
-        pub ctxcb_keywords: Option<Vec<String>> => "CtxcbKeywords",
+        pub ctxcb_keywords: Option<Vec<ImStr>> => "CtxcbKeywords",
         /// The suggestion: block, review or normal.
         pub ctxcb_suggestion: Option<CtxcbSuggestion> => "CtxcbSuggestion",
         /// The category of the finding.
         pub ctxcb_label: Option<CtxcbLabel> => "CtxcbLabel",
         /// The sub-category (meaning unconfirmed).
-        pub ctxcb_sub_label: Option<String> => "CtxcbSubLabel",
+        pub ctxcb_sub_label: Option<ImStr> => "CtxcbSubLabel",
         /// Description of the sub-category (meaning unconfirmed).
-        pub ctxcb_sub_label_desc: Option<String> => "CtxcbSubLabelDesc",
+        pub ctxcb_sub_label_desc: Option<ImStr> => "CtxcbSubLabelDesc",
         /// The matched custom library (meaning unconfirmed).
-        pub ctxcb_lib_name: Option<String> => "CtxcbLibName",
+        pub ctxcb_lib_name: Option<ImStr> => "CtxcbLibName",
         /// The message's `CloudCustomData`, echoed for C2C and group messages.
-        pub cloud_custom_data: Option<String> => "CloudCustomData",
+        pub cloud_custom_data: Option<ImStr> => "CloudCustomData",
     }
 }
 
@@ -275,7 +280,7 @@ impl ResultNotify {
             .as_ref()
             .map_or(&[][..], TextContent::as_slice)
             .iter()
-            .map(String::as_str)
+            .map(ImStr::as_str)
     }
 
     /// Whether Chat blocked the content (`CtxcbResult` 1).

@@ -16,6 +16,8 @@
 //! delivered message, which the event carries whole. `EventTime` is in milliseconds and read from a
 //! number or a numeric string; `MsgTime` is in seconds.
 
+use crate::ImStr;
+
 use super::common::event_time;
 use super::decision::{CustomErrorCode, GateDecision, SendDecision};
 use super::message::{Conversation, MsgElement, message_event};
@@ -27,13 +29,13 @@ wire_struct! {
     /// official account through the REST API. Answer with a [`CreateDecision`].
     pub struct BeforeCreate {
         /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
+        pub callback_command: Option<ImStr> => "CallbackCommand",
         /// UserID of the operator who asked for the account.
-        pub operator_account: String => "Operator_Account",
+        pub operator_account: ImStr => "Operator_Account",
         /// The creator, who becomes the owner.
-        pub owner_account: String => "Owner_Account",
+        pub owner_account: ImStr => "Owner_Account",
         /// Name of the account to be created.
-        pub name: Option<String> => "Name",
+        pub name: Option<ImStr> => "Name",
         /// Event time, Unix milliseconds.
         pub event_time: Option<u64> => "EventTime",
     }
@@ -43,15 +45,15 @@ wire_struct! {
     /// `OfficialAccount.CallbackAfterCreateOfficialAccount`: an official account was created.
     pub struct AfterCreate {
         /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
+        pub callback_command: Option<ImStr> => "CallbackCommand",
         /// Id of the new official account (`@TOA#_...`).
-        pub official_account: String => "Official_Account",
+        pub official_account: ImStr => "Official_Account",
         /// UserID of the operator who created it.
-        pub operator_account: String => "Operator_Account",
+        pub operator_account: ImStr => "Operator_Account",
         /// The creator and owner.
-        pub owner_account: String => "Owner_Account",
+        pub owner_account: ImStr => "Owner_Account",
         /// Name of the account.
-        pub name: Option<String> => "Name",
+        pub name: Option<ImStr> => "Name",
         /// Event time, Unix milliseconds.
         pub event_time: Option<u64> => "EventTime",
     }
@@ -62,19 +64,19 @@ wire_struct! {
     /// The docs do not say whether unchanged attributes are sent, so all four are optional.
     pub struct AfterInfoChanged {
         /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
+        pub callback_command: Option<ImStr> => "CallbackCommand",
         /// Id of the official account.
-        pub official_account: String => "Official_Account",
+        pub official_account: ImStr => "Official_Account",
         /// UserID of the operator who made the change.
-        pub operator_account: String => "Operator_Account",
+        pub operator_account: ImStr => "Operator_Account",
         /// Introduction after the change.
-        pub introduction: Option<String> => "Introduction",
+        pub introduction: Option<ImStr> => "Introduction",
         /// Name after the change.
-        pub name: Option<String> => "Name",
+        pub name: Option<ImStr> => "Name",
         /// Avatar URL after the change.
-        pub face_url: Option<String> => "FaceUrl",
+        pub face_url: Option<ImStr> => "FaceUrl",
         /// Organization after the change.
-        pub organization: Option<String> => "Organization",
+        pub organization: Option<ImStr> => "Organization",
         /// Event time, Unix milliseconds.
         pub event_time: Option<u64> => "EventTime",
     }
@@ -84,13 +86,13 @@ wire_struct! {
     /// `OfficialAccount.CallbackAfterOfficialAccountDestroyed`: an official account was destroyed.
     pub struct AfterDestroyed {
         /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
+        pub callback_command: Option<ImStr> => "CallbackCommand",
         /// Id of the destroyed account.
-        pub official_account: String => "Official_Account",
+        pub official_account: ImStr => "Official_Account",
         /// The creator and owner.
-        pub owner_account: String => "Owner_Account",
+        pub owner_account: ImStr => "Owner_Account",
         /// Name of the account.
-        pub name: Option<String> => "Name",
+        pub name: Option<ImStr> => "Name",
         /// Event time, Unix milliseconds.
         pub event_time: Option<u64> => "EventTime",
     }
@@ -100,7 +102,7 @@ wire_struct! {
     /// One entry of `SubscribeAccountList`.
     pub struct Subscriber {
         /// The subscriber's UserID.
-        pub subscriber_account: String => "Subscriber_Account",
+        pub subscriber_account: ImStr => "Subscriber_Account",
     }
 }
 
@@ -109,11 +111,11 @@ wire_struct! {
     /// or up to 100 at once through the REST API). Answer with an [`AddSubscriberDecision`].
     pub struct BeforeAddSubscriber {
         /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
+        pub callback_command: Option<ImStr> => "CallbackCommand",
         /// Id of the account being subscribed to.
-        pub official_account: String => "Official_Account",
+        pub official_account: ImStr => "Official_Account",
         /// UserID of the operator who issued the request.
-        pub operator_account: String => "Operator_Account",
+        pub operator_account: ImStr => "Operator_Account",
         /// The users to be added.
         pub subscribe_account_list: Vec<Subscriber> => "SubscribeAccountList",
         /// Event time, Unix milliseconds.
@@ -125,11 +127,11 @@ wire_struct! {
     /// `OfficialAccount.CallbackAfterAddSubscriber`: users subscribed.
     pub struct AfterAddSubscriber {
         /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
+        pub callback_command: Option<ImStr> => "CallbackCommand",
         /// Id of the account subscribed to.
-        pub official_account: String => "Official_Account",
+        pub official_account: ImStr => "Official_Account",
         /// UserID of the operator who issued the request.
-        pub operator_account: String => "Operator_Account",
+        pub operator_account: ImStr => "Operator_Account",
         /// The users added.
         pub subscribe_account_list: Vec<Subscriber> => "SubscribeAccountList",
         /// Event time, Unix milliseconds.
@@ -141,9 +143,9 @@ wire_struct! {
     /// `OfficialAccount.CallbackAfterOfficialAccountFull`: the account reached its subscriber limit.
     pub struct AfterFull {
         /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
+        pub callback_command: Option<ImStr> => "CallbackCommand",
         /// Id of the full account.
-        pub official_account: String => "Official_Account",
+        pub official_account: ImStr => "Official_Account",
         /// Event time, Unix milliseconds.
         pub event_time: Option<u64> => "EventTime",
     }
@@ -153,11 +155,11 @@ wire_struct! {
     /// `OfficialAccount.CallbackAfterDeleteSubscriber`: users unsubscribed or were removed.
     pub struct AfterDeleteSubscriber {
         /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
+        pub callback_command: Option<ImStr> => "CallbackCommand",
         /// Id of the account unsubscribed from.
-        pub official_account: String => "Official_Account",
+        pub official_account: ImStr => "Official_Account",
         /// UserID of the operator who issued the request.
-        pub operator_account: String => "Operator_Account",
+        pub operator_account: ImStr => "Operator_Account",
         /// The users who left.
         pub subscribe_account_list: Vec<Subscriber> => "SubscribeAccountList",
         /// Event time, Unix milliseconds.
@@ -170,15 +172,15 @@ wire_struct! {
     /// subscribers. Answer with a [`SendMsgDecision`]: allow, deny, drop, or rewrite.
     pub struct BeforeSendMsg {
         /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
+        pub callback_command: Option<ImStr> => "CallbackCommand",
         /// Id of the sending account.
-        pub official_account: String => "Official_Account",
+        pub official_account: ImStr => "Official_Account",
         /// `1` for an online-only message, else `0`.
         pub online_only_flag: Option<u32> => "OnlineOnlyFlag",
         /// The message body.
         pub msg_body: Vec<MsgElement> => "MsgBody",
         /// Custom message data.
-        pub cloud_custom_data: Option<String> => "CloudCustomData",
+        pub cloud_custom_data: Option<ImStr> => "CloudCustomData",
         /// Event time, Unix milliseconds.
         pub event_time: Option<u64> => "EventTime",
     }
@@ -188,11 +190,11 @@ wire_struct! {
     /// `OfficialAccount.CallbackAfterSendMsg`: a message was delivered to the subscribers.
     pub struct AfterSendMsg {
         /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
+        pub callback_command: Option<ImStr> => "CallbackCommand",
         /// Id of the sending account.
-        pub official_account: String => "Official_Account",
+        pub official_account: ImStr => "Official_Account",
         /// Unique key of the message; recall it with this.
-        pub msg_key: Option<String> => "MsgKey",
+        pub msg_key: Option<ImStr> => "MsgKey",
         /// Message time, Unix **seconds**.
         pub msg_time: Option<u64> => "MsgTime",
         /// `1` for an online-only message, else `0`.
@@ -200,7 +202,7 @@ wire_struct! {
         /// The message body as delivered.
         pub msg_body: Vec<MsgElement> => "MsgBody",
         /// Custom message data.
-        pub cloud_custom_data: Option<String> => "CloudCustomData",
+        pub cloud_custom_data: Option<ImStr> => "CloudCustomData",
         /// Event time, Unix milliseconds.
         pub event_time: Option<u64> => "EventTime",
     }
@@ -210,7 +212,7 @@ wire_struct! {
     /// One entry of `WithdrawMsgList`.
     pub struct WithdrawnMsg {
         /// Key of the recalled message.
-        pub msg_key: String => "MsgKey",
+        pub msg_key: ImStr => "MsgKey",
     }
 }
 
@@ -218,10 +220,10 @@ wire_struct! {
     /// `OfficialAccount.CallbackAfterMsgWithDraw`: messages were recalled.
     pub struct AfterMsgWithDraw {
         /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
+        pub callback_command: Option<ImStr> => "CallbackCommand",
         /// Id of the account. (Tencent's sample shows `#TOA#_123`, a typo for `@TOA#_`; any
         /// string is accepted.)
-        pub official_account: String => "Official_Account",
+        pub official_account: ImStr => "Official_Account",
         /// The recalled messages.
         pub withdraw_msg_list: Vec<WithdrawnMsg> => "WithdrawMsgList",
         /// Event time, Unix milliseconds.
@@ -276,7 +278,7 @@ message_event!(
 
 impl Subscriber {
     /// An entry for this UserID.
-    pub fn new(account: impl Into<String>) -> Self {
+    pub fn new(account: impl Into<ImStr>) -> Self {
         Subscriber {
             subscriber_account: account.into(),
             ..Subscriber::default()
@@ -326,7 +328,7 @@ pub enum AddSubscriberDecision {
     ///
     /// Tencent's prose also names the field `RefusedMembers_Account`, a leftover of the group
     /// webhook; its JSON sample and field table say `RefusedSubscribers_Account`, which is sent.
-    Refuse(Vec<String>),
+    Refuse(Vec<ImStr>),
     /// Reject the whole request (`ErrorCode` 1).
     Reject,
 }

@@ -15,6 +15,7 @@ use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
 
+use crate::ImStr;
 use crate::RawJson;
 
 use super::common::event_time;
@@ -35,7 +36,7 @@ use super::wire::{Wire, wire_struct};
 #[non_exhaustive]
 pub enum ProfileValue {
     /// A JSON string.
-    Text(String),
+    Text(ImStr),
     /// A JSON integer (that fits in an `i64`).
     Integer(i64),
     /// Any other JSON value (a float, an array, an object, a boolean, null, an integer beyond
@@ -66,14 +67,14 @@ impl ProfileValue {
 impl Default for ProfileValue {
     /// An empty string.
     fn default() -> Self {
-        ProfileValue::Text(String::new())
+        ProfileValue::Text(ImStr::new())
     }
 }
 
 impl From<Value> for ProfileValue {
     fn from(v: Value) -> Self {
         match v {
-            Value::String(s) => ProfileValue::Text(s),
+            Value::String(s) => ProfileValue::Text(ImStr::from(s)),
             Value::Number(n) => match n.as_i64() {
                 Some(i) => ProfileValue::Integer(i),
                 None => ProfileValue::Other(Value::Number(n).into()),
@@ -121,7 +122,7 @@ wire_struct! {
     /// One updated profile field (`ProfileItem[]`).
     pub struct ProfileItem {
         /// The field name (`Tag_Profile_IM_Nick`, custom `Tag_Profile_Custom_*`, ...).
-        pub tag: String => "Tag",
+        pub tag: ImStr => "Tag",
         /// The new value.
         pub value: ProfileValue => "Value",
     }
@@ -132,11 +133,11 @@ wire_struct! {
     /// the REST API (1047/48733). Answered OK.
     pub struct PortraitSet {
         /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
+        pub callback_command: Option<ImStr> => "CallbackCommand",
         /// UserID who made the update (an admin account for REST calls).
-        pub operator_account: String => "Operator_Account",
+        pub operator_account: ImStr => "Operator_Account",
         /// UserID whose profile was updated.
-        pub from_account: String => "From_Account",
+        pub from_account: ImStr => "From_Account",
         /// Event time, Unix milliseconds.
         pub event_time: Option<u64> => "EventTime",
         /// The fields that were updated successfully.

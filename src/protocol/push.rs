@@ -30,6 +30,8 @@
 //! - Only the ids that tie an event to its push are required: `From_Account` / `To_Account` of an
 //!   offline push, `TaskId` / `To_Account` of a push task.
 
+use crate::ImStr;
+
 use super::common::{event_time, from_secs};
 use super::wire::{open_int_enum, wire_struct};
 
@@ -95,23 +97,23 @@ wire_struct! {
     /// reached a stage.
     pub struct OfflinePushEvent {
         /// `Push.OfflinePush`.
-        pub callback_command: Option<String> => "CallbackCommand",
+        pub callback_command: Option<ImStr> => "CallbackCommand",
         /// One-to-one or group message.
         pub event_type: Option<OfflinePushEventType> => "EventType",
         /// Event time, Unix **seconds**.
         pub event_time: Option<u64> => "EventTime",
         /// The sender.
-        pub from_account: String => "From_Account",
+        pub from_account: ImStr => "From_Account",
         /// The recipient.
-        pub to_account: String => "To_Account",
+        pub to_account: ImStr => "To_Account",
         /// The vendor channel.
         pub push_platform: Option<PushPlatform> => "PushPlatform",
         /// How far the push got.
         pub push_stage: Option<PushStage> => "PushStage",
         /// Key of a one-to-one message; empty for a group message.
-        pub msg_key: Option<String> => "MsgKey",
+        pub msg_key: Option<ImStr> => "MsgKey",
         /// The group, for a group message.
-        pub group_id: Option<String> => "GroupID" | "GroupId",
+        pub group_id: Option<ImStr> => "GroupID" | "GroupId",
         /// Sequence number of the message.
         pub msg_seq: Option<u64> => "MsgSeq",
         /// Random number of the message.
@@ -119,11 +121,11 @@ wire_struct! {
         /// Message time, Unix seconds.
         pub msg_time: Option<u64> => "MsgTime",
         /// Id of the push, for the console's push troubleshooting tool.
-        pub push_id: Option<String> => "PushID",
+        pub push_id: Option<ImStr> => "PushID",
         /// `0` on success, else a failure code.
         pub err_code: Option<i64> => "ErrCode",
         /// Error text; may be empty.
-        pub err_info: Option<String> => "ErrInfo",
+        pub err_info: Option<ImStr> => "ErrInfo",
     }
 }
 
@@ -132,7 +134,7 @@ wire_struct! {
     /// (1047/67552). Answered OK.
     pub struct Offline {
         /// Absent from the documented body (each event carries it).
-        pub callback_command: Option<String> => "CallbackCommand",
+        pub callback_command: Option<ImStr> => "CallbackCommand",
         /// The reports.
         pub events: Vec<OfflinePushEvent> => "Events",
     }
@@ -143,19 +145,19 @@ wire_struct! {
     /// task to one user reached a stage.
     pub struct AllMemberPushEvent {
         /// `Push.AllMemberPush`.
-        pub callback_command: Option<String> => "CallbackCommand",
+        pub callback_command: Option<ImStr> => "CallbackCommand",
         /// Offline or online push.
         pub event_type: Option<AllMemberPushEventType> => "EventType",
         /// The `TaskId` returned by the push API.
-        pub task_id: String => "TaskId",
+        pub task_id: ImStr => "TaskId",
         /// The custom business id passed in the push request.
-        pub data_id: Option<String> => "DataId",
+        pub data_id: Option<ImStr> => "DataId",
         /// Start of the task, Unix seconds.
         pub task_time: Option<u64> => "TaskTime",
         /// Event time, Unix **seconds**.
         pub event_time: Option<u64> => "EventTime",
         /// The recipient (a UserID, or a RegistrationID).
-        pub to_account: String => "To_Account",
+        pub to_account: ImStr => "To_Account",
         /// The vendor channel; always [`PushPlatform::Unknown`] for an online push.
         pub push_platform: Option<PushPlatform> => "PushPlatform",
         /// The vendor of the device; [`PushPlatform::Unknown`] for an offline push.
@@ -165,7 +167,7 @@ wire_struct! {
         /// `0` on success, else a failure code.
         pub err_code: Option<i64> => "ErrCode",
         /// Error text; may be empty.
-        pub err_info: Option<String> => "ErrInfo",
+        pub err_info: Option<ImStr> => "ErrInfo",
     }
 }
 
@@ -174,7 +176,7 @@ wire_struct! {
     /// (1047/67551). Answered OK.
     pub struct AllMember {
         /// Absent from the documented body (each event carries it).
-        pub callback_command: Option<String> => "CallbackCommand",
+        pub callback_command: Option<ImStr> => "CallbackCommand",
         /// The reports.
         pub events: Vec<AllMemberPushEvent> => "Events",
     }

@@ -5,6 +5,8 @@ use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 use serde_json::{Map, Value};
 
+use crate::ImStr;
+
 use super::decision::FriendResult;
 use super::message::MsgElement;
 
@@ -52,8 +54,8 @@ pub struct Reply {
     action_status: ActionStatus,
     error_code: u32,
     error_info: String,
-    refused_subscribers: Option<Vec<String>>,
-    refused_members: Option<Vec<String>>,
+    refused_subscribers: Option<Vec<ImStr>>,
+    refused_members: Option<Vec<ImStr>>,
     result_items: Option<Vec<FriendResult>>,
     msg_body: Option<Vec<MsgElement>>,
     cloud_custom_data: Option<String>,
@@ -118,12 +120,12 @@ impl Reply {
         self
     }
 
-    pub(crate) fn with_refused_subscribers(mut self, users: Vec<String>) -> Self {
+    pub(crate) fn with_refused_subscribers(mut self, users: Vec<ImStr>) -> Self {
         self.refused_subscribers = Some(users);
         self
     }
 
-    pub(crate) fn with_refused_members(mut self, users: Vec<String>) -> Self {
+    pub(crate) fn with_refused_members(mut self, users: Vec<ImStr>) -> Self {
         self.refused_members = Some(users);
         self
     }
@@ -159,12 +161,12 @@ impl Reply {
     }
 
     /// `RefusedSubscribers_Account`, when set.
-    pub fn refused_subscribers(&self) -> Option<&[String]> {
+    pub fn refused_subscribers(&self) -> Option<&[ImStr]> {
         self.refused_subscribers.as_deref()
     }
 
     /// `RefusedMembers_Account` (group invitations), when set.
-    pub fn refused_members(&self) -> Option<&[String]> {
+    pub fn refused_members(&self) -> Option<&[ImStr]> {
         self.refused_members.as_deref()
     }
 
@@ -248,9 +250,9 @@ impl Reply {
             #[serde(rename = "ErrorCode")]
             error_code: u32,
             #[serde(rename = "RefusedSubscribers_Account")]
-            refused_subscribers: Option<Vec<String>>,
+            refused_subscribers: Option<Vec<ImStr>>,
             #[serde(rename = "RefusedMembers_Account")]
-            refused_members: Option<Vec<String>>,
+            refused_members: Option<Vec<ImStr>>,
             #[serde(rename = "ResultItem")]
             result_items: Option<Vec<FriendResult>>,
             #[serde(rename = "MsgBody")]

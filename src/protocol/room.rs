@@ -47,6 +47,8 @@
 //!   documented.
 //! - The enter and leave samples carry `//` comments, which the fixtures drop.
 
+use crate::ImStr;
+
 use super::common::{Id, event_time, id_strs};
 use super::wire::{open_str_enum, wire_struct};
 
@@ -106,9 +108,9 @@ wire_struct! {
     /// A room's settings (`RoomInfo`).
     pub struct RoomInfo {
         /// The room's id.
-        pub room_id: String => "RoomId",
+        pub room_id: ImStr => "RoomId",
         /// Its name.
-        pub room_name: Option<String> => "RoomName",
+        pub room_name: Option<ImStr> => "RoomName",
         /// Its kind.
         pub room_type: Option<RoomType> => "RoomType",
         /// UserID of the host.
@@ -128,7 +130,7 @@ wire_struct! {
         /// Cloud recording is disabled.
         pub is_cloud_recording_disabled: Option<bool> => "IsCloudRecordingDisabled",
         /// The app's custom data.
-        pub custom_info: Option<String> => "CustomInfo",
+        pub custom_info: Option<ImStr> => "CustomInfo",
         /// Scheduled start, Unix seconds.
         pub schedule_start_time: Option<u64> => "ScheduleStartTime",
         /// Scheduled end, Unix seconds.
@@ -149,7 +151,7 @@ wire_struct! {
     /// (647/60733). Answered OK.
     pub struct AfterCreate {
         /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
+        pub callback_command: Option<ImStr> => "CallbackCommand",
         /// UserID of who created it.
         pub operator_account: Id => "Operator_Account",
         /// The new room.
@@ -166,11 +168,11 @@ wire_struct! {
     /// (647/60732). Answered OK.
     pub struct AfterDestroy {
         /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
+        pub callback_command: Option<ImStr> => "CallbackCommand",
         /// UserID of who dissolved it.
         pub operator_account: Id => "Operator_Account",
         /// The room.
-        pub room_id: String => "RoomId",
+        pub room_id: ImStr => "RoomId",
         /// Event time, Unix milliseconds.
         pub event_time: Option<u64> => "EventTime",
     }
@@ -182,7 +184,7 @@ wire_struct! {
     /// ones) is not documented.
     pub struct AfterUpdateInfo {
         /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
+        pub callback_command: Option<ImStr> => "CallbackCommand",
         /// UserID of who made the change.
         pub operator_account: Id => "Operator_Account",
         /// The room's settings.
@@ -197,11 +199,11 @@ wire_struct! {
     /// OK.
     pub struct AfterMemberEnter {
         /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
+        pub callback_command: Option<ImStr> => "CallbackCommand",
         /// UserID of who made the request.
         pub operator_account: Id => "Operator_Account",
         /// The room.
-        pub room_id: String => "RoomId",
+        pub room_id: ImStr => "RoomId",
         /// Members in the room ("room capacity" in the English table).
         pub member_count: Option<u64> => "MemberCount",
         /// How they entered.
@@ -218,11 +220,11 @@ wire_struct! {
     /// heartbeat timeout (647/60734). Answered OK.
     pub struct AfterMemberLeave {
         /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
+        pub callback_command: Option<ImStr> => "CallbackCommand",
         /// UserID of who made the request.
         pub operator_account: Id => "Operator_Account",
         /// The room.
-        pub room_id: String => "RoomId",
+        pub room_id: ImStr => "RoomId",
         /// Members in the room ("room capacity" in the English table).
         pub member_count: Option<u64> => "MemberCount",
         /// How they left.
@@ -230,7 +232,7 @@ wire_struct! {
         /// UserIDs of who left.
         pub member_list_account: Vec<Id> => "MemberList_Account",
         /// Why, as free text.
-        pub reason: Option<String> => "Reason",
+        pub reason: Option<ImStr> => "Reason",
         /// Event time, Unix milliseconds.
         pub event_time: Option<u64> => "EventTime",
     }

@@ -19,6 +19,8 @@
 //! - Descriptive fields (remarks, group names, wording, `AddType`, `ResponseAction`, flags) are
 //!   optional; the accounts and the item lists are required.
 
+use crate::ImStr;
+
 use super::common::event_time;
 use super::wire::{open_str_enum, wire_struct};
 
@@ -62,15 +64,15 @@ wire_struct! {
     /// One target of a friend request (`FriendItem[]`).
     pub struct FriendItem {
         /// UserID to be added.
-        pub to_account: String => "To_Account",
+        pub to_account: ImStr => "To_Account",
         /// Remark `From_Account` sets for the target.
-        pub remark: Option<String> => "Remark",
+        pub remark: Option<ImStr> => "Remark",
         /// Friend list (group) `From_Account` puts the target in.
-        pub group_name: Option<String> => "GroupName",
+        pub group_name: Option<ImStr> => "GroupName",
         /// Source tag, `AddSource_Type_<keyword>`.
-        pub add_source: Option<String> => "AddSource",
+        pub add_source: Option<ImStr> => "AddSource",
         /// Request message text.
-        pub add_wording: Option<String> => "AddWording",
+        pub add_wording: Option<ImStr> => "AddWording",
     }
 }
 
@@ -78,11 +80,11 @@ wire_struct! {
     /// One friend request being answered (`ResponseFriendItem[]`).
     pub struct ResponseFriendItem {
         /// UserID who sent the friend request.
-        pub to_account: String => "To_Account",
+        pub to_account: ImStr => "To_Account",
         /// Remark `From_Account` sets for `To_Account`.
-        pub remark: Option<String> => "Remark",
+        pub remark: Option<ImStr> => "Remark",
         /// Friend list `From_Account` puts `To_Account` in.
-        pub tag_name: Option<String> => "TagName",
+        pub tag_name: Option<ImStr> => "TagName",
         /// The answer.
         pub response_action: Option<ResponseAction> => "ResponseAction",
     }
@@ -93,11 +95,11 @@ wire_struct! {
     /// blocklist.
     pub struct FriendPair {
         /// Owner of the list.
-        pub from_account: String => "From_Account",
+        pub from_account: ImStr => "From_Account",
         /// The user added to or removed from it.
-        pub to_account: String => "To_Account",
+        pub to_account: ImStr => "To_Account",
         /// Who started the friend request (`Sns.CallbackFriendAdd` only).
-        pub initiator_account: Option<String> => "Initiator_Account",
+        pub initiator_account: Option<ImStr> => "Initiator_Account",
     }
 }
 
@@ -106,11 +108,11 @@ wire_struct! {
     /// [`FriendDecision`] (one result per target of [`targets`](Self::targets)).
     pub struct PrevFriendAdd {
         /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
+        pub callback_command: Option<ImStr> => "CallbackCommand",
         /// UserID that issued the request.
-        pub requester_account: String => "Requester_Account",
+        pub requester_account: ImStr => "Requester_Account",
         /// UserID that wants to add friends.
-        pub from_account: String => "From_Account",
+        pub from_account: ImStr => "From_Account",
         /// One entry per target.
         pub friend_item: Vec<FriendItem> => "FriendItem",
         /// One-way or two-way.
@@ -127,11 +129,11 @@ wire_struct! {
     /// with a [`FriendDecision`] (one result per target of [`targets`](Self::targets)).
     pub struct PrevFriendResponse {
         /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
+        pub callback_command: Option<ImStr> => "CallbackCommand",
         /// UserID that issued the response request.
-        pub requester_account: String => "Requester_Account",
+        pub requester_account: ImStr => "Requester_Account",
         /// UserID answering the friend requests.
-        pub from_account: String => "From_Account",
+        pub from_account: ImStr => "From_Account",
         /// One entry per request being answered.
         pub response_friend_item: Vec<ResponseFriendItem> => "ResponseFriendItem",
         /// Event time, Unix milliseconds.
@@ -144,13 +146,13 @@ wire_struct! {
     /// force-add; not the REST import) (1047/34359). Answered OK.
     pub struct FriendAdd {
         /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
+        pub callback_command: Option<ImStr> => "CallbackCommand",
         /// The friend pairs created.
         pub pair_list: Vec<FriendPair> => "PairList",
         /// What caused it: a request or an answer.
         pub client_cmd: Option<ClientCmd> => "ClientCmd",
         /// The admin account when triggered from the backend, otherwise empty.
-        pub admin_account: Option<String> => "Admin_Account",
+        pub admin_account: Option<ImStr> => "Admin_Account",
         /// `1` for an admin force-add, else `0`.
         pub force_flag: Option<u32> => "ForceFlag",
     }
@@ -160,7 +162,7 @@ wire_struct! {
     /// `Sns.CallbackFriendDelete`: friendships were deleted (1047/34360). Answered OK.
     pub struct FriendDelete {
         /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
+        pub callback_command: Option<ImStr> => "CallbackCommand",
         /// The pairs deleted.
         pub pair_list: Vec<FriendPair> => "PairList",
     }
@@ -170,7 +172,7 @@ wire_struct! {
     /// `Sns.CallbackBlackListAdd`: users were added to blocklists (1047/34361). Answered OK.
     pub struct BlackListAdd {
         /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
+        pub callback_command: Option<ImStr> => "CallbackCommand",
         /// The pairs added: `To_Account` is now on `From_Account`'s blocklist.
         pub pair_list: Vec<FriendPair> => "PairList",
     }
@@ -181,7 +183,7 @@ wire_struct! {
     /// OK.
     pub struct BlackListDelete {
         /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
+        pub callback_command: Option<ImStr> => "CallbackCommand",
         /// The pairs removed.
         pub pair_list: Vec<FriendPair> => "PairList",
     }

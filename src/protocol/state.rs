@@ -18,6 +18,8 @@
 //! - `Info.Action` is required although it is no id: it is what the event says (a login or a
 //!   logout), as the crate's rule for required fields allows. `Reason` is optional.
 
+use crate::ImStr;
+
 use super::common::{Platform, event_time};
 use super::wire::{open_str_enum, wire_struct};
 
@@ -57,12 +59,12 @@ wire_struct! {
         /// What happened.
         pub action: Action => "Action",
         /// UserID whose state changed.
-        pub to_account: String => "To_Account",
+        pub to_account: ImStr => "To_Account",
         /// Why it happened.
         pub reason: Option<Reason> => "Reason",
         /// The new custom status, if Tencent sends it inside `Info` (placement unconfirmed; see
         /// [`Change::custom_status`]).
-        pub custom_status: Option<String> => "CustomStatus",
+        pub custom_status: Option<ImStr> => "CustomStatus",
     }
 }
 
@@ -79,14 +81,14 @@ wire_struct! {
     /// status (1047/34357). Answered OK.
     pub struct Change {
         /// The command, repeated in the body.
-        pub callback_command: Option<String> => "CallbackCommand",
+        pub callback_command: Option<ImStr> => "CallbackCommand",
         /// Event time, Unix milliseconds.
         pub event_time: Option<u64> => "EventTime",
         /// The state change.
         pub info: StateInfo => "Info",
         /// The new custom status, if Tencent sends it at the top level (placement unconfirmed;
         /// see [`Change::custom_status`]).
-        pub custom_status: Option<String> => "CustomStatus",
+        pub custom_status: Option<ImStr> => "CustomStatus",
         /// Devices kicked offline by this login; only present on `Login` when there were some.
         pub kicked_device: Option<Vec<KickedDevice>> => "KickedDevice",
     }

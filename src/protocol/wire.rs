@@ -597,6 +597,11 @@ impl Wire for String {
     fn de<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         serde::Deserialize::deserialize(d)
     }
+
+    #[cfg(test)]
+    fn shape() -> schema::Shape {
+        schema::Shape::Copied
+    }
 }
 
 impl Wire for serde_json::Value {
@@ -1461,6 +1466,9 @@ pub(crate) mod schema {
     pub(crate) enum Shape {
         /// A value with no keys of its own.
         Leaf,
+        /// A `String`: a text copied out of the body (the crate's events hold
+        /// [`ImStr`](crate::ImStr)s, which are not).
+        Copied,
         /// A wire struct.
         Struct(&'static StructInfo),
         /// A message element: `MsgType`, and `MsgContent`, the struct of its type (`None` for a
@@ -1493,7 +1501,7 @@ pub(crate) mod schema {
     pub(crate) fn reachable(root: &'static StructInfo) -> Vec<&'static StructInfo> {
         fn walk(shape: Shape, out: &mut Vec<&'static StructInfo>) {
             let structs: Vec<&'static StructInfo> = match shape {
-                Shape::Leaf => Vec::new(),
+                Shape::Leaf | Shape::Copied => Vec::new(),
                 Shape::Struct(info) => vec![info],
                 Shape::Element(content) => crate::protocol::message::KNOWN
                     .iter()
@@ -1677,12 +1685,12 @@ mod tests {
     #[test]
     fn structs_with_nothing_to_remember_carry_no_memo() {
         use std::mem::size_of;
-        let one_string = size_of::<String>() + size_of::<crate::Extra>();
-        assert_eq!(size_of::<crate::common::Member>(), one_string);
-        assert_eq!(size_of::<crate::message::TextElem>(), one_string);
+        let one_text = size_of::<crate::ImStr>() + size_of::<crate::Extra>();
+        assert_eq!(size_of::<crate::common::Member>(), one_text);
+        assert_eq!(size_of::<crate::message::TextElem>(), one_text);
         assert_eq!(
             size_of::<crate::message::MsgElement>(),
-            72,
+            80,
             "as the message module documents"
         );
         assert_eq!(size_of::<super::WireMemo>(), 16);

@@ -1,5 +1,6 @@
-//! Stage 6 of the pipeline: the response, with what was decided in its extensions, and the
-//! request's end recorded (stage 7, [`observe::finished`]).
+//! Stage 6 of the pipeline: the response, with what was decided on its body (and in its
+//! extensions, where the request brought a map of them), and the request's end recorded (stage 7,
+//! [`observe::finished`]).
 
 use http::{Response, StatusCode};
 
@@ -30,7 +31,8 @@ pub(super) fn reject(
     res
 }
 
-/// Answers a handled request with `reply` (HTTP 200), with its [`Outcome`] in the extensions.
+/// Answers a handled request with `reply` (HTTP 200), with its [`Outcome`] on the body, and in
+/// the extensions where the request brought any.
 pub(super) fn answer(
     ctx: &RequestContext,
     reply: &Reply,
@@ -47,6 +49,8 @@ pub(super) fn answer(
 pub(super) struct Recycled {
     headers: http::HeaderMap,
     extensions: http::Extensions,
+    /// Whether the request brought extensions (so `extensions` holds an allocated map).
+    had_extensions: bool,
 }
 
 impl Recycled {
@@ -54,10 +58,12 @@ impl Recycled {
         let mut headers = std::mem::take(&mut parts.headers);
         headers.clear();
         let mut extensions = std::mem::take(&mut parts.extensions);
+        let had_extensions = !extensions.is_empty();
         extensions.clear();
         Recycled {
             headers,
             extensions,
+            had_extensions,
         }
     }
 }
@@ -73,14 +79,33 @@ pub(super) fn answer_in(
     let kind = ctx.kind();
     let decision = decision.unwrap_or_else(|| Answered::of(kind, reply));
     let mut res = json_response_in(StatusCode::OK, reply, recycled.headers);
-    *res.extensions_mut() = recycled.extensions;
     observe::finished(label(ctx), decision.as_str(), 200, timing);
-    res.extensions_mut().insert(Outcome {
+    let outcome = Outcome {
         app_id: ctx.app_id,
         command: ctx.command.clone(),
         kind,
         decision,
-    });
+    };
+    // In the extensions only where the request brought a map of them (a server's or a router's):
+    // a request without any is answered without allocating one.
+    if recycled.had_extensions || !ctx.parts.extensions.is_empty() {
+        *res.extensions_mut() = recycled.extensions;
+        res.extensions_mut().insert(outcome.clone());
+    }
+    res.body_mut().set_outcome(outcome);
+    res
+}
+
+/// Puts a handler's failure in the response's extensions, and the [`Outcome`] of a failure
+/// the policy answered with HTTP 200 there too, since the map is allocated anyway.
+pub(super) fn with_failure(
+    mut res: Response<ReplyBody>,
+    failure: crate::HandlerFailure,
+) -> Response<ReplyBody> {
+    if let Some(outcome) = res.body().outcome().cloned() {
+        res.extensions_mut().insert(outcome);
+    }
+    res.extensions_mut().insert(failure);
     res
 }
 

@@ -9,14 +9,52 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
-/// The body of a webhook reply: one JSON buffer.
+use super::observe::Outcome;
+
+/// The body of a webhook reply: one JSON buffer, and the [`Outcome`] of a handled request.
 pub struct ReplyBody {
     data: Option<Bytes>,
+    outcome: Option<Outcome>,
 }
 
 impl ReplyBody {
     pub(crate) fn new(data: Bytes) -> Self {
-        ReplyBody { data: Some(data) }
+        ReplyBody {
+            data: Some(data),
+            outcome: None,
+        }
+    }
+
+    pub(crate) fn set_outcome(&mut self, outcome: Outcome) {
+        self.outcome = Some(outcome);
+    }
+
+    /// What the service answered, for a request it handled (HTTP 200 with a reply); `None` for
+    /// a rejection or a failure's 500. Kept after the bytes are read.
+    ///
+    /// ```
+    /// # use tencent_chat_webhook::{Command, Decision, Handler, WebhookConfig, WebhookService};
+    /// # use tencent_chat_webhook::test_util::{self, SignedRequest};
+    /// # use tower::ServiceExt;
+    /// # struct Quiet;
+    /// # impl Handler for Quiet {}
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let config = WebhookConfig::builder(test_util::DEMO_APP_ID)
+    ///     .token(test_util::DEMO_TOKEN)
+    ///     .build()
+    ///     .unwrap();
+    /// let service = WebhookService::new(config, Quiet);
+    /// let command = Command::from_wire("C2C.CallbackBeforeSendMsg").unwrap();
+    /// let request = SignedRequest::sample(command).build();
+    /// let res = service.oneshot(request).await.unwrap();
+    /// let outcome = res.body().outcome().expect("handled");
+    /// assert_eq!(outcome.command(), "C2C.CallbackBeforeSendMsg");
+    /// assert_eq!(outcome.decision(), Decision::Allow);
+    /// # }
+    /// ```
+    pub fn outcome(&self) -> Option<&Outcome> {
+        self.outcome.as_ref()
     }
 
     /// The JSON bytes not yet read (all of them, before the body is polled).
@@ -71,6 +109,15 @@ pin_project! {
 }
 
 impl<B> WebhookResponseBody<B> {
+    /// The [`Outcome`] of a webhook request the service handled ([`ReplyBody::outcome`]);
+    /// `None` for the inner service's responses, rejections and failures.
+    pub fn outcome(&self) -> Option<&Outcome> {
+        match &self.inner {
+            Inner::Reply { body } => body.outcome(),
+            Inner::Passthrough { .. } => None,
+        }
+    }
+
     pub(crate) fn reply(body: ReplyBody) -> Self {
         WebhookResponseBody {
             inner: Inner::Reply { body },

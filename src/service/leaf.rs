@@ -32,6 +32,7 @@ use std::sync::atomic::AtomicUsize;
 use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
+use bytes::Bytes;
 use http::{Method, Request, Response};
 use http_body::Body;
 use pin_project_lite::pin_project;
@@ -377,7 +378,7 @@ impl Shared {
         &self,
         ctx: &mut RequestContext,
         plan: &Plan,
-        body: &[u8],
+        body: &Bytes,
     ) -> Result<(Input, Option<String>), ParseError> {
         if let (true, Some(command)) = (plan.direct, ctx.known) {
             return Ok((Input::Body(command), None));

@@ -1,5 +1,5 @@
-//! What the service tells the outside about each request: the [`Outcome`] in the response's
-//! extensions, `tracing` (one span per request; rejections and failures at warn, bounded), and
+//! What the service tells the outside about each request: the [`Outcome`] on the response's
+//! body (and in its extensions where the request brought some), `tracing` (one span per request; rejections and failures at warn, bounded), and
 //! `metrics` counters and a latency histogram.
 //!
 //! Nothing here ever records the token, `Sign`, the query string, or a message text.
@@ -20,10 +20,22 @@ use crate::handler::{Command, CommandKind, FailureKind, HandlerFailure};
 use crate::protocol::reply::Reply;
 use crate::rejection::{Rejection, RejectionKind};
 
-/// What the service answered a request it handled (HTTP 200 with a reply), put in the response's
-/// extensions so outer middleware can count and log without parsing bodies. Rejections carry a
-/// [`Rejection`] instead, and failures a [`HandlerFailure`](crate::HandlerFailure) (with this
-/// too, when the failure policy answered 200).
+/// What the service answered a request it handled (HTTP 200 with a reply), so outer middleware
+/// can count and log without parsing bodies. Rejections carry a [`Rejection`] in the response's
+/// extensions instead, and failures a [`HandlerFailure`](crate::HandlerFailure).
+///
+/// Where to read it:
+/// - always on the response's body: [`ReplyBody::outcome`](crate::ReplyBody::outcome), or
+///   [`WebhookResponseBody::outcome`](crate::WebhookResponseBody::outcome) behind the
+///   [`Webhook`](crate::Webhook) middleware;
+/// - in the response's extensions too (`res.extensions().get::<Outcome>()`), when the request
+///   brought extensions of its own: `server::serve` (feature `server`) puts its connection's
+///   details there, and routers such as axum's their matched path, so that middleware outside
+///   a router, which sees a body of another type, still finds it. The request's map of
+///   extensions is then emptied and reused, and the `Outcome` costs one allocation; a request
+///   without extensions (a bare hyper server, a test) is answered without allocating a map;
+/// - in the extensions of a failure's response the policy answered with HTTP 200, beside the
+///   [`HandlerFailure`](crate::HandlerFailure).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Outcome {
     pub(crate) app_id: u64,

@@ -12,7 +12,9 @@ use std::sync::atomic::Ordering;
 use bytes::Bytes;
 use http::Response;
 
-use super::answer::{Recycled, Step, answer, answer_in, internal_error, label, reject};
+use super::answer::{
+    Recycled, Step, answer, answer_in, internal_error, label, reject, with_failure,
+};
 use super::body::ReplyBody;
 use super::catch_unwind::{Watched, panic_message};
 use super::deadline::Deadline;
@@ -140,15 +142,14 @@ impl Shared {
                 None
             }
         };
-        let mut res = match answer_given {
+        let res = match answer_given {
             Some(reply) => answer(ctx, &reply, None, timing),
             None if ctx.kind() == CommandKind::After => {
                 reject(invalid_body(message), label(ctx), timing)
             }
             None => self.failure_response(ctx, targets.as_deref(), timing),
         };
-        res.extensions_mut().insert(failure);
-        res
+        with_failure(res, failure)
     }
 
     /// Whether an event of `kind` whose handler outlives the deadline may be finished on a task
@@ -288,9 +289,10 @@ impl Shared {
             #[cfg(feature = "tracing")]
             let task = tracing::Instrument::in_current_span(task);
             tokio::spawn(task);
-            let mut res = answer(ctx, &Reply::ok(), None, timing);
-            res.extensions_mut().insert(failure);
-            Ok(res)
+            Ok(with_failure(
+                answer(ctx, &Reply::ok(), None, timing),
+                failure,
+            ))
         }
     }
 
@@ -303,9 +305,8 @@ impl Shared {
         timing: Timing,
     ) -> Response<ReplyBody> {
         let failure = self.report(ctx, kind, message);
-        let mut res = self.failure_response(ctx, ctx.targets.as_deref(), timing);
-        res.extensions_mut().insert(failure);
-        res
+        let res = self.failure_response(ctx, ctx.targets.as_deref(), timing);
+        with_failure(res, failure)
     }
 
     /// Reports a failure to the log, the metrics and the configured hook.

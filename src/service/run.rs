@@ -153,7 +153,7 @@ impl Shared {
         self: &'a Arc<Self>,
         ctx: Box<RequestContext>,
         input: Input,
-        body: &'a [u8],
+        body: &'a Bytes,
         claim: Option<Box<Claim>>,
         start: &'a Start,
     ) -> impl Future<Output = Ran> + Send + 'a {
@@ -182,7 +182,7 @@ impl Shared {
         &'a self,
         ctx: &'a RequestContext,
         input: Input,
-        body: &[u8],
+        body: &Bytes,
     ) -> Result<BoxFuture<'a, HandlerResult<Reply>>, ParseError> {
         match input {
             Input::Body(command) => self.handler.parse_dispatch(command, ctx, body),

@@ -100,7 +100,7 @@
 //! let response = app.oneshot(request).await.unwrap();
 //! let (status, reply) = test_util::read_reply(response).await;
 //! assert_eq!(status, 200);
-//! assert_eq!(reply.refused_members(), Some(&["banned_eve".to_owned()][..]));
+//! assert_eq!(reply.refused_members(), Some(&["banned_eve".into()][..]));
 //! # }
 //! ```
 //!

@@ -365,7 +365,7 @@ mod tests {
     #[test]
     fn a_typed_event_is_sent_as_it_is() {
         let mut full: group::AfterFull = super::super::typed_sample();
-        full.group_id = "@TGS#changed".to_owned();
+        full.group_id = "@TGS#changed".into();
         let req = SignedRequest::of(&full);
         let body: serde_json::Value = serde_json::from_str(req.body_text()).unwrap();
         assert_eq!(body["GroupId"], "@TGS#changed");

@@ -51,7 +51,7 @@ pub fn sample_event(command: Command) -> Event {
 ///
 /// let mut add: sns::PrevFriendAdd = test_util::typed_sample();
 /// assert_eq!(add.friend_item.len(), 2);
-/// add.friend_item[1].to_account = "banned_bob".to_owned();
+/// add.friend_item[1].to_account = "banned_bob".into();
 /// ```
 ///
 /// # Panics
