@@ -78,6 +78,7 @@
 //!   sign.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod auth;
 mod clock;
 mod config;
 mod dedup;
@@ -87,7 +88,6 @@ mod http_span;
 mod protocol;
 // The middleware's file sits with the service's; its public path is `crate::layer`, as
 // tower-http scopes a middleware's types.
-#[path = "service/layer.rs"]
 pub mod layer;
 #[cfg(feature = "redis")]
 pub mod redis;
@@ -97,11 +97,9 @@ mod rejection;
 pub mod server;
 pub mod service;
 // The file keeps its name until the files are rearranged; the module is the signature's.
-#[path = "auth.rs"]
 pub mod signature;
 #[cfg(feature = "test-util")]
 pub mod test_util;
-mod verify;
 
 pub use clock::{Clock, SystemClock};
 pub use config::{
@@ -127,6 +125,7 @@ pub use protocol::raw::{Extra, RawJson};
 pub use protocol::reply::{ActionStatus, Reply};
 // The families' modules, public with their own docs: what Tencent's pages leave ambiguous and
 // how this crate resolves it.
+pub use auth::construct_event;
 pub use protocol::{
     alert, bot, c2c, call, chatbot, follow, group, message, mic, moderation, official_account,
     profile, push, room, sns, state,
@@ -134,7 +133,6 @@ pub use protocol::{
 pub use rejection::{Rejection, RejectionKind};
 pub use service::WebhookService;
 pub use service::observe::{Answered, Outcome};
-pub use verify::construct_event;
 
 // The README's Rust code, compiled (and, where it is not `no_run`, run) as doctests. Its Redis
 // example needs the `redis` feature, so the whole README is checked with it

@@ -31,7 +31,7 @@ const LAYERS: &[&[&str]] = &[
     // The service's configuration and its de-duplication stores.
     &["config", "dedup"],
     // The authentication of a request from its query, against the configuration.
-    &["verify"],
+    &["auth"],
     // The tower service: the request pipeline.
     &["service"],
     // The middleware that puts the service in front of another.

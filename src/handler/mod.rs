@@ -24,6 +24,7 @@ pub(crate) mod context;
 mod error;
 mod key;
 mod queue;
+mod unparsed;
 
 use std::fmt;
 use std::future::Future;
@@ -35,18 +36,16 @@ use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
 pub use context::{RequestContext, RequestContextBuilder};
-pub use error::{
-    FailureKind, HandlerError, HandlerFailure, ParseError, ParseErrorKind, UnknownEvent,
-    UnparsedEvent,
-};
+pub use error::{FailureKind, HandlerError, HandlerFailure};
 pub use queue::{EventSink, Queued};
+pub use unparsed::{ParseError, ParseErrorKind, UnknownEvent, UnparsedEvent};
 
-use crate::RawJson;
 use crate::protocol::decision::{
     CustomCode, FriendDecision, GateDecision, InviteDecision, SendDecision,
 };
 use crate::protocol::imstr::{BodyRef, parse_shared};
 use crate::protocol::official_account::AddSubscriberDecision;
+use crate::protocol::raw::RawJson;
 use crate::protocol::reply::Reply;
 use crate::protocol::wire::Wire;
 #[allow(unused_imports)] // the table names its types through these paths
@@ -450,7 +449,7 @@ macro_rules! commands {
                     $(Event::$variant(e) => Wire::unknown_keys(e, "", &mut out),)*
                     Event::Unknown(e) => {
                         // An object's keys (a duplicate makes it no object to list).
-                        if let Ok(keys) = e.body.parse::<crate::Extra>() {
+                        if let Ok(keys) = e.body.parse::<crate::protocol::raw::Extra>() {
                             out.extend(keys.keys().map(Into::into));
                         }
                     }

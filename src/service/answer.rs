@@ -100,7 +100,7 @@ pub(super) fn answer_in(
 /// the policy answered with HTTP 200 there too, since the map is allocated anyway.
 pub(super) fn with_failure(
     mut res: Response<ReplyBody>,
-    failure: crate::HandlerFailure,
+    failure: crate::handler::HandlerFailure,
 ) -> Response<ReplyBody> {
     if let Some(outcome) = res.body().outcome().cloned() {
         res.extensions_mut().insert(outcome);

@@ -33,7 +33,7 @@ impl ReplyBody {
     /// a rejection or a failure's 500. Kept after the bytes are read.
     ///
     /// ```
-    /// # use tencent_chat_webhook::{Command, Decision, Handler, WebhookConfig, WebhookService};
+    /// # use tencent_chat_webhook::{Answered, Command, Handler, WebhookConfig, WebhookService};
     /// # use tencent_chat_webhook::test_util::{self, SignedRequest};
     /// # use tower::ServiceExt;
     /// # struct Quiet;
@@ -50,7 +50,7 @@ impl ReplyBody {
     /// let res = service.oneshot(request).await.unwrap();
     /// let outcome = res.body().outcome().expect("handled");
     /// assert_eq!(outcome.command(), "C2C.CallbackBeforeSendMsg");
-    /// assert_eq!(outcome.decision(), Decision::Allow);
+    /// assert_eq!(outcome.answered(), Answered::Allow);
     /// # }
     /// ```
     pub fn outcome(&self) -> Option<&Outcome> {

@@ -45,6 +45,7 @@ use super::future::ResponseFuture;
 use super::observe::{self, Answered, CommandLabel, Timing};
 use super::read::{self, check_declared_length, read};
 use super::run::{Held, Input, Ran};
+use crate::auth::{Authenticated, authenticate_query, resolve_command};
 use crate::config::WebhookConfig;
 use crate::dedup::{Claim, ErasedDedup, Seen};
 use crate::handler::context::CommandName;
@@ -54,7 +55,6 @@ use crate::handler::{
 };
 use crate::protocol::reply::Reply;
 use crate::rejection::{Rejection, RejectionKind};
-use crate::verify::{Authenticated, authenticate_query, resolve_command};
 
 /// The webhook endpoint: a `tower::Service` that authenticates, parses, dispatches to your
 /// [`Handler`] and answers with the JSON Tencent expects.

@@ -21,6 +21,7 @@ use super::deadline::Deadline;
 use super::leaf::{Outcome_, Shared};
 use super::observe::{self, Timing};
 use super::run::{Held, Job};
+use crate::auth::parse_rejection;
 #[cfg(feature = "tokio")]
 use crate::config::AfterDeadline;
 use crate::config::FailureDecision;
@@ -32,7 +33,6 @@ use crate::handler::{
 use crate::protocol::decision::{FriendDecision, FriendErrorCode};
 use crate::protocol::reply::Reply;
 use crate::rejection::{Rejection, RejectionKind};
-use crate::verify::parse_rejection;
 
 /// The code a friend request is refused with when it could not be checked (the failure
 /// decision is `Deny`).
