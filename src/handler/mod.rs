@@ -222,6 +222,16 @@ macro_rules! commands {
         /// A method that returns an error or panics does not block the user's action by
         /// accident: see [`FailureDecision`](crate::FailureDecision).
         ///
+        /// # Sending messages from a method
+        ///
+        /// A method that sends a message through Tencent's REST API (a bot's reply, a notice)
+        /// makes Tencent call the send webhooks again for that message: a bot answering every
+        /// after-send event answers its own answers. Send such messages with
+        /// `ForbidCallbackControl` (`ForbidBeforeSendMsgCallback`, `ForbidAfterSendMsgCallback`;
+        /// pages [269/2282](https://cloud.tencent.com/document/product/269/2282) and
+        /// [269/1629](https://cloud.tencent.com/document/product/269/1629)), or from a dedicated
+        /// account whose events the method returns early for.
+        ///
         /// # Blocking work
         ///
         /// A method runs on the async runtime, which can only take the thread back when the method
