@@ -25,9 +25,9 @@ use crate::rejection::{Rejection, RejectionKind};
 /// extensions instead, and failures a [`HandlerFailure`](crate::HandlerFailure).
 ///
 /// Where to read it:
-/// - always on the response's body: [`ReplyBody::outcome`](crate::ReplyBody::outcome), or
-///   [`WebhookResponseBody::outcome`](crate::WebhookResponseBody::outcome) behind the
-///   [`Webhook`](crate::Webhook) middleware;
+/// - always on the response's body: [`service::ResponseBody::outcome`](crate::service::ResponseBody::outcome), or
+///   [`layer::ResponseBody::outcome`](crate::layer::ResponseBody::outcome) behind the
+///   [`layer::Webhook`](crate::layer::Webhook) middleware;
 /// - in the response's extensions too (`res.extensions().get::<Outcome>()`), when the request
 ///   brought extensions of its own: `server::serve` (feature `server`) puts its connection's
 ///   details there, and routers such as axum's their matched path, so that middleware outside
