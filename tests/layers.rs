@@ -53,10 +53,6 @@ const DEBTS: &[&str] = &[
     "cycle: protocol::raw, protocol::wire",
     // The pipeline's stages: `run` answers through `leaf`'s shared state.
     "cycle: service::leaf, service::run",
-    // Types reached through the crate root's re-exports instead of their home.
-    "upward: handler -> (root)",
-    "upward: protocol -> (root)",
-    "upward: server -> (root)",
 ];
 
 /// A module by its path below the crate root (`[]` is the root).
@@ -146,16 +142,7 @@ fn path_attributes(text: &str) -> Vec<(String, String)> {
 /// braces, or a `mod name;` line whose file is then a test module, returned in the second
 /// value).
 fn code_of(text: &str) -> (String, Vec<String>) {
-    let mut code = String::with_capacity(text.len());
-    for line in text.lines() {
-        let line = match line.find("//") {
-            // A `//` inside a string (a URL) cuts the string short, which cannot add a path.
-            Some(at) => &line[..at],
-            None => line,
-        };
-        code.push_str(line);
-        code.push('\n');
-    }
+    let code = without_comments_and_strings(text);
     let mut out = String::with_capacity(code.len());
     let mut test_files = Vec::new();
     let mut rest = code.as_str();
@@ -178,30 +165,125 @@ fn code_of(text: &str) -> (String, Vec<String>) {
                 }
                 s + 1
             }
-            (_, Some(b)) => {
-                let mut depth = 0usize;
-                let mut end = item.len();
-                for (i, ch) in item[b..].char_indices() {
-                    match ch {
-                        '{' => depth += 1,
-                        '}' => {
-                            depth -= 1;
-                            if depth == 0 {
-                                end = b + i + 1;
-                                break;
-                            }
-                        }
-                        _ => {}
-                    }
-                }
-                end
-            }
+            (_, Some(b)) => b + block_len(&item[b..]),
             _ => item.len(),
         };
         rest = &item[end..];
     }
     out.push_str(rest);
     (out, test_files)
+}
+
+/// `text` with its comments removed and the contents of its string literals blanked (doc
+/// comments and doc strings name paths that are links, not imports).
+fn without_comments_and_strings(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    while i < bytes.len() {
+        let rest = &bytes[i..];
+        if rest.starts_with(b"//") {
+            while i < bytes.len() && bytes[i] != b'\n' {
+                i += 1;
+            }
+        } else if rest.starts_with(b"/*") {
+            let end = rest
+                .windows(2)
+                .position(|w| w == b"*/")
+                .map_or(rest.len(), |at| at + 2);
+            i += end;
+        } else if bytes[i] == b'r'
+            && (i == 0 || !ident(bytes[i - 1]))
+            && rest[1..].iter().take_while(|b| **b == b'#').count() + 1 < rest.len()
+            && rest[1 + rest[1..].iter().take_while(|b| **b == b'#').count()] == b'"'
+        {
+            let hashes = rest[1..].iter().take_while(|b| **b == b'#').count();
+            let close: Vec<u8> = std::iter::once(b'"')
+                .chain(std::iter::repeat_n(b'#', hashes))
+                .collect();
+            let start = 2 + hashes;
+            let end = rest[start..]
+                .windows(close.len())
+                .position(|w| w == close.as_slice())
+                .map_or(rest.len(), |at| start + at + close.len());
+            out.extend_from_slice(b"\"\"");
+            i += end;
+        } else if bytes[i] == b'"' {
+            let mut j = i + 1;
+            while j < bytes.len() && bytes[j] != b'"' {
+                j += if bytes[j] == b'\\' { 2 } else { 1 };
+            }
+            out.extend_from_slice(b"\"\"");
+            i = j + 1;
+        } else if bytes[i] == b'\'' && bytes.get(i + 2) == Some(&b'\'') {
+            out.extend_from_slice(b"' '");
+            i += 3;
+        } else if bytes[i] == b'\'' && bytes.get(i + 1) == Some(&b'\\') {
+            let mut j = i + 2;
+            while j < bytes.len() && bytes[j] != b'\'' {
+                j += 1;
+            }
+            out.extend_from_slice(b"' '");
+            i = j + 1;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The length of the block that `code` starts with (at its `{`), braces in string and character
+/// literals left out.
+fn block_len(code: &str) -> usize {
+    let bytes = code.as_bytes();
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'{' => depth += 1,
+            b'}' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return i + 1;
+                }
+            }
+            // A raw string: r"…" or r#"…"#, with as many hashes at its end.
+            b'r' if bytes.get(i + 1).is_some_and(|b| *b == b'"' || *b == b'#')
+                && (i == 0 || !bytes[i - 1].is_ascii_alphanumeric() && bytes[i - 1] != b'_') =>
+            {
+                let hashes = bytes[i + 1..].iter().take_while(|b| **b == b'#').count();
+                if bytes.get(i + 1 + hashes) == Some(&b'"') {
+                    let close: Vec<u8> = std::iter::once(b'"')
+                        .chain(std::iter::repeat_n(b'#', hashes))
+                        .collect();
+                    let start = i + 2 + hashes;
+                    i = bytes[start..]
+                        .windows(close.len())
+                        .position(|w| w == close.as_slice())
+                        .map_or(bytes.len(), |at| start + at + close.len() - 1);
+                }
+            }
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            // A character literal ('{', '\''), not a lifetime ('a).
+            b'\'' if bytes.get(i + 2) == Some(&b'\'') => i += 2,
+            b'\'' if bytes.get(i + 1) == Some(&b'\\') => {
+                i += 2;
+                while i < bytes.len() && bytes[i] != b'\'' {
+                    i += 1;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    bytes.len()
 }
 
 /// The modules `module`'s code names, resolved to the longest known module path.

@@ -7,7 +7,7 @@
 //! `ServiceName` and `Command` identify the API and are required; the two rates are optional and
 //! read from numbers or numeric strings. The body has no `EventTime`.
 
-use crate::ImStr;
+use crate::protocol::imstr::ImStr;
 
 use super::wire::wire_struct;
 

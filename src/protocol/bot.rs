@@ -6,7 +6,7 @@
 //! As for the messages of the other families, the accounts, the group and the body are required,
 //! and the sequence numbers, randoms, keys and times of the message are optional.
 
-use crate::ImStr;
+use crate::protocol::imstr::ImStr;
 
 use super::common::event_time;
 use super::message::{c2c_message, group_message};

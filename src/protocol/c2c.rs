@@ -12,7 +12,7 @@
 //! whose extension changed is required: it names the message the event is about, which the event
 //! does not carry.
 
-use crate::ImStr;
+use crate::protocol::imstr::ImStr;
 
 use super::decision::{CustomErrorCode, SendDecision};
 

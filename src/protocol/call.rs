@@ -56,7 +56,7 @@
 
 use std::time::Duration;
 
-use crate::ImStr;
+use crate::protocol::imstr::ImStr;
 
 use super::common::{Id, event_time, id_strs};
 use super::wire::{open_int_enum, open_str_enum, wire_struct};

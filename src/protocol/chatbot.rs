@@ -8,7 +8,7 @@
 //! [`Reply`](crate::Reply): OK by default, with any fields your chatbot protocol needs added with
 //! [`Reply::with_field`](crate::Reply::with_field).
 
-use crate::ImStr;
+use crate::protocol::imstr::ImStr;
 
 use super::common::event_time;
 use super::wire::wire_struct;

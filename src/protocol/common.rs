@@ -3,7 +3,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::ImStr;
+use crate::protocol::imstr::ImStr;
 
 use super::wire::{open_str_enum, wire_struct};
 

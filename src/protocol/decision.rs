@@ -13,7 +13,7 @@
 
 use std::fmt;
 
-use crate::ImStr;
+use crate::protocol::imstr::ImStr;
 
 use super::message::MsgElement;
 use super::reply::Reply;

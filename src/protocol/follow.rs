@@ -10,7 +10,7 @@
 //! unfollow. Each is typed as documented; [`AfterAdd::followed`] and [`AfterDelete::unfollowed`]
 //! give the same view of both. `EventTime` is in milliseconds (number or numeric string).
 
-use crate::ImStr;
+use crate::protocol::imstr::ImStr;
 
 use super::common::event_time;
 use super::wire::wire_struct;

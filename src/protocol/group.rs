@@ -79,7 +79,7 @@
 //!   is the usual OK (`ErrorCode` 0 processed, 1 error; it changes nothing). The fixture is the
 //!   page's sample as printed.
 
-use crate::ImStr;
+use crate::protocol::imstr::ImStr;
 
 use super::common::{
     ExtensionItem, ExtensionOperation, GroupType, KeyValue, Member, event_time, members,
@@ -686,8 +686,8 @@ impl AfterModifyMsg {
     }
 
     /// The group, and the topic when `TopicId` names one (an empty `TopicId` is no topic).
-    pub fn conversation(&self) -> crate::message::Conversation<'_> {
-        crate::message::Conversation::Group {
+    pub fn conversation(&self) -> crate::protocol::message::Conversation<'_> {
+        crate::protocol::message::Conversation::Group {
             group_id: &self.group_id,
             topic_id: self.topic_id.as_deref().filter(|t| !t.is_empty()),
         }
@@ -735,8 +735,8 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::message::Conversation;
     use crate::message::MessageEvent;
+    use crate::protocol::message::Conversation;
     use crate::protocol::test_support::{checked as fixture, de_value as de};
 
     #[test]

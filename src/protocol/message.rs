@@ -664,16 +664,16 @@ pub trait MessageEvent {
 /// and an inherent `texts()` so the common case needs no trait import.
 macro_rules! message_event {
     ($($ty:ident { sender: |$s:ident| $sender:expr, conversation: |$c:ident| $conv:expr }),* $(,)?) => {$(
-        impl $crate::message::MessageEvent for $ty {
+        impl $crate::protocol::message::MessageEvent for $ty {
             fn sender(&self) -> &str {
                 let $s = self;
                 $sender
             }
-            fn conversation(&self) -> $crate::message::Conversation<'_> {
+            fn conversation(&self) -> $crate::protocol::message::Conversation<'_> {
                 let $c = self;
                 $conv
             }
-            fn msg_body(&self) -> &[$crate::message::MsgElement] {
+            fn msg_body(&self) -> &[$crate::protocol::message::MsgElement] {
                 &self.msg_body
             }
             fn cloud_custom_data(&self) -> Option<&str> {
@@ -684,7 +684,7 @@ macro_rules! message_event {
         impl $ty {
             /// The text of every `TIMTextElem` in the body, in order.
             pub fn texts(&self) -> impl Iterator<Item = &str> {
-                $crate::message::MessageEvent::texts(self)
+                $crate::protocol::message::MessageEvent::texts(self)
             }
         }
     )*};
@@ -702,11 +702,11 @@ macro_rules! c2c_message {
             $(#[$meta])*
             pub struct $name {
                 /// The command, repeated in the body.
-                pub callback_command: Option<$crate::ImStr> => "CallbackCommand",
+                pub callback_command: Option<$crate::protocol::imstr::ImStr> => "CallbackCommand",
                 /// The sender's UserID.
-                pub from_account: $crate::ImStr => "From_Account",
+                pub from_account: $crate::protocol::imstr::ImStr => "From_Account",
                 /// The recipient's UserID.
-                pub to_account: $crate::ImStr => "To_Account",
+                pub to_account: $crate::protocol::imstr::ImStr => "To_Account",
                 /// Message sequence number (64 bits: values above 2^32 occur).
                 pub msg_seq: Option<u64> => "MsgSeq",
                 /// Message random number. Legacy senders spell it `Random`.
@@ -714,13 +714,13 @@ macro_rules! c2c_message {
                 /// Send time, Unix **seconds**.
                 pub msg_time: Option<u64> => "MsgTime",
                 /// Unique key of the message (recall it with this).
-                pub msg_key: Option<$crate::ImStr> => "MsgKey",
+                pub msg_key: Option<$crate::protocol::imstr::ImStr> => "MsgKey",
                 /// `1` for an online-only message, else `0`.
                 pub online_only_flag: Option<u32> => "OnlineOnlyFlag",
                 /// The message body.
-                pub msg_body: Vec<$crate::message::MsgElement> => "MsgBody",
+                pub msg_body: Vec<$crate::protocol::message::MsgElement> => "MsgBody",
                 /// Custom message data.
-                pub cloud_custom_data: Option<$crate::ImStr> => "CloudCustomData",
+                pub cloud_custom_data: Option<$crate::protocol::imstr::ImStr> => "CloudCustomData",
                 /// Event time, Unix milliseconds (absent from some documented samples).
                 pub event_time: Option<u64> => "EventTime",
                 $($own)*
@@ -729,7 +729,7 @@ macro_rules! c2c_message {
 
         $crate::protocol::message::message_event!($name {
             sender: |e| &e.from_account,
-            conversation: |e| $crate::message::Conversation::OneToOne { to: &e.to_account }
+            conversation: |e| $crate::protocol::message::Conversation::OneToOne { to: &e.to_account }
         });
     };
 }
@@ -747,25 +747,25 @@ macro_rules! group_message {
             $(#[$meta])*
             pub struct $name {
                 /// The command, repeated in the body.
-                pub callback_command: Option<$crate::ImStr> => "CallbackCommand",
+                pub callback_command: Option<$crate::protocol::imstr::ImStr> => "CallbackCommand",
                 /// The group (any form of id; `GroupID` is read too).
-                pub group_id: $crate::ImStr => "GroupId" | "GroupID",
+                pub group_id: $crate::protocol::imstr::ImStr => "GroupId" | "GroupID",
                 /// The group type.
-                pub group_type: Option<$crate::GroupType> => "Type",
+                pub group_type: Option<$crate::protocol::common::GroupType> => "Type",
                 /// UserID of the sender.
-                pub from_account: $crate::ImStr => "From_Account",
+                pub from_account: $crate::protocol::imstr::ImStr => "From_Account",
                 /// UserID of who made the request (differs from the sender for admin sends).
-                pub operator_account: Option<$crate::ImStr> => "Operator_Account",
+                pub operator_account: Option<$crate::protocol::imstr::ImStr> => "Operator_Account",
                 /// The random of the send request (`MsgRandom` is read too; 64 bits).
                 pub msg_random: Option<u64> => "Random" | "MsgRandom",
                 /// `1` for an online-only message, else `0` (always `0` in audio-video groups).
                 pub online_only_flag: Option<u32> => "OnlineOnlyFlag",
                 /// The message body.
-                pub msg_body: Vec<$crate::message::MsgElement> => "MsgBody",
+                pub msg_body: Vec<$crate::protocol::message::MsgElement> => "MsgBody",
                 /// Custom message data.
-                pub cloud_custom_data: Option<$crate::ImStr> => "CloudCustomData",
+                pub cloud_custom_data: Option<$crate::protocol::imstr::ImStr> => "CloudCustomData",
                 /// The topic, for topic-enabled communities only.
-                pub topic_id: Option<$crate::ImStr> => "TopicId",
+                pub topic_id: Option<$crate::protocol::imstr::ImStr> => "TopicId",
                 /// Event time, Unix milliseconds.
                 pub event_time: Option<u64> => "EventTime",
                 $($own)*
@@ -774,7 +774,7 @@ macro_rules! group_message {
 
         $crate::protocol::message::message_event!($name {
             sender: |e| &e.from_account,
-            conversation: |e| $crate::message::Conversation::Group {
+            conversation: |e| $crate::protocol::message::Conversation::Group {
                 group_id: &e.group_id,
                 topic_id: e.topic_id.as_deref(),
             }

@@ -22,7 +22,7 @@
 //! - Both samples carry `//` comments and miss the comma after `SeatList`; the fixture (the room
 //!   page's sample) drops the comments and adds the comma.
 
-use crate::ImStr;
+use crate::protocol::imstr::ImStr;
 
 use super::common::{Id, event_time};
 use super::wire::wire_struct;

@@ -32,7 +32,7 @@ use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::ser::{SerializeSeq, Serializer};
 use serde::{Deserialize, Serialize};
 
-use crate::ImStr;
+use crate::protocol::imstr::ImStr;
 
 use super::wire::{Wire, WireSeed, open_int_enum, open_str_enum, wire_struct};
 

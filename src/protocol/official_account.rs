@@ -16,7 +16,7 @@
 //! delivered message, which the event carries whole. `EventTime` is in milliseconds and read from a
 //! number or a numeric string; `MsgTime` is in seconds.
 
-use crate::ImStr;
+use crate::protocol::imstr::ImStr;
 
 use super::common::event_time;
 use super::decision::{CustomErrorCode, GateDecision, SendDecision};

@@ -15,8 +15,8 @@ use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
 
-use crate::ImStr;
-use crate::RawJson;
+use crate::protocol::imstr::ImStr;
+use crate::protocol::raw::RawJson;
 
 use super::common::event_time;
 use super::wire::{Wire, wire_struct};

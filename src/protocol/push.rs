@@ -30,7 +30,7 @@
 //! - Only the ids that tie an event to its push are required: `From_Account` / `To_Account` of an
 //!   offline push, `TaskId` / `To_Account` of a push task.
 
-use crate::ImStr;
+use crate::protocol::imstr::ImStr;
 
 use super::common::{event_time, from_secs};
 use super::wire::{open_int_enum, wire_struct};

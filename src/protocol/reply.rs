@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 use serde_json::{Map, Value};
 
-use crate::ImStr;
+use crate::protocol::imstr::ImStr;
 
 use super::decision::FriendResult;
 use super::message::MsgElement;

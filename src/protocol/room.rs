@@ -47,7 +47,7 @@
 //!   documented.
 //! - The enter and leave samples carry `//` comments, which the fixtures drop.
 
-use crate::ImStr;
+use crate::protocol::imstr::ImStr;
 
 use super::common::{Id, event_time, id_strs};
 use super::wire::{open_str_enum, wire_struct};

@@ -19,7 +19,7 @@
 //! - Descriptive fields (remarks, group names, wording, `AddType`, `ResponseAction`, flags) are
 //!   optional; the accounts and the item lists are required.
 
-use crate::ImStr;
+use crate::protocol::imstr::ImStr;
 
 use super::common::event_time;
 use super::wire::{open_str_enum, wire_struct};

@@ -18,7 +18,7 @@
 //! - `Info.Action` is required although it is no id: it is what the event says (a login or a
 //!   logout), as the crate's rule for required fields allows. `Reason` is optional.
 
-use crate::ImStr;
+use crate::protocol::imstr::ImStr;
 
 use super::common::{Platform, event_time};
 use super::wire::{open_str_enum, wire_struct};

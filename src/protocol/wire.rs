@@ -981,7 +981,7 @@ macro_rules! wire_struct {
                 pub $field: $ty,
             )*
             /// Keys this crate does not know, kept as sent and written back when serialised.
-            pub extra: $crate::Extra,
+            pub extra: $crate::protocol::raw::Extra,
             /// How the fields above were spelled, to write them back so: nothing at all for a
             /// struct none of whose fields can be spelled another way.
             memo: <$crate::protocol::wire::MemoIf<{
@@ -1685,7 +1685,7 @@ mod tests {
     #[test]
     fn structs_with_nothing_to_remember_carry_no_memo() {
         use std::mem::size_of;
-        let one_text = size_of::<crate::ImStr>() + size_of::<crate::Extra>();
+        let one_text = size_of::<crate::protocol::imstr::ImStr>() + size_of::<crate::Extra>();
         assert_eq!(size_of::<crate::common::Member>(), one_text);
         assert_eq!(size_of::<crate::message::TextElem>(), one_text);
         assert_eq!(

@@ -24,7 +24,9 @@ use tower_service::Service;
 use super::guard::Shed;
 use super::registry::{Client, Conn};
 use super::{App, Limits, ResBody};
-use crate::{HandlerFailure, Outcome, Rejection};
+use crate::handler::HandlerFailure;
+use crate::rejection::Rejection;
+use crate::service::observe::Outcome;
 
 /// What the server knows about the connection a request came on, in every request's
 /// extensions.
