@@ -217,7 +217,9 @@ macro_rules! commands {
         ///   [`on_unparsed`](Handler::on_unparsed), with its JSON and the path that did not fit.
         ///
         /// The service holds one handler behind an `Arc<dyn ...>` shared by every connection, so
-        /// methods take `&self`; keep shared state in fields (atomics, locks, pools).
+        /// methods take `&self`; keep shared state in fields (atomics, locks, pools). To keep a handle
+        /// on the handler (a test reading what it recorded), give the service an `Arc` of it with
+        /// [`WebhookService::from_arc`](crate::WebhookService::from_arc).
         ///
         /// A method that returns an error or panics does not block the user's action by
         /// accident: see [`FailureDecision`](crate::FailureDecision).
@@ -264,11 +266,18 @@ macro_rules! commands {
         ///     text.contains("spam")
         /// }
         ///
-        /// impl Handler for Blocklist { async fn on_group_before_send_msg( &self, _ctx:
-        /// &RequestContext, msg: BeforeSendMsg, ) -> HandlerResult<SendMsgDecision> { let texts:
-        /// Vec<String> = msg.texts().map(str::to_owned).collect(); let blocked =
-        /// tokio::task::spawn_blocking(move || texts.iter().any(|t| blocked(t))).await?; Ok(if
-        /// blocked { SendMsgDecision::Drop } else { SendMsgDecision::Allow }) } }
+        /// impl Handler for Blocklist {
+        ///     async fn on_group_before_send_msg(
+        ///         &self,
+        ///         _ctx: &RequestContext,
+        ///         msg: BeforeSendMsg,
+        ///     ) -> HandlerResult<SendMsgDecision> {
+        ///         let texts: Vec<String> = msg.texts().map(str::to_owned).collect();
+        ///         let blocked =
+        ///             tokio::task::spawn_blocking(move || texts.iter().any(|t| blocked(t))).await?;
+        ///         Ok(if blocked { SendMsgDecision::Drop } else { SendMsgDecision::Allow })
+        ///     }
+        /// }
         /// # #[tokio::main(flavor = "current_thread")]
         /// # async fn main() {
         /// #     use tencent_chat_webhook::{test_util, Command};

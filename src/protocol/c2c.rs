@@ -6,7 +6,7 @@
 //! [76006](https://www.tencentcloud.com/document/product/1047/76006); the edit webhook only on the
 //! mainland Chinese page [269/128224](https://cloud.tencent.com/document/product/269/128224)).
 //!
-//! Required fields follow the crate's rule (in the wire module's docs): the two accounts, and the
+//! Required fields follow the crate's rule (a field is required only when the event cannot be acted on without it; see [`Handler::on_unparsed`](crate::Handler::on_unparsed)): the two accounts, and the
 //! body of a message event; the `MsgSeq`, `MsgRandom` (or `Random`), `MsgTime` and `MsgKey` of a
 //! message the event carries are optional. The `MsgKey` of a recalled message and of a message
 //! whose extension changed is required: it names the message the event is about, which the event

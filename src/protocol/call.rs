@@ -25,7 +25,7 @@
 //! prints `"user1"`; both are read, exactly, and written back as they came. Every time is read from
 //! a number or a numeric string, as everywhere in this crate.
 //!
-//! Required fields, as the crate's rule (in the wire module's docs) says for every family: the ids
+//! Required fields, as the crate's rule (a field is required only when the event cannot be acted on without it; see [`Handler::on_unparsed`](crate::Handler::on_unparsed)) says for every family: the ids
 //! that say which call and who (`CallId`, the call's members, the caller); the rest, media types,
 //! statuses, times and room details, is optional. A payload without them goes to
 //! [`Handler::on_unparsed`](crate::Handler::on_unparsed).

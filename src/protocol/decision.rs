@@ -256,8 +256,9 @@ impl<C: CustomCode> From<SendDecision<C>> for Reply {
 }
 
 /// Allow, deny, or deny with a code: the answer to creating an official account
-/// ([`CreateDecision`]), a group, a topic, or applying to join a group
-/// ([`CreateDecision`], [`CreateTopicDecision`], [`ApplyJoinDecision`]).
+/// ([`official_account::CreateDecision`](crate::official_account::CreateDecision)), a group, a
+/// topic, or applying to join a group ([`group::CreateDecision`](crate::group::CreateDecision),
+/// [`CreateTopicDecision`], [`ApplyJoinDecision`]).
 ///
 /// ```
 /// use tencent_chat_webhook::group::CreateDecision;
@@ -274,8 +275,6 @@ impl<C: CustomCode> From<SendDecision<C>> for Reply {
 /// );
 /// ```
 ///
-/// [`CreateDecision`]: crate::official_account::CreateDecision
-/// [`CreateDecision`]: crate::group::CreateDecision
 /// [`CreateTopicDecision`]: crate::group::CreateTopicDecision
 /// [`ApplyJoinDecision`]: crate::group::ApplyJoinDecision
 #[derive(Clone, Debug, PartialEq)]

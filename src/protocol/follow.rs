@@ -3,7 +3,7 @@
 //! [70356](https://www.tencentcloud.com/document/product/1047/70356)).
 //!
 //! Both fire after the change succeeded, from a client or from the REST API, and are answered OK.
-//! Account ids are plain `String`s: any UserID form is accepted as sent.
+//! Account ids are [`ImStr`](crate::ImStr)s, read as sent: any UserID form is accepted as sent.
 //!
 //! Spec ambiguity: the two commands carry the followed users differently, as the docs show —
 //! `FollowList[].To_Account` (objects) for a follow, a plain `To_Account` array of UserIDs for an

@@ -10,11 +10,11 @@
 //!
 //! Source: Tencent's English pages `1047/<id>`, cross-checked with the Chinese pages of the same
 //! id. Group ids (`@TGS#...`, plain numbers, community ids `@TGS#_...`) and account ids (any
-//! UserID, including sentinel accounts such as `@TLS#NOT_FOUND`) are plain `String`s; no form is
+//! UserID, including sentinel accounts such as `@TLS#NOT_FOUND`) are [`ImStr`](crate::ImStr)s, read as sent; no form is
 //! assumed. `EventTime` is in Unix milliseconds and read from a number or a numeric string (most
 //! samples print it as a string); `MsgTime` is in seconds.
 //!
-//! Required fields follow the crate's rule (in the wire module's docs): the ids that identify the
+//! Required fields follow the crate's rule (a field is required only when the event cannot be acted on without it; see [`Handler::on_unparsed`](crate::Handler::on_unparsed)): the ids that identify the
 //! event (the group, the acting user, the users or the messages concerned) and the message body are
 //! required; a payload without them goes to [`Handler::on_unparsed`](crate::Handler::on_unparsed)
 //! with its JSON and the missing key. Descriptive fields (`Type`, names, counts, flags,

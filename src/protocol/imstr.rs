@@ -37,6 +37,18 @@ use super::wire::Wire;
 /// groups.insert(id.clone(), 3);
 /// assert_eq!(groups.get("@TGS#2J4SZEAEL"), Some(&3));
 ///
+/// // A `HashMap<String, _>` is looked up with `as_str()` (a `String` cannot borrow as an
+/// // `ImStr`), and a `&ImStr` converts into an `ImStr` (a clone) or a `String` (a copy).
+/// let mut by_name: HashMap<String, u32> = HashMap::new();
+/// by_name.insert(String::from(&id), 1);
+/// assert_eq!(by_name.get(id.as_str()), Some(&1));
+/// let again: ImStr = (&id).into();
+/// assert_eq!(again, id);
+///
+/// // An `Option<ImStr>` is compared through `as_deref()`.
+/// let topic: Option<ImStr> = Some("t1".into());
+/// assert_eq!(topic.as_deref(), Some("t1"));
+///
 /// let owned: String = id.into();
 /// assert_eq!(owned, "@TGS#2J4SZEAEL");
 /// ```
@@ -353,6 +365,19 @@ impl From<Cow<'_, str>> for ImStr {
             Cow::Borrowed(text) => ImStr::from(text),
             Cow::Owned(text) => ImStr::from(text),
         }
+    }
+}
+
+impl From<&ImStr> for ImStr {
+    /// A clone: a copy of an inline text, a reference to a shared one.
+    fn from(text: &ImStr) -> ImStr {
+        text.clone()
+    }
+}
+
+impl From<&ImStr> for String {
+    fn from(text: &ImStr) -> String {
+        text.as_str().to_owned()
     }
 }
 

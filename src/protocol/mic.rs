@@ -9,7 +9,7 @@
 //! copy does not. It is a notification answered with the usual OK, whose result is ignored; the
 //! signature question of [`room`](crate::room) applies to it too.
 //!
-//! Required fields, as the crate's rule (in the wire module's docs) says for every family: the room
+//! Required fields, as the crate's rule (a field is required only when the event cannot be acted on without it; see [`Handler::on_unparsed`](crate::Handler::on_unparsed)) says for every family: the room
 //! and its seats, each seat by its `Index`; the rest is optional. `Operator_Account` is optional
 //! because the live copy has none.
 //!

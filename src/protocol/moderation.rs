@@ -4,7 +4,7 @@
 //! [269/95616](https://cloud.tencent.com/document/product/269/95616)).
 //!
 //! Sent by the cloud moderation feature (whitelisted), for violations only by default or for every
-//! result if so configured. Answered OK. Account and group ids are plain `String`s: any form is
+//! result if so configured. Answered OK. Account and group ids are [`ImStr`](crate::ImStr)s, read as sent: any form is
 //! accepted as sent.
 //!
 //! Spec ambiguities and how they are resolved:

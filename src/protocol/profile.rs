@@ -1,7 +1,7 @@
 //! Profile webhooks: `Profile.CallbackPortraitSet`
 //! ([1047/48733](https://www.tencentcloud.com/document/product/1047/48733)).
 //!
-//! Account ids are plain `String`s: any UserID form is accepted as sent.
+//! Account ids are [`ImStr`](crate::ImStr)s, read as sent: any UserID form is accepted as sent.
 //!
 //! Spec ambiguities and how they are resolved:
 //! - `ProfileItem[].Value` is typed "uint32/string" (numbers for fields such as

@@ -13,7 +13,7 @@
 //! - the group id is `GroupID` (capital D); `GroupId` is read too;
 //! - pushes over the QPS quota are retried later, so the same event can arrive twice.
 //!
-//! Account and group ids are plain `String`s: any form is accepted as sent. `TaskId` and `PushID`
+//! Account and group ids are [`ImStr`](crate::ImStr)s, read as sent: any form is accepted as sent. `TaskId` and `PushID`
 //! are opaque strings (their segments vary in width).
 //!
 //! Spec ambiguities and how they are resolved:

@@ -22,7 +22,7 @@
 //! update sample sends `"IsCloudRecordingDisabled" : "false"`), times and counts from numbers or
 //! numeric strings.
 //!
-//! Required fields, as the crate's rule (in the wire module's docs) says for every family: the room
+//! Required fields, as the crate's rule (a field is required only when the event cannot be acted on without it; see [`Handler::on_unparsed`](crate::Handler::on_unparsed)) says for every family: the room
 //! and the accounts acting or concerned (`Operator_Account`, `MemberList_Account`); everything
 //! describing the room, counts and times included, is optional. A payload without them goes to
 //! [`Handler::on_unparsed`](crate::Handler::on_unparsed).

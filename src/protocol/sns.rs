@@ -7,7 +7,7 @@
 //! clients, never for REST calls, and are answered with a [`FriendDecision`]: one `ResultItem` per
 //! target, built from their `targets()`. The four after-events are answered OK.
 //!
-//! Account ids are plain `String`s: any UserID form is accepted as sent.
+//! Account ids are [`ImStr`](crate::ImStr)s, read as sent: any UserID form is accepted as sent.
 //!
 //! Spec ambiguities and how they are resolved:
 //! - `ClientCmd` of `Sns.CallbackFriendAdd` is documented both as `friend_add` / `friend_response`

@@ -2,7 +2,7 @@
 //! ([1047/34357](https://www.tencentcloud.com/document/product/1047/34357); mainland
 //! [269/2570](https://cloud.tencent.com/document/product/269/2570)).
 //!
-//! Account ids are plain `String`s: any UserID form is accepted as sent.
+//! Account ids are [`ImStr`](crate::ImStr)s, read as sent: any UserID form is accepted as sent.
 //!
 //! Spec ambiguities and how they are resolved:
 //! - `CustomStatus` (the new custom status, listed only in the Chinese table, right after

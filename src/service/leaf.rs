@@ -59,7 +59,8 @@ use crate::rejection::{Rejection, RejectionKind};
 /// The webhook endpoint: a `tower::Service` that authenticates, parses, dispatches to your
 /// [`Handler`] and answers with the JSON Tencent expects.
 ///
-/// Generic over any request body that implements [`http_body::Body`], with
+/// Generic over any request body that implements
+/// [`http_body::Body`](https://docs.rs/http-body/1/http_body/trait.Body.html), with
 /// `Error = Infallible`, and cheap to clone (one `Arc`), so it mounts directly with axum's
 /// `route_service`, hyper-util's `TowerToHyperService`, or anything else built on tower.
 ///
