@@ -19,7 +19,8 @@ use super::registry::Client;
 use super::{ConnectionInfo, Limits};
 use crate::protocol::reply::Reply;
 use crate::rejection::json_response;
-use crate::service::{ReplyBody, WebhookResponseBody};
+use crate::service::ReplyBody;
+use crate::service::body::WebhookResponseBody;
 
 /// A request timeout and caps on requests in flight, whose refusals are replies in the crate's
 /// JSON error shape (`{"ActionStatus":"FAIL","ErrorInfo":"...","ErrorCode":<status>}`): what

@@ -18,7 +18,7 @@ mod read;
 mod run;
 
 pub use body::ReplyBody as ResponseBody;
-pub(crate) use body::{ReplyBody, WebhookResponseBody};
+pub(crate) use body::ReplyBody;
 #[cfg(feature = "redis")]
 pub(crate) use catch_unwind::{CatchUnwind, panic_message};
 pub use future::ResponseFuture;
