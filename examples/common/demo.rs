@@ -45,11 +45,10 @@ pub async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
         "no webhook at {}: this server takes Tencent's webhooks at {WEBHOOK_PATH}",
         uri.path()
     );
-    let body = serde_json::json!({"ActionStatus": "FAIL", "ErrorInfo": info, "ErrorCode": 404});
     axum::response::IntoResponse::into_response((
         axum::http::StatusCode::NOT_FOUND,
         [(axum::http::header::CONTENT_TYPE, "application/json")],
-        body.to_string(),
+        Reply::fail(404, info).to_json(),
     ))
 }
 
