@@ -234,14 +234,12 @@ fn without_comments_and_strings(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// The length of the block that `code` starts with (at its `{`), braces in string and character
-/// literals left out.
+/// The length of the block that `code` starts with (at its `{`). The code has been through
+/// [`without_comments_and_strings`], so no brace is inside a literal.
 fn block_len(code: &str) -> usize {
-    let bytes = code.as_bytes();
     let mut depth = 0usize;
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
+    for (i, b) in code.bytes().enumerate() {
+        match b {
             b'{' => depth += 1,
             b'}' => {
                 depth = depth.saturating_sub(1);
@@ -249,41 +247,10 @@ fn block_len(code: &str) -> usize {
                     return i + 1;
                 }
             }
-            // A raw string: r"…" or r#"…"#, with as many hashes at its end.
-            b'r' if bytes.get(i + 1).is_some_and(|b| *b == b'"' || *b == b'#')
-                && (i == 0 || !bytes[i - 1].is_ascii_alphanumeric() && bytes[i - 1] != b'_') =>
-            {
-                let hashes = bytes[i + 1..].iter().take_while(|b| **b == b'#').count();
-                if bytes.get(i + 1 + hashes) == Some(&b'"') {
-                    let close: Vec<u8> = std::iter::once(b'"')
-                        .chain(std::iter::repeat_n(b'#', hashes))
-                        .collect();
-                    let start = i + 2 + hashes;
-                    i = bytes[start..]
-                        .windows(close.len())
-                        .position(|w| w == close.as_slice())
-                        .map_or(bytes.len(), |at| start + at + close.len() - 1);
-                }
-            }
-            b'"' => {
-                i += 1;
-                while i < bytes.len() && bytes[i] != b'"' {
-                    i += if bytes[i] == b'\\' { 2 } else { 1 };
-                }
-            }
-            // A character literal ('{', '\''), not a lifetime ('a).
-            b'\'' if bytes.get(i + 2) == Some(&b'\'') => i += 2,
-            b'\'' if bytes.get(i + 1) == Some(&b'\\') => {
-                i += 2;
-                while i < bytes.len() && bytes[i] != b'\'' {
-                    i += 1;
-                }
-            }
             _ => {}
         }
-        i += 1;
     }
-    bytes.len()
+    code.len()
 }
 
 /// The modules `module`'s code names, resolved to the longest known module path.
