@@ -52,8 +52,8 @@
 //! # What is covered
 //!
 //! Every Tencent Chat webhook is typed, and so are those of TUICallKit ([`call`]) and TUIRoomKit
-//! ([`room`], [`mic`]), which use Chat's envelope and often reach the same URL: 68 commands,
-//! [`Command::ALL`]. [The command table](Command#the-command-table) gives each one's kind,
+//! ([`room`], [`mic`]), which use Chat's envelope and often reach the same URL: every command
+//! is in [`Command::ALL`]. [The command table](Command#the-command-table) gives each one's kind,
 //! handler method, event type and answer type. Every event is also a value, [`Event`], that
 //! serialises back to Tencent's JSON; [`construct_event`] authenticates and parses without the
 //! service.

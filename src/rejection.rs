@@ -4,6 +4,7 @@ use std::fmt;
 
 use http::{HeaderValue, Response, StatusCode, header};
 
+pub(crate) use crate::protocol::parse::truncated;
 use crate::protocol::reply::Reply;
 use crate::service::ReplyBody;
 
@@ -131,20 +132,6 @@ pub(crate) fn json_response_in(
     *res.status_mut() = status;
     *res.headers_mut() = headers;
     res
-}
-
-/// `text` cut to at most `max` bytes on a character boundary, with `…` when cut.
-pub(crate) fn truncated(mut text: String, max: usize) -> String {
-    if text.len() <= max {
-        return text;
-    }
-    let mut end = max.saturating_sub('…'.len_utf8());
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    text.truncate(end);
-    text.push('…');
-    text
 }
 
 #[cfg(test)]

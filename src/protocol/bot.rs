@@ -8,7 +8,6 @@
 
 use crate::protocol::imstr::ImStr;
 
-use super::common::event_time;
 use super::message::{c2c_message, group_message};
 
 c2c_message! {
@@ -34,8 +33,6 @@ group_message! {
         pub at_robots_account: Option<Vec<ImStr>> => "AtRobots_Account",
     }
 }
-
-event_time!(ms: C2cMessage, GroupMessage);
 
 impl GroupMessage {
     /// The chatbots mentioned, in order.

@@ -20,7 +20,7 @@ use super::decision::{CustomErrorCode, SendDecision};
 /// a code in [120001, 130000], or rewrite `MsgBody` and/or `CloudCustomData` (1047/34364).
 pub type SendMsgDecision = SendDecision<CustomErrorCode>;
 
-use super::common::{ExtensionItem, ExtensionOperation, event_time};
+use super::common::{ExtensionItem, ExtensionOperation};
 use super::message::c2c_message;
 use super::wire::wire_struct;
 
@@ -121,15 +121,6 @@ c2c_message! {
         pub operator_account: Option<ImStr> => "Operator_Account",
     }
 }
-
-event_time!(ms:
-    BeforeSendMsg,
-    AfterSendMsg,
-    AfterMsgReport,
-    AfterMsgWithDraw,
-    AfterMsgExtension,
-    AfterModifyMsg,
-);
 
 impl AfterSendMsg {
     /// Whether the message was delivered (`SendMsgResult` 0, or absent).

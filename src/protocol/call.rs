@@ -58,7 +58,7 @@ use std::time::Duration;
 
 use crate::protocol::imstr::ImStr;
 
-use super::common::{Id, event_time, id_strs};
+use super::common::{Id, id_strs};
 use super::wire::{open_int_enum, open_str_enum, wire_struct};
 
 open_str_enum! {
@@ -253,8 +253,6 @@ wire_struct! {
         pub event_time: Option<u64> => "EventTime",
     }
 }
-
-event_time!(ms: AfterStart, AfterEnd, AfterMemberChanged);
 
 impl AfterStart {
     /// The UserIDs of the call's members, in order.

@@ -10,7 +10,6 @@
 
 use crate::protocol::imstr::ImStr;
 
-use super::common::event_time;
 use super::wire::wire_struct;
 
 wire_struct! {
@@ -35,5 +34,3 @@ wire_struct! {
         pub event_time: Option<u64> => "EventTime",
     }
 }
-
-event_time!(ms: C2cSignalMessage);

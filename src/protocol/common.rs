@@ -95,17 +95,9 @@ pub(crate) fn from_secs(secs: Option<u64>) -> Option<SystemTime> {
     secs.and_then(|s| UNIX_EPOCH.checked_add(Duration::from_secs(s)))
 }
 
-/// `event_system_time()` for events whose `EventTime` is in milliseconds (`ms`) or seconds
-/// (`secs`).
+/// `event_system_time()` for items whose `EventTime` is in seconds (the push reports; an event's
+/// own `EventTime` is a column of the command table).
 macro_rules! event_time {
-    (ms: $($ty:ident),* $(,)?) => {$(
-        impl $ty {
-            /// `EventTime` (Unix milliseconds) as a [`SystemTime`](std::time::SystemTime), when present.
-            pub fn event_system_time(&self) -> Option<std::time::SystemTime> {
-                $crate::protocol::common::from_millis(self.event_time)
-            }
-        }
-    )*};
     (secs: $($ty:ident),* $(,)?) => {$(
         impl $ty {
             /// `EventTime` (Unix **seconds** for this command) as a

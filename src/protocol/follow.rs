@@ -12,7 +12,6 @@
 
 use crate::protocol::imstr::ImStr;
 
-use super::common::event_time;
 use super::wire::wire_struct;
 
 wire_struct! {
@@ -51,8 +50,6 @@ wire_struct! {
         pub event_time: Option<u64> => "EventTime",
     }
 }
-
-event_time!(ms: AfterAdd, AfterDelete);
 
 impl AfterAdd {
     /// The UserIDs followed (`FollowList[].To_Account`), in order.

@@ -81,9 +81,7 @@
 
 use crate::protocol::imstr::ImStr;
 
-use super::common::{
-    ExtensionItem, ExtensionOperation, GroupType, KeyValue, Member, event_time, members,
-};
+use super::common::{ExtensionItem, ExtensionOperation, GroupType, KeyValue, Member, members};
 use super::decision::{GateDecision, GroupErrorCode, SendDecision};
 use super::message::{MsgElement, group_message};
 use super::wire::{open_str_enum, wire_struct};
@@ -629,33 +627,6 @@ group_event! {
         pub msg_random: Option<u64> => "Random" | "MsgRandom",
     }
 }
-
-event_time!(ms:
-    BeforeCreate,
-    AfterCreate,
-    BeforeApplyJoin,
-    BeforeInviteJoin,
-    AfterNewMemberJoin,
-    AfterMemberExit,
-    BeforeSendMsg,
-    AfterSendMsg,
-    AfterFull,
-    AfterDestroyed,
-    AfterInfoChanged,
-    SendMsgException,
-    AfterRecallMsg,
-    BeforeCreateTopic,
-    AfterCreateTopic,
-    AfterTopicDestroyed,
-    AfterTopicInfoChanged,
-    AfterMemberFieldChanged,
-    AfterAttrChanged,
-    AfterReadReceipt,
-    AfterChangeOwner,
-    DailyQuotaAlarm,
-    AfterMsgExtension,
-    AfterModifyMsg,
-);
 
 members!(
     BeforeCreate.member_list,

@@ -24,7 +24,7 @@
 
 use crate::protocol::imstr::ImStr;
 
-use super::common::{Id, event_time};
+use super::common::Id;
 use super::wire::wire_struct;
 
 wire_struct! {
@@ -69,8 +69,6 @@ wire_struct! {
         pub event_time: Option<u64> => "EventTime",
     }
 }
-
-event_time!(ms: AfterSeatInfoChanged);
 
 impl AfterSeatInfoChanged {
     /// The occupied seats: each seat's index and its occupant, in order.

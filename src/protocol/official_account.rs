@@ -18,7 +18,6 @@
 
 use crate::protocol::imstr::ImStr;
 
-use super::common::event_time;
 use super::decision::{CustomErrorCode, GateDecision, SendDecision};
 use super::message::{Conversation, MsgElement, message_event};
 use super::reply::Reply;
@@ -230,20 +229,6 @@ wire_struct! {
         pub event_time: Option<u64> => "EventTime",
     }
 }
-
-event_time!(ms:
-    BeforeCreate,
-    AfterCreate,
-    AfterInfoChanged,
-    AfterDestroyed,
-    BeforeAddSubscriber,
-    AfterAddSubscriber,
-    AfterFull,
-    AfterDeleteSubscriber,
-    BeforeSendMsg,
-    AfterSendMsg,
-    AfterMsgWithDraw,
-);
 
 macro_rules! subscribers_accessor {
     ($($ty:ident),*) => {$(

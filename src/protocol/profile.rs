@@ -18,7 +18,6 @@ use serde_json::Value;
 use crate::protocol::imstr::ImStr;
 use crate::protocol::raw::RawJson;
 
-use super::common::event_time;
 use super::wire::{Wire, wire_struct};
 
 /// The new value of one profile field (`ProfileItem[].Value`, documented "uint32/string").
@@ -144,8 +143,6 @@ wire_struct! {
         pub profile_item: Vec<ProfileItem> => "ProfileItem",
     }
 }
-
-event_time!(ms: PortraitSet);
 
 impl PortraitSet {
     /// The new value of field `tag`, if it was updated.

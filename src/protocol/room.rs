@@ -49,7 +49,7 @@
 
 use crate::protocol::imstr::ImStr;
 
-use super::common::{Id, event_time, id_strs};
+use super::common::{Id, id_strs};
 use super::wire::{open_str_enum, wire_struct};
 
 open_str_enum! {
@@ -237,14 +237,6 @@ wire_struct! {
         pub event_time: Option<u64> => "EventTime",
     }
 }
-
-event_time!(ms:
-    AfterCreate,
-    AfterDestroy,
-    AfterUpdateInfo,
-    AfterMemberEnter,
-    AfterMemberLeave,
-);
 
 /// `members()`: the UserIDs of a `MemberList_Account`.
 macro_rules! member_ids {

@@ -21,7 +21,6 @@
 
 use crate::protocol::imstr::ImStr;
 
-use super::common::event_time;
 use super::wire::{open_str_enum, wire_struct};
 
 pub use super::decision::{FriendDecision, FriendResult};
@@ -188,8 +187,6 @@ wire_struct! {
         pub pair_list: Vec<FriendPair> => "PairList",
     }
 }
-
-event_time!(ms: PrevFriendAdd, PrevFriendResponse);
 
 impl PrevFriendAdd {
     /// The UserID of every target (`FriendItem[].To_Account`), in order.

@@ -20,7 +20,7 @@
 
 use crate::protocol::imstr::ImStr;
 
-use super::common::{Platform, event_time};
+use super::common::Platform;
 use super::wire::{open_str_enum, wire_struct};
 
 open_str_enum! {
@@ -93,8 +93,6 @@ wire_struct! {
         pub kicked_device: Option<Vec<KickedDevice>> => "KickedDevice",
     }
 }
-
-event_time!(ms: Change);
 
 impl Change {
     /// The new custom status, wherever Tencent put it: `Info.CustomStatus`, else the top-level

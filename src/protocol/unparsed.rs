@@ -4,8 +4,8 @@
 use std::error::Error as StdError;
 use std::fmt;
 
-use super::Command;
-use crate::protocol::raw::RawJson;
+use super::command::Command;
+use super::raw::RawJson;
 
 /// A command this crate does not know, with its body.
 #[derive(Clone, Debug, PartialEq)]
