@@ -25,6 +25,7 @@ mod error;
 mod key;
 mod queue;
 mod respond;
+mod targets;
 
 use std::future::Future;
 use std::pin::Pin;
