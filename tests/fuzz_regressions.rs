@@ -25,8 +25,9 @@ fn round_trip(command: &str, body: &[u8]) {
     );
 }
 
-/// Target `body`, `fuzz/regressions/body/crash-f66ad577dc3ae28e10ba6d9dfaf6dca6054964d7`: an
-/// unknown command whose body is the number 666…6 (79 digits). It parses to 6.666666666666667e78,
+/// Target `body`, `fuzz/regressions/body/future-event-79-digit-number` (found as
+/// `crash-f66ad577dc3ae28e10ba6d9dfaf6dca6054964d7`): an unknown command whose body is the
+/// number 666…6 (79 digits). It parses to 6.666666666666667e78,
 /// is written as `6.666666666666667e+78`, and that text parses to the next double,
 /// 6.6666666666666675e78: serde_json's default float parser is not correctly rounded (its
 /// `float_roundtrip` feature is), so a number written from a parsed event can read back as

@@ -1,28 +1,37 @@
 //! The `body` target: `Event::parse` of every command on any bytes.
 //!
-//! Input: the first byte picks the command (`Command::ALL`, and past its end two commands the
-//! crate does not know, one before-event and one after-event); the rest is the body.
+//! Input: the first byte picks the command (from [`FIRST_UNKNOWN`] up, one of two commands the
+//! crate does not know, one before-event and one after-event; below it, `Command::ALL`); the
+//! rest is the body. The unknown commands' bytes do not depend on the table's length, so a kept
+//! input (a seed, a regression) keeps its meaning when a command is added.
 
 use tencent_chat_webhook::{Command, Event, ParseErrorKind};
 
 use crate::APP;
 
-/// Names past `Command::ALL`: unknown commands, parsed as `Event::Unknown`.
+/// Commands the crate does not know, parsed as `Event::Unknown`.
 pub const UNKNOWN_COMMANDS: [&str; 2] = ["Group.CallbackBeforeFuture", "Future.Event"];
+
+/// The first selector byte of the unknown commands: `FIRST_UNKNOWN + i` (and every byte above,
+/// in turn) names `UNKNOWN_COMMANDS[i]`.
+pub const FIRST_UNKNOWN: u8 = 0xF0;
 
 /// The command the first byte picks.
 pub fn command_name(selector: u8) -> &'static str {
-    let i = usize::from(selector) % (Command::ALL.len() + UNKNOWN_COMMANDS.len());
-    match Command::ALL.get(i) {
-        Some(cmd) => cmd.as_str(),
-        None => UNKNOWN_COMMANDS[i - Command::ALL.len()],
+    match selector.checked_sub(FIRST_UNKNOWN) {
+        Some(k) => UNKNOWN_COMMANDS[usize::from(k) % UNKNOWN_COMMANDS.len()],
+        None => Command::ALL[usize::from(selector) % Command::ALL.len()].as_str(),
     }
 }
 
-/// The selector byte of a command (the inverse of [`command_name`], for seeds).
-pub fn selector(command: Command) -> u8 {
-    let i = Command::ALL.iter().position(|&c| c == command).unwrap_or(0);
-    u8::try_from(i).unwrap_or(0)
+/// The selector byte of a command's name, known or one of [`UNKNOWN_COMMANDS`] (the inverse of
+/// [`command_name`], for seeds, which choose their commands by name).
+pub fn selector(name: &str) -> u8 {
+    if let Some(i) = UNKNOWN_COMMANDS.iter().position(|&u| u == name) {
+        return FIRST_UNKNOWN + u8::try_from(i).unwrap_or(0);
+    }
+    let i = Command::ALL.iter().position(|c| c.as_str() == name);
+    i.and_then(|i| u8::try_from(i).ok()).filter(|&b| b < FIRST_UNKNOWN).unwrap_or(0)
 }
 
 pub fn run(data: &[u8]) {

@@ -9,7 +9,7 @@ use arbitrary::{Arbitrary, Unstructured};
 use tencent_chat_webhook::test_util::{PUBLISHED_INFO_CHANGED_SAMPLE, sample};
 use tencent_chat_webhook::{Command, signature};
 
-use crate::service::{PATH, ServiceInput, special_command};
+use crate::service::{PATH, ServiceInput, command_byte, command_value, special_command};
 use crate::verifier::VerifierInput;
 use crate::{
     APP, APP_ROTATING, APP_UNKNOWN, APP_UNSIGNED, NOW, RawBytes, TOKEN_A, TOKEN_B_OLD, body,
@@ -20,6 +20,7 @@ type Seeds = Vec<(String, Vec<u8>)>;
 
 /// Writes every target's seeds under `root` (`root/<target>/<name>`), and returns how many.
 pub fn write_all(root: &Path) -> io::Result<Vec<(&'static str, usize)>> {
+    check_selectors()?;
     let sets: [(&str, Seeds); 4] = [
         ("body", body_seeds()),
         ("query", query_seeds()),
@@ -38,6 +39,25 @@ pub fn write_all(root: &Path) -> io::Result<Vec<(&'static str, usize)>> {
     Ok(counts)
 }
 
+/// Seeds choose commands by name: every name's selector byte picks that name again, in both
+/// targets that take one, or seeding fails (and with it `fuzz/run.sh`).
+fn check_selectors() -> io::Result<()> {
+    let names = Command::ALL.iter().map(|c| c.as_str());
+    for name in names.chain(body::UNKNOWN_COMMANDS) {
+        let picked = body::command_name(body::selector(name));
+        if picked != name {
+            return Err(io::Error::other(format!("body: {name} selects {picked}")));
+        }
+    }
+    for &cmd in Command::ALL {
+        let picked = command_value(command_byte(cmd));
+        if picked.as_deref() != Some(cmd.as_str()) {
+            return Err(io::Error::other(format!("service: {cmd} selects {picked:?}")));
+        }
+    }
+    Ok(())
+}
+
 fn file_name(command: &str) -> String {
     command.replace('.', "_")
 }
@@ -48,18 +68,17 @@ pub fn body_seeds() -> Seeds {
     let mut out: Seeds = Command::ALL
         .iter()
         .map(|&cmd| {
-            let mut bytes = vec![body::selector(cmd)];
+            let mut bytes = vec![body::selector(cmd.as_str())];
             bytes.extend_from_slice(sample(cmd).as_bytes());
             (file_name(cmd.as_str()), bytes)
         })
         .collect();
     let info = Command::OfficialAccountAfterInfoChanged;
-    let mut published = vec![body::selector(info)];
+    let mut published = vec![body::selector(info.as_str())];
     published.extend_from_slice(PUBLISHED_INFO_CHANGED_SAMPLE.as_bytes());
     out.push(("published".into(), published));
     for (i, name) in body::UNKNOWN_COMMANDS.iter().enumerate() {
-        let selector = u8::try_from(Command::ALL.len() + i).unwrap_or(0);
-        let mut bytes = vec![selector];
+        let mut bytes = vec![body::selector(name)];
         bytes.extend_from_slice(
             format!(r#"{{"CallbackCommand":"{name}","X":[1,"2",{{}}]}}"#).as_bytes(),
         );

@@ -63,9 +63,11 @@ pub struct ServiceInput {
     /// `SdkAppid` (bits 0–2): APP, APP_ROTATING, APP_UNSIGNED, APP_UNKNOWN, none, `abc`,
     /// `+APP` (percent-encoded), empty. Bit 3: given twice.
     pub app: u8,
-    /// `CallbackCommand` (mod `Command::ALL.len() + 5`): `Command::ALL[i]`, then an unknown
-    /// before-event, an unknown after-event, none, empty, and a percent-encoded known one (which
-    /// one, by the quotient); see [`special_command`].
+    /// `CallbackCommand`: below [`FIRST_ENCODED`], `Command::ALL[i]` (mod its length); up to
+    /// [`FIRST_SPECIAL`], a known one with its dot percent-encoded; from there, an unknown
+    /// before-event, an unknown after-event, none, empty. The special bytes do not depend on the
+    /// table's length, so an input keeps its meaning when a command is added; see
+    /// [`special_command`] and [`command_byte`].
     pub command: u8,
     /// `Sign` and `RequestTime` (bits 0–2): signed, signed in upper case, no `Sign`, no
     /// `RequestTime`, neither, a wrong signature, signed over a time with a leading zero, a time
@@ -132,9 +134,8 @@ impl ServiceInput {
 
     /// A signed `POST` of `command` with this body, in one chunk, by default.
     pub fn signed(command: Command, body: &[u8]) -> ServiceInput {
-        let index = Command::ALL.iter().position(|&c| c == command).unwrap_or(0);
         ServiceInput {
-            command: u8::try_from(index).unwrap_or(0),
+            command: command_byte(command),
             extras: 0b0000_0111,
             headers: [[1, 0], [5, 0], [0, 0]],
             size_hint: 1,
@@ -646,32 +647,41 @@ fn raw_path(raw: &[u8]) -> String {
     }
 }
 
-/// How many `CallbackCommand` values follow the known commands: an unknown before-event, an
-/// unknown after-event, none, empty, and a known one with its dot percent-encoded.
-const SPECIAL_COMMANDS: usize = 5;
+/// The special `CallbackCommand` values, from [`FIRST_SPECIAL`] up: an unknown before-event, an
+/// unknown after-event, none, empty.
+const SPECIAL_COMMANDS: u8 = 4;
 
-/// The `command` byte of special value `k` (0 to 4, in the order of [`SPECIAL_COMMANDS`]):
-/// derived from the table's length, so seeds keep their meaning as the table grows.
-pub fn special_command(k: usize) -> u8 {
-    u8::try_from(Command::ALL.len() + k.min(SPECIAL_COMMANDS - 1)).unwrap_or(u8::MAX)
+/// The first `command` byte of a known command with its dot percent-encoded.
+pub const FIRST_ENCODED: u8 = 0xC0;
+
+/// The first `command` byte of the special values.
+pub const FIRST_SPECIAL: u8 = 0xF0;
+
+/// The `command` byte of special value `k` (0 to 3, in the order of [`SPECIAL_COMMANDS`]).
+pub fn special_command(k: u8) -> u8 {
+    FIRST_SPECIAL + k.min(SPECIAL_COMMANDS - 1)
 }
 
-fn command_value(b: u8) -> Option<String> {
-    let known = Command::ALL.len();
-    let i = usize::from(b) % (known + SPECIAL_COMMANDS);
-    if let Some(cmd) = Command::ALL.get(i) {
-        return Some(cmd.as_str().to_owned());
+/// The `command` byte of a known command, found by its name.
+pub fn command_byte(command: Command) -> u8 {
+    let i = Command::ALL.iter().position(|&c| c == command);
+    i.and_then(|i| u8::try_from(i).ok()).filter(|&b| b < FIRST_ENCODED).unwrap_or(0)
+}
+
+/// The `CallbackCommand` a `command` byte names (`None`: no parameter).
+pub fn command_value(b: u8) -> Option<String> {
+    let known = |i: u8| Command::ALL[usize::from(i) % Command::ALL.len()].as_str();
+    if b < FIRST_ENCODED {
+        return Some(known(b).to_owned());
     }
-    match i - known {
+    let Some(k) = b.checked_sub(FIRST_SPECIAL) else {
+        return Some(known(b - FIRST_ENCODED).replace('.', "%2E"));
+    };
+    match k % SPECIAL_COMMANDS {
         0 => Some("Group.CallbackBeforeFuture".to_owned()),
         1 => Some("Future.Event".to_owned()),
         2 => None,
-        3 => Some(String::new()),
-        // A known command with its dot percent-encoded, chosen by the quotient.
-        _ => {
-            let cmd = Command::ALL[usize::from(b) / (known + SPECIAL_COMMANDS) * 7 % known];
-            Some(cmd.as_str().replace('.', "%2E"))
-        }
+        _ => Some(String::new()),
     }
 }
 
