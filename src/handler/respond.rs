@@ -3,10 +3,7 @@
 use std::future::Future;
 
 use super::{BoxFuture, HandlerResult, RequestContext};
-use crate::protocol::decision::{
-    CustomCode, FriendDecision, GateDecision, InviteDecision, SendDecision,
-};
-use crate::protocol::official_account::AddSubscriberDecision;
+use crate::protocol::decision::FriendDecision;
 use crate::protocol::reply::Reply;
 use crate::protocol::sns;
 
@@ -42,20 +39,11 @@ pub(crate) trait Respond<E>: Sized {
     fn respond(self, memo: Self::Memo) -> Reply;
 }
 
-macro_rules! respond_by_from {
-    ($($ty:ty),*) => {$(
-        impl<E> Respond<E> for $ty {
-            type Memo = ();
-            fn memo(_: &E) {}
-            fn respond(self, (): ()) -> Reply {
-                Reply::from(self)
-            }
-        }
-    )*};
-}
-respond_by_from!((), Reply, AddSubscriberDecision, InviteDecision);
-
-impl<E, C: CustomCode> Respond<E> for SendDecision<C> {
+/// An answer that is a reply by itself (`()`, [`Reply`], most decisions).
+impl<E, A> Respond<E> for A
+where
+    Reply: From<A>,
+{
     type Memo = ();
     fn memo(_: &E) {}
     fn respond(self, (): ()) -> Reply {
@@ -63,25 +51,30 @@ impl<E, C: CustomCode> Respond<E> for SendDecision<C> {
     }
 }
 
-impl<E, C: CustomCode> Respond<E> for GateDecision<C> {
-    type Memo = ();
-    fn memo(_: &E) {}
-    fn respond(self, (): ()) -> Reply {
-        Reply::from(self)
+/// A friend decision is answered per target: the request's, taken before the event moves.
+impl<E: FriendRequest> Respond<E> for FriendDecision {
+    type Memo = Vec<String>;
+    fn memo(event: &E) -> Vec<String> {
+        event.target_list()
+    }
+    fn respond(self, targets: Vec<String>) -> Reply {
+        self.into_reply(targets.iter().map(String::as_str))
     }
 }
 
-macro_rules! respond_per_target {
-    ($($event:ty),*) => {$(
-        impl Respond<$event> for FriendDecision {
-            type Memo = Vec<String>;
-            fn memo(event: &$event) -> Vec<String> {
-                event.targets().map(str::to_owned).collect()
-            }
-            fn respond(self, targets: Vec<String>) -> Reply {
-                self.into_reply(targets.iter().map(String::as_str))
-            }
-        }
-    )*};
+/// A friend request: the accounts its answer lists one by one.
+pub(crate) trait FriendRequest {
+    fn target_list(&self) -> Vec<String>;
 }
-respond_per_target!(sns::PrevFriendAdd, sns::PrevFriendResponse);
+
+impl FriendRequest for sns::PrevFriendAdd {
+    fn target_list(&self) -> Vec<String> {
+        self.targets().map(str::to_owned).collect()
+    }
+}
+
+impl FriendRequest for sns::PrevFriendResponse {
+    fn target_list(&self) -> Vec<String> {
+        self.targets().map(str::to_owned).collect()
+    }
+}
