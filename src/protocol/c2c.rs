@@ -12,17 +12,15 @@
 //! whose extension changed is required: it names the message the event is about, which the event
 //! does not carry.
 
-use crate::protocol::imstr::ImStr;
-
+use super::common::{ExtensionItem, ExtensionOperation};
 use super::decision::{CustomErrorCode, SendDecision};
+use super::message::c2c_message;
+use super::wire::wire_struct;
+use crate::protocol::imstr::ImStr;
 
 /// The answer to [`BeforeSendMsg`]: allow, deny (the sender gets 20006), drop silently, deny with
 /// a code in [120001, 130000], or rewrite `MsgBody` and/or `CloudCustomData` (1047/34364).
 pub type SendMsgDecision = SendDecision<CustomErrorCode>;
-
-use super::common::{ExtensionItem, ExtensionOperation};
-use super::message::c2c_message;
-use super::wire::wire_struct;
 
 c2c_message! {
     /// `C2C.CallbackBeforeSendMsg`: a one-to-one message (from a client, or the REST `sendmsg`)
