@@ -137,8 +137,12 @@ fn the_docs_of_every_method_and_event_type_name_the_wire_command() {
         );
         let event = row.event.replace(' ', "");
         let (module, name) = event.split_once("::").unwrap();
-        let path = format!("{}/src/protocol/{module}.rs", env!("CARGO_MANIFEST_DIR"));
-        let source = std::fs::read_to_string(&path).unwrap();
+        // The family's module, and the files of its submodules.
+        let path = format!("{}/src/protocol/{module}", env!("CARGO_MANIFEST_DIR"));
+        let mut source = std::fs::read_to_string(format!("{path}.rs")).unwrap();
+        for file in std::fs::read_dir(&path).into_iter().flatten().flatten() {
+            source.push_str(&std::fs::read_to_string(file.path()).unwrap());
+        }
         let at = source
             .find(&format!("pub struct {name} {{"))
             .unwrap_or_else(|| panic!("{cmd}: no struct {name} in {path}"));
