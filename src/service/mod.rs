@@ -16,6 +16,7 @@ pub(crate) mod observe;
 mod policy;
 mod read;
 mod run;
+mod shared;
 
 pub use body::ReplyBody as ResponseBody;
 pub(crate) use body::ReplyBody;
