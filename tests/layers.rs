@@ -43,8 +43,6 @@ const LAYERS: &[&[&str]] = &[
 /// Violations that exist today, to be removed. An entry is `upward: A -> B` (module A uses B,
 /// which is in a higher layer, or the root) or `cycle: A, B, …` (siblings in a circle, sorted).
 const DEBTS: &[&str] = &[
-    // `ReplyBody`, the service's response body, is what a rejection is written into.
-    "upward: rejection -> service",
     // The request context carries the server's `ConnectionInfo`.
     "upward: handler -> server",
     // A decision is written as a reply, and a reply names the decisions it carries.

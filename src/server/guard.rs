@@ -18,9 +18,9 @@ use tower_service::Service;
 use super::registry::Client;
 use super::{ConnectionInfo, Limits};
 use crate::protocol::reply::Reply;
-use crate::rejection::json_response;
 use crate::service::ReplyBody;
 use crate::service::body::WebhookResponseBody;
+use crate::service::response::json_response;
 
 /// A request timeout and caps on requests in flight, whose refusals are replies in the crate's
 /// JSON error shape (`{"ActionStatus":"FAIL","ErrorInfo":"...","ErrorCode":<status>}`): what

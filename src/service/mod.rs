@@ -15,6 +15,7 @@ mod leaf;
 pub(crate) mod observe;
 mod policy;
 mod read;
+pub(crate) mod response;
 mod run;
 mod shared;
 
