@@ -15,8 +15,8 @@ use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::registry::Client;
 use super::{ConnectionInfo, Limits};
+use crate::connection::Client;
 use crate::protocol::reply::Reply;
 use crate::service::ReplyBody;
 use crate::service::body::WebhookResponseBody;
