@@ -81,6 +81,8 @@
 mod auth;
 mod clock;
 mod config;
+#[cfg(feature = "server")]
+mod connection;
 mod dedup;
 mod handler;
 #[cfg(feature = "tracing")]

@@ -1,12 +1,11 @@
-//! Requests the service refuses, and the responses it refuses them with.
+//! Requests the service refuses: what was wrong, and the message their responses carry (the
+//! service writes those responses, in `service/response.rs`).
 
 use std::fmt;
 
-use http::{HeaderValue, Response, StatusCode, header};
+use http::StatusCode;
 
 pub(crate) use crate::protocol::parse::truncated;
-use crate::protocol::reply::Reply;
-use crate::service::ReplyBody;
 
 /// What was wrong with a refused request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -91,18 +90,6 @@ impl Rejection {
     pub fn message(&self) -> &str {
         &self.message
     }
-
-    pub(crate) fn into_response(self) -> Response<ReplyBody> {
-        let status = self.status();
-        let reply = Reply::fail(u32::from(status.as_u16()), self.message.as_str());
-        let mut res = json_response(status, &reply);
-        if self.kind == RejectionKind::MethodNotAllowed {
-            res.headers_mut()
-                .insert(header::ALLOW, HeaderValue::from_static("POST"));
-        }
-        res.extensions_mut().insert(self);
-        res
-    }
 }
 
 impl fmt::Display for Rejection {
@@ -112,27 +99,6 @@ impl fmt::Display for Rejection {
 }
 
 impl std::error::Error for Rejection {}
-
-/// A JSON response with this status and reply.
-pub(crate) fn json_response(status: StatusCode, reply: &Reply) -> Response<ReplyBody> {
-    json_response_in(status, reply, http::HeaderMap::new())
-}
-
-/// [`json_response`], its one header put in `headers` (empty, but perhaps with room already).
-pub(crate) fn json_response_in(
-    status: StatusCode,
-    reply: &Reply,
-    mut headers: http::HeaderMap,
-) -> Response<ReplyBody> {
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    let mut res = Response::new(ReplyBody::new(reply.to_bytes()));
-    *res.status_mut() = status;
-    *res.headers_mut() = headers;
-    res
-}
 
 #[cfg(test)]
 mod tests {

@@ -107,7 +107,7 @@ impl RequestContext {
     #[cfg(feature = "tls")]
     pub fn peer_certificate(&self) -> Option<&[u8]> {
         self.extensions()
-            .get::<crate::server::ConnectionInfo>()?
+            .get::<crate::connection::ConnectionInfo>()?
             .peer_certificate()
     }
 }

@@ -195,7 +195,7 @@ use tokio::time::Instant;
 use tower_layer::Layer;
 use tower_service::Service;
 
-pub use conn::ConnectionInfo;
+pub use crate::connection::ConnectionInfo;
 pub use guard::{Guard, GuardFuture, GuardLayer};
 pub use limits::Limits;
 #[cfg(feature = "tls")]

@@ -11,6 +11,7 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::Limits;
+use crate::connection::Client;
 
 /// Who a connection comes from, for the per-client caps: an IPv4 address, or the /64 of an
 /// IPv6 address (one host usually has a whole /64, so a per-address cap would not hold it).
@@ -30,13 +31,6 @@ impl ClientKey {
             },
         }
     }
-}
-
-/// One client's requests in flight, counted by the [`Guard`](super::Guard) of every request
-/// that comes on one of its connections.
-#[derive(Debug)]
-pub(crate) struct Client {
-    pub(crate) in_flight: AtomicUsize,
 }
 
 /// What a connection has been asked to do, in increasing order of urgency.

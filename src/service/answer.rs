@@ -6,10 +6,11 @@ use http::{Response, StatusCode};
 
 use super::body::ReplyBody;
 use super::observe::{self, Answered, CommandLabel, Outcome, Timing};
+use super::response::{json_response, json_response_in};
 use crate::handler::BoxFuture;
 use crate::handler::RequestContext;
 use crate::protocol::reply::Reply;
-use crate::rejection::{Rejection, json_response, json_response_in};
+use crate::rejection::Rejection;
 
 /// How a request's stages end: with its answer, or with the future that makes it, on a path
 /// only some requests take (a failure's, the deadline's, a de-duplication store's), boxed

@@ -20,7 +20,6 @@
 //! stages never await those paths (so that no value of the common path is kept across them),
 //! and each stage's future lives only while it is awaited.
 
-use std::any::Any;
 use std::borrow::Cow;
 use std::convert::Infallible;
 use std::error::Error as StdError;
@@ -45,13 +44,13 @@ use super::future::ResponseFuture;
 use super::observe::{self, Answered, CommandLabel, Timing};
 use super::read::{self, check_declared_length, read};
 use super::run::{Held, Input, Ran};
+use super::shared::{Shared, Start};
 use crate::auth::{Authenticated, authenticate_query, resolve_command};
 use crate::config::WebhookConfig;
 use crate::dedup::{Claim, ErasedDedup, Seen};
 use crate::handler::context::CommandName;
 use crate::handler::{
-    BoxFuture, Command, CommandKind, ErasedHandler, Event, FailureKind, Handler, HandlerResult,
-    ParseError, RequestContext,
+    BoxFuture, Command, CommandKind, Event, FailureKind, Handler, ParseError, RequestContext,
 };
 use crate::protocol::reply::Reply;
 use crate::rejection::{Rejection, RejectionKind};
@@ -96,16 +95,6 @@ use crate::rejection::{Rejection, RejectionKind};
 #[derive(Clone)]
 pub struct WebhookService {
     shared: Arc<Shared>,
-}
-
-pub(super) struct Shared {
-    pub(super) config: WebhookConfig,
-    pub(super) handler: Arc<dyn ErasedHandler>,
-    /// After-event handlers finishing in the background after the deadline.
-    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
-    pub(super) in_background: AtomicUsize,
-    /// Whether the runtime has a timer.
-    timer: Timer,
 }
 
 impl WebhookService {
@@ -462,20 +451,6 @@ impl<S: Future<Output = Step>> Future for Process<S> {
         self.set(Process::Then { next });
         self.poll(cx)
     }
-}
-
-/// What a handler's dispatch ends with: its result, or the payload of its panic.
-pub(super) type Outcome_ = Result<HandlerResult<Reply>, Box<dyn Any + Send>>;
-
-/// What the request's future starts from besides its context and body.
-#[derive(Clone, Copy)]
-pub(super) struct Start {
-    /// The query named the command (else the body does, or nothing does).
-    from_query: bool,
-    /// Authenticated without `SdkAppid`: the console's check.
-    console_check: bool,
-    pub(super) deadline: Option<Deadline>,
-    pub(super) timing: Timing,
 }
 
 /// How stages 3 to 5 go for a request, from its command and the configuration.

@@ -15,7 +15,9 @@ mod leaf;
 pub(crate) mod observe;
 mod policy;
 mod read;
+pub(crate) mod response;
 mod run;
+mod shared;
 
 pub use body::ReplyBody as ResponseBody;
 pub(crate) use body::ReplyBody;

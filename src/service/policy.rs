@@ -18,9 +18,9 @@ use super::answer::{
 use super::body::ReplyBody;
 use super::catch_unwind::{Watched, panic_message};
 use super::deadline::Deadline;
-use super::leaf::{Outcome_, Shared};
 use super::observe::{self, Timing};
 use super::run::{Held, Job};
+use super::shared::{Outcome_, Shared};
 use crate::auth::parse_rejection;
 #[cfg(feature = "tokio")]
 use crate::config::AfterDeadline;

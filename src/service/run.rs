@@ -21,7 +21,7 @@ use bytes::Bytes;
 use super::answer::{Step, label};
 use super::catch_unwind::Watched;
 use super::deadline::Deadline;
-use super::leaf::{Outcome_, Shared, Start};
+use super::shared::{Outcome_, Shared, Start};
 use crate::dedup::Claim;
 use crate::handler::{BoxFuture, Command, Event, HandlerResult, ParseError, RequestContext};
 use crate::protocol::reply::Reply;
