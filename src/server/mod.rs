@@ -147,26 +147,8 @@
 // Each log line compiles to nothing without `tracing`, leaving some of its values unused.
 #![cfg_attr(not(feature = "tracing"), allow(unused_variables))]
 
-macro_rules! debug {
-    ($($t:tt)*) => {{
-        #[cfg(feature = "tracing")]
-        tracing::debug!($($t)*);
-    }};
-}
-
-macro_rules! info {
-    ($($t:tt)*) => {{
-        #[cfg(feature = "tracing")]
-        tracing::info!($($t)*);
-    }};
-}
-
-macro_rules! warn {
-    ($($t:tt)*) => {{
-        #[cfg(feature = "tracing")]
-        tracing::warn!($($t)*);
-    }};
-}
+#[macro_use]
+mod log;
 
 mod conn;
 mod guard;
