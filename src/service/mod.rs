@@ -20,6 +20,7 @@ mod run;
 mod shared;
 
 pub use body::ReplyBody as ResponseBody;
+#[cfg(feature = "server")]
 pub(crate) use body::ReplyBody;
 #[cfg(feature = "redis")]
 pub(crate) use catch_unwind::{CatchUnwind, panic_message};
