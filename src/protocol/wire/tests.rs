@@ -2,6 +2,8 @@
 
 use serde_json::json;
 
+use super::wire_struct;
+
 wire_struct! {
     /// A struct for the tests.
     pub struct Probe {
