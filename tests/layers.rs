@@ -49,8 +49,6 @@ const DEBTS: &[&str] = &[
     "upward: handler -> server",
     // A decision is written as a reply, and a reply names the decisions it carries.
     "cycle: protocol::decision, protocol::reply",
-    // The wire layer writes `Extra`, itself written by the wire layer.
-    "cycle: protocol::raw, protocol::wire",
     // The pipeline's stages: `run` answers through `leaf`'s shared state.
     "cycle: service::leaf, service::run",
 ];

@@ -1,11 +1,14 @@
-//! [`Wire`] for the types read as serde reads them (texts, JSON values), and for
+//! [`Wire`] for the types read as serde reads them (texts, JSON values, raw JSON), and for
 //! `Option` and `Vec` of any wire type, which note the spellings of their values.
 
 use std::fmt;
 use std::marker::PhantomData;
 
+use serde::Deserialize;
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::ser::{SerializeSeq, Serializer};
+
+use crate::protocol::raw::RawJson;
 
 use super::memo::{MemoView, Recorder, Spelling};
 #[cfg(test)]
@@ -134,5 +137,11 @@ impl<T: Wire> Wire for Vec<T> {
     #[cfg(test)]
     fn shape() -> schema::Shape {
         T::shape()
+    }
+}
+
+impl Wire for RawJson {
+    fn de<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        RawJson::deserialize(d)
     }
 }
