@@ -47,8 +47,6 @@ const DEBTS: &[&str] = &[
     "upward: rejection -> service",
     // The request context carries the server's `ConnectionInfo`.
     "upward: handler -> server",
-    // A decision is written as a reply, and a reply names the decisions it carries.
-    "cycle: protocol::decision, protocol::reply",
     // The pipeline's stages: `run` answers through `leaf`'s shared state.
     "cycle: service::leaf, service::run",
 ];
