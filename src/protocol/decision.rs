@@ -9,6 +9,8 @@
 //! - [`InviteDecision`]: group invitations (allow all, refuse some, reject).
 //! - [`FriendDecision`]: friend requests and responses, one result per target.
 //!
+//! Each is written as a [`Reply`](crate::Reply) by the reply module, which imports this one.
+//!
 //! [`MessageEvent`]: crate::message::MessageEvent
 
 use std::fmt;
@@ -16,8 +18,6 @@ use std::fmt;
 use crate::protocol::imstr::ImStr;
 
 use super::message::MsgElement;
-use super::reply::Reply;
-use super::wire::wire_struct;
 
 mod sealed {
     pub trait Sealed {}
@@ -238,23 +238,6 @@ impl<C> SendDecision<C> {
     }
 }
 
-impl<C: CustomCode> From<SendDecision<C>> for Reply {
-    fn from(d: SendDecision<C>) -> Reply {
-        match d {
-            SendDecision::Allow => Reply::ok(),
-            SendDecision::Deny => Reply::ok().with_error_code(1),
-            SendDecision::Drop => Reply::ok().with_error_code(2),
-            SendDecision::DenyWithCode { code, message } => Reply::ok()
-                .with_error_code(code.get())
-                .with_error_info(message),
-            SendDecision::Rewrite {
-                msg_body,
-                cloud_custom_data,
-            } => Reply::ok().with_rewrite(msg_body, cloud_custom_data),
-        }
-    }
-}
-
 /// Allow, deny, or deny with a code: the answer to creating an official account
 /// ([`official_account::CreateDecision`](crate::official_account::CreateDecision)), a group, a
 /// topic, or applying to join a group ([`group::CreateDecision`](crate::group::CreateDecision),
@@ -311,18 +294,6 @@ impl<C> GateDecision<C> {
     }
 }
 
-impl<C: CustomCode> From<GateDecision<C>> for Reply {
-    fn from(d: GateDecision<C>) -> Reply {
-        match d {
-            GateDecision::Allow => Reply::ok(),
-            GateDecision::Deny => Reply::ok().with_error_code(1),
-            GateDecision::DenyWithCode { code, message } => Reply::ok()
-                .with_error_code(code.get())
-                .with_error_info(message),
-        }
-    }
-}
-
 /// The answer to `Group.CallbackBeforeInviteJoinGroup` (1047/34371).
 ///
 /// ```
@@ -362,32 +333,6 @@ impl InviteDecision {
             code,
             message: message.into(),
         }
-    }
-}
-
-impl From<InviteDecision> for Reply {
-    fn from(d: InviteDecision) -> Reply {
-        match d {
-            InviteDecision::AllowAll => Reply::ok(),
-            InviteDecision::Refuse(users) if users.is_empty() => Reply::ok(),
-            InviteDecision::Refuse(users) => Reply::ok().with_refused_members(users),
-            InviteDecision::Reject => Reply::ok().with_error_code(1),
-            InviteDecision::RejectWithCode { code, message } => Reply::ok()
-                .with_error_code(code.get())
-                .with_error_info(message),
-        }
-    }
-}
-
-wire_struct! {
-    /// One entry of a friend reply's `ResultItem`: the decision for one target.
-    pub struct FriendResult {
-        /// The target UserID.
-        pub to_account: ImStr => "To_Account",
-        /// 0 to allow; a code in [38000, 39000] to refuse.
-        pub result_code: u32 => "ResultCode",
-        /// The message for this target.
-        pub result_info: ImStr => "ResultInfo",
     }
 }
 
@@ -433,24 +378,5 @@ impl FriendDecision {
             .iter()
             .find(|(a, _, _)| a == account)
             .map(|(_, code, message)| (*code, message.as_str()))
-    }
-
-    /// The reply for a request whose targets are `targets`: one `ResultItem` each, in order.
-    pub fn into_reply<'a>(self, targets: impl IntoIterator<Item = &'a str>) -> Reply {
-        let items = targets
-            .into_iter()
-            .map(|target| {
-                let (code, info) = self
-                    .refusal(target)
-                    .map_or((0, ""), |(code, info)| (code.get(), info));
-                FriendResult {
-                    to_account: ImStr::from(target),
-                    result_code: code,
-                    result_info: ImStr::from(info),
-                    ..FriendResult::default()
-                }
-            })
-            .collect();
-        Reply::ok().with_result_items(items)
     }
 }

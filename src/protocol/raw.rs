@@ -17,8 +17,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use super::wire::Wire;
-
 /// One JSON value, kept as the text that was sent.
 ///
 /// Equality and hashing compare the text: `{"a":1}` and `{"a": 1}` differ. Serialised with
@@ -170,12 +168,6 @@ fn check_depth<E: de::Error>(json: &str) -> Result<(), E> {
         }
     }
     Ok(())
-}
-
-impl Wire for RawJson {
-    fn de<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        RawJson::deserialize(d)
-    }
 }
 
 /// The keys of a JSON object that this crate does not type, kept as sent, in the order sent.

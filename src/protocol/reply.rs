@@ -1,4 +1,8 @@
 //! The JSON reply Tencent reads: `ActionStatus`, `ErrorInfo`, `ErrorCode`, plus per-command fields.
+//!
+//! The typed decisions of `decision` are written here as replies (their `From` impls and
+//! [`FriendDecision::into_reply`]): a reply knows the decisions it carries, a decision does not
+//! know the reply, so the two modules import one way.
 
 use bytes::Bytes;
 use serde::Serialize;
@@ -7,8 +11,9 @@ use serde_json::{Map, Value};
 
 use crate::protocol::imstr::ImStr;
 
-use super::decision::FriendResult;
+use super::decision::{CustomCode, FriendDecision, GateDecision, InviteDecision, SendDecision};
 use super::message::MsgElement;
+use super::wire::wire_struct;
 
 /// `ActionStatus` of a reply.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -27,6 +32,18 @@ impl ActionStatus {
             ActionStatus::Ok => "OK",
             ActionStatus::Fail => "FAIL",
         }
+    }
+}
+
+wire_struct! {
+    /// One entry of a friend reply's `ResultItem`: the decision for one target.
+    pub struct FriendResult {
+        /// The target UserID.
+        pub to_account: ImStr => "To_Account",
+        /// 0 to allow; a code in [38000, 39000] to refuse.
+        pub result_code: u32 => "ResultCode",
+        /// The message for this target.
+        pub result_info: ImStr => "ResultInfo",
     }
 }
 
@@ -339,6 +356,72 @@ impl Serialize for Reply {
             }
         }
         m.end()
+    }
+}
+
+// Each decision, written as a reply.
+
+impl<C: CustomCode> From<SendDecision<C>> for Reply {
+    fn from(d: SendDecision<C>) -> Reply {
+        match d {
+            SendDecision::Allow => Reply::ok(),
+            SendDecision::Deny => Reply::ok().with_error_code(1),
+            SendDecision::Drop => Reply::ok().with_error_code(2),
+            SendDecision::DenyWithCode { code, message } => Reply::ok()
+                .with_error_code(code.get())
+                .with_error_info(message),
+            SendDecision::Rewrite {
+                msg_body,
+                cloud_custom_data,
+            } => Reply::ok().with_rewrite(msg_body, cloud_custom_data),
+        }
+    }
+}
+
+impl<C: CustomCode> From<GateDecision<C>> for Reply {
+    fn from(d: GateDecision<C>) -> Reply {
+        match d {
+            GateDecision::Allow => Reply::ok(),
+            GateDecision::Deny => Reply::ok().with_error_code(1),
+            GateDecision::DenyWithCode { code, message } => Reply::ok()
+                .with_error_code(code.get())
+                .with_error_info(message),
+        }
+    }
+}
+
+impl From<InviteDecision> for Reply {
+    fn from(d: InviteDecision) -> Reply {
+        match d {
+            InviteDecision::AllowAll => Reply::ok(),
+            InviteDecision::Refuse(users) if users.is_empty() => Reply::ok(),
+            InviteDecision::Refuse(users) => Reply::ok().with_refused_members(users),
+            InviteDecision::Reject => Reply::ok().with_error_code(1),
+            InviteDecision::RejectWithCode { code, message } => Reply::ok()
+                .with_error_code(code.get())
+                .with_error_info(message),
+        }
+    }
+}
+
+impl FriendDecision {
+    /// The reply for a request whose targets are `targets`: one `ResultItem` each, in order.
+    pub fn into_reply<'a>(self, targets: impl IntoIterator<Item = &'a str>) -> Reply {
+        let items = targets
+            .into_iter()
+            .map(|target| {
+                let (code, info) = self
+                    .refusal(target)
+                    .map_or((0, ""), |(code, info)| (code.get(), info));
+                FriendResult {
+                    to_account: ImStr::from(target),
+                    result_code: code,
+                    result_info: ImStr::from(info),
+                    ..FriendResult::default()
+                }
+            })
+            .collect();
+        Reply::ok().with_result_items(items)
     }
 }
 

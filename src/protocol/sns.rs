@@ -23,7 +23,8 @@ use crate::protocol::imstr::ImStr;
 
 use super::wire::{open_str_enum, wire_struct};
 
-pub use super::decision::{FriendDecision, FriendResult};
+pub use super::decision::FriendDecision;
+pub use super::reply::FriendResult;
 
 open_str_enum! {
     /// How a friend is added (`AddType`).
