@@ -11,6 +11,21 @@ use crate::handler::{Event, RequestContext};
 /// The version of the entry layout, so that a newer one can be told apart.
 const VERSION: &str = "1";
 
+/// Starts an `XADD` of a new entry (its id chosen by Redis) to `stream`, trimmed to about
+/// `max_len` entries, in `pipe`; the entry's fields and values follow as arguments.
+pub(crate) fn xadd<'p>(
+    pipe: &'p mut redis::Pipeline,
+    stream: &str,
+    max_len: usize,
+) -> &'p mut redis::Pipeline {
+    pipe.cmd("XADD")
+        .arg(stream)
+        .arg("MAXLEN")
+        .arg("~")
+        .arg(max_len)
+        .arg("*")
+}
+
 /// The fields of an entry for `event`, received with `ctx` now.
 pub(crate) fn fields(ctx: &RequestContext, event: &Event) -> Vec<(&'static str, String)> {
     let received_ms = SystemTime::now()

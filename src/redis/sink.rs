@@ -144,13 +144,7 @@ impl RedisSink {
         let session = self.session(Some(RECHECK)).await?;
         refused(&session.found)?;
         let mut pipe = redis::pipe();
-        let add = pipe
-            .cmd("XADD")
-            .arg(&c.stream)
-            .arg("MAXLEN")
-            .arg("~")
-            .arg(c.max_len)
-            .arg("*");
+        let add = record::xadd(&mut pipe, &c.stream, c.max_len);
         for (field, value) in record::fields(ctx, event) {
             add.arg(field).arg(value);
         }

@@ -77,13 +77,7 @@ impl Run<'_> {
         let c = &self.worker.config.inner;
         let mut pipe = redis::pipe();
         pipe.atomic();
-        let add = pipe
-            .cmd("XADD")
-            .arg(&c.dead_letter)
-            .arg("MAXLEN")
-            .arg("~")
-            .arg(c.max_len)
-            .arg("*");
+        let add = crate::redis::record::xadd(&mut pipe, &c.dead_letter, c.max_len);
         for (field, value) in &entry.map {
             if let Ok(value) = redis::from_redis_value_ref::<Vec<u8>>(value) {
                 add.arg(field).arg(value);
