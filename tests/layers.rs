@@ -286,12 +286,32 @@ fn uses(module: &Module, code: &str, known: &BTreeSet<Module>) -> BTreeSet<Modul
             }
         }
         let full: Module = base.into_iter().chain(path).collect();
-        let target = (0..=full.len())
-            .rev()
-            .map(|n| full[..n].to_vec())
-            .find(|m| known.contains(m))
-            .unwrap_or_default();
-        found.insert(target);
+        let resolve = |full: &[String]| {
+            (0..=full.len())
+                .rev()
+                .map(|n| full[..n].to_vec())
+                .find(|m| known.contains(m))
+                .unwrap_or_default()
+        };
+        if bytes.get(j) == Some(&b'{') {
+            // A group, `path::{a, b::c, d::{e, f}}`: each item's leading path, below `path`.
+            let end = j + block_len(&code[j..]);
+            for item in code[j + 1..end.saturating_sub(1)].split(',') {
+                let item: Vec<String> = item
+                    .trim()
+                    .split("::")
+                    .map(str::trim)
+                    .take_while(|seg| !seg.is_empty() && seg.bytes().all(ident))
+                    .map(str::to_owned)
+                    .collect();
+                let mut path = full.clone();
+                path.extend(item);
+                found.insert(resolve(&path));
+            }
+            i = end.max(i + 1);
+            continue;
+        }
+        found.insert(resolve(&full));
         i = j.max(i + 1);
     }
     found
@@ -436,6 +456,12 @@ fn the_reader_resolves_paths_and_skips_tests() {
     let used = uses(&module, &code, &known);
     let names: Vec<String> = used.iter().map(|m| name(m)).collect();
     assert_eq!(names, ["(root)", "protocol::wire", "service"]);
+    // A group names each of its items' modules.
+    let (code, _) =
+        code_of("use super::{wire::{Wire, Seed}, Extra};\nuse crate::{handler, service::X};\n");
+    let used = uses(&module, &code, &known);
+    let names: Vec<String> = used.iter().map(|m| name(m)).collect();
+    assert_eq!(names, ["handler", "protocol", "protocol::wire", "service"]);
     let (_, test_files) = code_of("#[cfg(test)]\nmod tests;\nmod real;\n");
     assert_eq!(test_files, ["tests"]);
     let declared = path_attributes("#[path = \"service/layer.rs\"]\npub mod layer;\nmod other;\n");
