@@ -5,8 +5,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::config::WebhookConfig;
 use crate::handler::context::{CommandName, ShortText};
-use crate::handler::{Event, ParseErrorKind, command_from_body};
+use crate::protocol::event::Event;
+use crate::protocol::parse::command_from_body;
 use crate::protocol::query::{CallbackQuery, OptPlatform};
+use crate::protocol::unparsed::ParseErrorKind;
 use crate::rejection::{Rejection, RejectionKind};
 use crate::signature::SignatureError;
 
@@ -235,7 +237,7 @@ fn no_command() -> Rejection {
 }
 
 /// The rejection for a body that could not be parsed.
-pub(crate) fn parse_rejection(e: &crate::handler::ParseError) -> Rejection {
+pub(crate) fn parse_rejection(e: &crate::protocol::unparsed::ParseError) -> Rejection {
     let kind = match e.kind() {
         ParseErrorKind::CommandMismatch => RejectionKind::CommandMismatch,
         _ => RejectionKind::InvalidBody,

@@ -109,22 +109,24 @@ pub use config::{
 };
 pub use dedup::{Dedup, MemoryDedup, Seen};
 pub use handler::{
-    Command, CommandKind, Event, EventSink, FailureKind, Handler, HandlerError, HandlerFailure,
-    HandlerResult, ParseError, ParseErrorKind, Queued, RequestContext, RequestContextBuilder,
-    TypedEvent, UnknownCommand, UnknownEvent, UnparsedEvent,
+    EventSink, FailureKind, Handler, HandlerError, HandlerFailure, HandlerResult, Queued,
+    RequestContext, RequestContextBuilder,
 };
 #[cfg(feature = "tracing")]
 pub use http_span::http_span;
 pub use layer::WebhookLayer;
+pub use protocol::command::{Command, CommandKind, UnknownCommand};
 pub use protocol::common::{GroupType, Platform};
 pub use protocol::decision::{
     CodeOutOfRange, CustomCode, CustomErrorCode, FriendErrorCode, GateDecision, GroupErrorCode,
     SendDecision,
 };
+pub use protocol::event::{Event, TypedEvent};
 pub use protocol::imstr::ImStr;
 pub use protocol::query::OptPlatform;
 pub use protocol::raw::{Extra, RawJson};
 pub use protocol::reply::{ActionStatus, Reply};
+pub use protocol::unparsed::{ParseError, ParseErrorKind, UnknownEvent, UnparsedEvent};
 // The families' modules, public with their own docs: what Tencent's pages leave ambiguous and
 // how this crate resolves it.
 pub use auth::construct_event;

@@ -5,7 +5,7 @@ use std::fmt;
 
 use http::StatusCode;
 
-pub(crate) use crate::protocol::parse::truncated;
+use crate::protocol::parse::truncated;
 
 /// What was wrong with a refused request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::net::IpAddr;
 
-use super::{Command, CommandKind};
+use crate::protocol::command::{Command, CommandKind};
 use crate::protocol::query::OptPlatform;
 
 /// What a handler method sees of the request besides the event: the query's values, and the

@@ -11,8 +11,9 @@ use std::io::Write as _;
 
 use sha2::{Digest, Sha256};
 
-use super::{Command, Event};
+use crate::protocol::command::Command;
 use crate::protocol::commands::for_each_command;
+use crate::protocol::event::Event;
 use crate::protocol::raw::member;
 use crate::signature::hex;
 use Identity::{Content, Fields};

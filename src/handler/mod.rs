@@ -36,14 +36,12 @@ pub use context::{RequestContext, RequestContextBuilder};
 pub use error::{FailureKind, HandlerError, HandlerFailure};
 pub use queue::{EventSink, Queued};
 
-pub use crate::protocol::command::{Command, CommandKind, UnknownCommand};
-pub use crate::protocol::event::{Event, TypedEvent};
-pub(crate) use crate::protocol::parse::command_from_body;
-pub use crate::protocol::unparsed::{ParseError, ParseErrorKind, UnknownEvent, UnparsedEvent};
-
+use crate::protocol::command::Command;
 use crate::protocol::commands::for_each_command;
+use crate::protocol::event::Event;
 use crate::protocol::parse::parse_checked;
 use crate::protocol::reply::Reply;
+use crate::protocol::unparsed::{ParseError, UnknownEvent, UnparsedEvent};
 #[allow(unused_imports)] // the table names its types through these paths
 use crate::protocol::{
     alert, bot, c2c, call, chatbot, follow, group, mic, moderation, official_account, profile,

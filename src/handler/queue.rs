@@ -10,7 +10,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use super::{HandlerResult, RequestContext};
-use crate::handler::Event;
+use crate::protocol::event::Event;
 
 /// Where [`Queued`] puts the after-events it takes off the request path: a durable queue (a
 /// Redis stream, a database table, a message broker) that other processes read.
@@ -185,7 +185,8 @@ macro_rules! queued_handler {
                 ctx: &RequestContext,
                 event: UnknownEvent,
             ) -> HandlerResult<Reply> {
-                let queue = CommandKind::from_name(&event.command) == CommandKind::After
+                let queue = $crate::protocol::command::CommandKind::from_name(&event.command)
+                    == $crate::protocol::command::CommandKind::After
                     && self.sink().accepts(&event.command);
                 if queue {
                     self.sink().push(ctx, &Event::Unknown(event)).await.map(|()| Reply::ok())
@@ -212,7 +213,8 @@ mod tests {
     use std::sync::Mutex;
 
     use super::*;
-    use crate::handler::{Command, CommandKind, ErasedHandler, Recorder};
+    use crate::handler::{ErasedHandler, Recorder};
+    use crate::protocol::command::{Command, CommandKind};
 
     /// A sink that records what it takes, of the commands it accepts, or fails.
     #[derive(Default)]

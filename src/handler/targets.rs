@@ -6,8 +6,10 @@ use std::fmt;
 use serde::de::{Deserialize, Deserializer, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
-use super::{Command, Event, UnparsedEvent};
+use crate::protocol::command::Command;
+use crate::protocol::event::Event;
 use crate::protocol::raw::member;
+use crate::protocol::unparsed::UnparsedEvent;
 
 impl Event {
     /// The targets of a friend request (`Sns.CallbackPrevFriendAdd`, `…Response`), in order.

@@ -7,6 +7,9 @@ use std::time::{Duration, UNIX_EPOCH};
 use tower_service::Service;
 
 use super::*;
+use crate::protocol::command::CommandKind;
+use crate::protocol::parse::command_from_body;
+use crate::protocol::unparsed::ParseErrorKind;
 use crate::test_util::{DEMO_TOKEN, SignedRequest};
 use crate::{WebhookConfig, WebhookService};
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use super::durability::Durability;
-use crate::handler::Command;
+use crate::protocol::command::Command;
 
 /// Where the queue is and how both sides use it. Cheap to clone.
 ///

@@ -6,7 +6,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use redis::Value;
 
-use crate::handler::{Event, RequestContext};
+use crate::handler::RequestContext;
+use crate::protocol::event::Event;
 
 /// The version of the entry layout, so that a newer one can be told apart.
 const VERSION: &str = "1";
@@ -112,7 +113,7 @@ pub(crate) fn decode(map: &HashMap<String, Value>) -> Result<Decoded, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::handler::Command;
+    use crate::protocol::command::Command;
 
     fn as_map(fields: Vec<(&'static str, String)>) -> HashMap<String, Value> {
         fields

@@ -11,7 +11,8 @@ use super::inspect::{self, EntryId, Memory, RECHECK};
 use super::link::Link;
 use super::record;
 use super::signal::{self, Side};
-use crate::handler::{Event, EventSink, HandlerError, HandlerResult, RequestContext};
+use crate::handler::{EventSink, HandlerError, HandlerResult, RequestContext};
+use crate::protocol::event::Event;
 
 /// An [`EventSink`] that appends each event to the configured stream (`XADD … MAXLEN ~`) and
 /// returns `Ok` only once Redis acknowledged the write and keeps it as the

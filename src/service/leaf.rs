@@ -49,10 +49,11 @@ use crate::auth::{Authenticated, authenticate_query, resolve_command};
 use crate::config::WebhookConfig;
 use crate::dedup::{Claim, ErasedDedup, Seen};
 use crate::handler::context::CommandName;
-use crate::handler::{
-    BoxFuture, Command, CommandKind, Event, FailureKind, Handler, ParseError, RequestContext,
-};
+use crate::handler::{BoxFuture, FailureKind, Handler, RequestContext};
+use crate::protocol::command::{Command, CommandKind};
+use crate::protocol::event::Event;
 use crate::protocol::reply::Reply;
+use crate::protocol::unparsed::ParseError;
 use crate::rejection::{Rejection, RejectionKind};
 
 /// The webhook endpoint: a `tower::Service` that authenticates, parses, dispatches to your
@@ -206,7 +207,7 @@ impl Shared {
                 RejectionKind::MethodNotAllowed,
                 format_args!(
                     "method `{}` is not allowed; webhooks are POST",
-                    crate::rejection::truncated(parts.method.to_string(), 32)
+                    crate::protocol::parse::truncated(parts.method.to_string(), 32)
                 ),
             ));
         }

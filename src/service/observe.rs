@@ -20,7 +20,8 @@ use std::time::{Duration, Instant};
 pub use outcome::{Answered, Outcome};
 
 use crate::config::WebhookConfig;
-use crate::handler::{Command, CommandKind, FailureKind, HandlerFailure};
+use crate::handler::{FailureKind, HandlerFailure};
+use crate::protocol::command::{Command, CommandKind};
 use crate::rejection::{Rejection, RejectionKind};
 
 /// A command as a metrics label: a known command's name, or `unknown`, so that a caller cannot
@@ -346,7 +347,7 @@ pub(crate) fn unknown_command(app_id: u64, command: &str) {
         if !tracing::level_enabled!(tracing::Level::INFO) {
             return;
         }
-        let command = crate::rejection::truncated(command.to_owned(), UNKNOWN_COMMAND_NAME);
+        let command = crate::protocol::parse::truncated(command.to_owned(), UNKNOWN_COMMAND_NAME);
         match UNKNOWN.sight(&command) {
             Sighting::First => tracing::info!(
                 app_id,

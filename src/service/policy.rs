@@ -26,12 +26,11 @@ use crate::auth::parse_rejection;
 use crate::config::AfterDeadline;
 use crate::config::FailureDecision;
 use crate::dedup::Claim;
-use crate::handler::{
-    CommandKind, FailureKind, HandlerFailure, ParseError, ParseErrorKind, RequestContext,
-    UnparsedEvent,
-};
+use crate::handler::{FailureKind, HandlerFailure, RequestContext};
+use crate::protocol::command::CommandKind;
 use crate::protocol::decision::{FriendDecision, FriendErrorCode};
 use crate::protocol::reply::Reply;
+use crate::protocol::unparsed::{ParseError, ParseErrorKind, UnparsedEvent};
 use crate::rejection::{Rejection, RejectionKind};
 
 /// The code a friend request is refused with when it could not be checked (the failure
@@ -376,7 +375,7 @@ fn invalid_body(message: String) -> Rejection {
 /// event.
 #[cfg(feature = "tokio")]
 fn event_key(ctx: &RequestContext, body: &[u8]) -> String {
-    match crate::handler::Event::parse_as(ctx.known, &ctx.command, body) {
+    match crate::protocol::event::Event::parse_as(ctx.known, &ctx.command, body) {
         Ok(event) => event.idempotency_key(ctx.app_id),
         Err(_) => "unknown: its body did not parse".to_owned(),
     }

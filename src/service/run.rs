@@ -23,8 +23,11 @@ use super::catch_unwind::Watched;
 use super::deadline::Deadline;
 use super::shared::{Outcome_, Shared, Start};
 use crate::dedup::Claim;
-use crate::handler::{BoxFuture, Command, Event, HandlerResult, ParseError, RequestContext};
+use crate::handler::{BoxFuture, HandlerResult, RequestContext};
+use crate::protocol::command::Command;
+use crate::protocol::event::Event;
 use crate::protocol::reply::Reply;
+use crate::protocol::unparsed::ParseError;
 
 /// What the handler is started from.
 pub(super) enum Input {

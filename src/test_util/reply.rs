@@ -145,7 +145,7 @@ fn parse(status: StatusCode, body: &[u8]) -> (StatusCode, Reply) {
             let shown = String::from_utf8_lossy(&body[..body.len().min(SHOWN)]).into_owned();
             panic!(
                 "the {status} response's body is not a webhook reply ({e}): {}",
-                crate::rejection::truncated(shown, SHOWN)
+                crate::protocol::parse::truncated(shown, SHOWN)
             )
         }
     }

@@ -4,7 +4,8 @@ use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::{DEMO_APP_ID, DEMO_TOKEN, sample};
-use crate::handler::{Command, Event, TypedEvent};
+use crate::protocol::command::Command;
+use crate::protocol::event::{Event, TypedEvent};
 use crate::signature;
 
 /// Builds a webhook request as Tencent sends it: `POST` to a path with the query parameters,

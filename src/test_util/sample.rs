@@ -1,6 +1,7 @@
 //! Tencent's documented samples: as text, as an [`Event`], as a typed event.
 
-use crate::handler::{Command, Event, TypedEvent};
+use crate::protocol::command::Command;
+use crate::protocol::event::{Event, TypedEvent};
 
 /// Tencent's documented request sample for `command`: one fixture per command, fixed up to valid
 /// JSON where the published sample is not (a missing comma, comments), quirks kept (numbers as

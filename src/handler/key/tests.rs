@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 
 use super::{Found, Identity, find};
 use crate::Command;
-use crate::handler::Event;
+use crate::protocol::event::Event;
 
 const APP: u64 = 1_400_000_000;
 

@@ -174,7 +174,7 @@ fn strings_read_from_a_body_are_slices_of_it_unless_escaped() {
 #[test]
 fn an_event_parsed_from_the_request_buffer_shares_it_for_long_texts_only() {
     use crate::Event;
-    use crate::handler::Command;
+    use crate::protocol::command::Command;
     let command = Command::GroupBeforeSendMsg;
     let body = Bytes::from_static(command.sample().as_bytes());
     let from_buffer = Event::parse_as(Some(command), command.as_str(), &body).unwrap();
@@ -195,7 +195,7 @@ fn an_event_parsed_from_the_request_buffer_shares_it_for_long_texts_only() {
 #[test]
 fn no_field_of_any_event_is_a_string() {
     use crate::Event;
-    use crate::handler::Command;
+    use crate::protocol::command::Command;
     use crate::protocol::wire::schema::{self, Shape};
     let mut strings = Vec::new();
     let mut structs = 0;

@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use crate::handler::CommandKind;
+use crate::protocol::command::CommandKind;
 use crate::protocol::reply::Reply;
 
 /// What the service answered a request it handled (HTTP 200 with a reply), so outer middleware
