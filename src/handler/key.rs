@@ -172,7 +172,13 @@ impl Event {
     /// | `RECALL` | the whole event | A message is recalled once, but 1047/60805 and 1047/46979 do not say whether a message that failed to be recalled is listed, so one message may be in two events: their `EventTime` tells them apart. |
     /// | `READ_RECEIPT` | the whole event | The receipts of the same messages are reported again as more members read them (1047/60395): the counts, the readers and the `EventTime` tell them apart. |
     /// | `TIMED` | the whole event | No id is documented (a call's `CallId` and a room's `RoomId` name the call or room, not one of its events, 269/129102, 269/105401), but an `EventTime` in milliseconds is: two events differ in their time or in what they say. Two with the same content in the same millisecond are taken for one. |
-    /// | `UNDOCUMENTED` | the whole event | Neither an id nor an `EventTime` is documented, and the same body may well be a new event (an unfriend and a re-friend send the same `Sns.CallbackFriendAdd`): see below. |
+    /// | `UNDOCUMENTED` | the whole event | Neither an id nor an `EventTime` is documented, and the same body may well be a new event (an unfriend and a re-friend send the same `Sns.CallbackFriendAdd`): see below. Some of these events have an `EventTime` field all the same (the topic events share the group events' header); one that sends it is de-duplicated as below. |
+    ///
+    /// The four classes of the whole event (`RECALL`, `READ_RECEIPT`, `TIMED`, `UNDOCUMENTED`)
+    /// key an event the same way; they differ in what Tencent documents, which is why they are
+    /// kept apart. Whether such an event is de-duplicated depends on what it carries, below, not
+    /// on its class; a unit test checks that every `TIMED` command's table row gives the unit of
+    /// its `EventTime`.
     ///
     /// For the whole event (and for an event that lacks a field its command's id requires, or a
     /// command this crate does not know), the id is `sha256:<hex>` of the command and the event's

@@ -473,3 +473,15 @@ fn the_commands_answered_per_target_are_those_whose_events_have_targets() {
         );
     }
 }
+
+/// A class that says `EventTime` is documented is given only to commands whose table row says
+/// the event has one, in milliseconds.
+#[test]
+fn the_timed_classes_are_those_of_events_with_a_time() {
+    for &cmd in Command::ALL {
+        let row = cmd.row();
+        if matches!(row.key, "TIMED" | "RECALL" | "READ_RECEIPT") {
+            assert_eq!(row.time, "ms", "{cmd}: class {} without `time ms`", row.key);
+        }
+    }
+}
