@@ -1017,7 +1017,8 @@ async fn crash_under_backlog(persistence: Persistence, retry: bool) -> Option<Cr
     let acked = Arc::new(Mutex::new(HashSet::new()));
     let answers = Arc::new(Mutex::new(HashMap::<StatusCode, usize>::new()));
     let started = Instant::now();
-    let retry_until = started + Duration::from_secs(12);
+    // Senders retry until every event is taken: a loaded machine's Redis may take a while.
+    let retry_until = started + Duration::from_secs(40);
     let client = client();
     let addr = receiver.addr;
     let mut requests = Vec::new();
@@ -1054,7 +1055,12 @@ async fn crash_under_backlog(persistence: Persistence, retry: bool) -> Option<Cr
         })
     };
 
+    // The workers are paused until a backlog has built up: a second at the least, and, where
+    // events are taken at all, longer on a machine so loaded that Redis takes them slowly.
     tokio::time::sleep_until((started + Duration::from_secs(1)).into()).await;
+    while retry && acked.lock().unwrap().len() < 200 && started.elapsed() < Duration::from_secs(8) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     handler.0.paused.store(false, Ordering::SeqCst);
     tokio::time::sleep(Duration::from_millis(150)).await;
     let backlog_at_kill = {
