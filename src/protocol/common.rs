@@ -95,10 +95,20 @@ pub(crate) fn from_secs(secs: Option<u64>) -> Option<SystemTime> {
     secs.and_then(|s| UNIX_EPOCH.checked_add(Duration::from_secs(s)))
 }
 
-/// `event_system_time()` for items whose `EventTime` is in seconds (the push reports; an event's
-/// own `EventTime` is a column of the command table).
+/// `event_system_time()` for types whose `EventTime` is in milliseconds (`ms`, every event whose
+/// command table row says `time ms`) or seconds (`secs`, the push reports' items); `none` adds
+/// nothing.
 macro_rules! event_time {
-    (secs: $($ty:ident),* $(,)?) => {$(
+    (ms: $($ty:ty),* $(,)?) => {$(
+        impl $ty {
+            /// `EventTime` (Unix milliseconds) as a [`SystemTime`](std::time::SystemTime), when
+            /// present.
+            pub fn event_system_time(&self) -> Option<std::time::SystemTime> {
+                $crate::protocol::common::from_millis(self.event_time)
+            }
+        }
+    )*};
+    (secs: $($ty:ty),* $(,)?) => {$(
         impl $ty {
             /// `EventTime` (Unix **seconds** for this command) as a
             /// [`SystemTime`](std::time::SystemTime), when present.
@@ -107,6 +117,7 @@ macro_rules! event_time {
             }
         }
     )*};
+    (none: $($ty:ty),* $(,)?) => {};
 }
 pub(crate) use event_time;
 

@@ -8,6 +8,7 @@ use serde::de::DeserializeOwned;
 
 use super::command::{Command, CommandKind};
 use super::commands::for_each_command;
+use super::common::event_time;
 use super::imstr::BodyRef;
 use super::parse::{check_command, command_of, parse_checked, parse_raw};
 use super::unparsed::{ParseError, UnknownEvent};
@@ -17,20 +18,6 @@ use super::{
     alert, bot, c2c, call, chatbot, follow, group, mic, moderation, official_account, profile,
     push, room, sns, state,
 };
-
-/// A row's `event_system_time()`: `EventTime` in milliseconds (`ms`), or none.
-macro_rules! event_time {
-    (ms, $event:ty) => {
-        impl $event {
-            /// `EventTime` (Unix milliseconds) as a [`SystemTime`](std::time::SystemTime), when
-            /// present.
-            pub fn event_system_time(&self) -> Option<std::time::SystemTime> {
-                super::common::from_millis(self.event_time)
-            }
-        }
-    };
-    (none, $event:ty) => {};
-}
 
 /// [`Event::event_system_time`] of one row's event `$e`.
 macro_rules! event_time_of {
@@ -210,7 +197,7 @@ macro_rules! define_event {
                 }
             }
 
-            event_time!($time, $event);
+            event_time!($time: $event);
         )*
     };
 }
