@@ -6,6 +6,8 @@ use std::fmt;
 use serde::de::{Deserialize, Deserializer, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
+use super::respond::FriendRequest;
+
 use crate::protocol::command::Command;
 use crate::protocol::event::Event;
 use crate::protocol::raw::member;
@@ -15,8 +17,8 @@ impl Event {
     /// The targets of a friend request (`Sns.CallbackPrevFriendAdd`, `…Response`), in order.
     pub(crate) fn friend_targets(&self) -> Option<Vec<String>> {
         match self {
-            Event::SnsPrevFriendAdd(e) => Some(e.targets().map(str::to_owned).collect()),
-            Event::SnsPrevFriendResponse(e) => Some(e.targets().map(str::to_owned).collect()),
+            Event::SnsPrevFriendAdd(e) => Some(e.target_list()),
+            Event::SnsPrevFriendResponse(e) => Some(e.target_list()),
             _ => None,
         }
     }
